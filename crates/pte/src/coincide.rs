@@ -105,7 +105,11 @@ mod tests {
             let max = (1u64 << layout.pfn_bits()) - 1;
             for pfn in [0, 1, 2, 0x123, 0x8000, max - 1, max] {
                 let c = coincidences(layout, pfn, 3).unwrap();
-                assert_eq!((c.swap, c.file), closed_form(layout, pfn).unwrap(), "{pfn:#x}");
+                assert_eq!(
+                    (c.swap, c.file),
+                    closed_form(layout, pfn).unwrap(),
+                    "{pfn:#x}"
+                );
                 assert_eq!(c.patched_2005, 0);
                 assert_eq!(c.swap_examples.len(), 3);
                 assert_eq!(c.file_examples.len(), 2);

@@ -75,10 +75,16 @@ impl fmt::Display for PteError {
                 write!(f, "swap entry (type 0, offset 0) encodes as the none pte")
             }
             PteError::PgoffTooLarge { pgoff, bits } => {
-                write!(f, "file pgoff {pgoff:#x} does not fit PTE_FILE_MAX_BITS = {bits}")
+                write!(
+                    f,
+                    "file pgoff {pgoff:#x} does not fit PTE_FILE_MAX_BITS = {bits}"
+                )
             }
             PteError::AddressTooLarge { addr, bits } => {
-                write!(f, "address {addr:#x} is beyond the layout's {bits} address bits")
+                write!(
+                    f,
+                    "address {addr:#x} is beyond the layout's {bits} address bits"
+                )
             }
             PteError::BadTableAddress(pa) => write!(
                 f,

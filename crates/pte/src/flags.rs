@@ -130,7 +130,13 @@ pub fn flag_names(flags: PteFlags, as_file: bool) -> Vec<&'static str> {
     SINGLE_FLAGS
         .iter()
         .filter(|(f, _)| flags.contains(*f))
-        .map(|&(f, name)| if f == PteFlags::DIRTY && as_file { "FILE" } else { name })
+        .map(|&(f, name)| {
+            if f == PteFlags::DIRTY && as_file {
+                "FILE"
+            } else {
+                name
+            }
+        })
         .collect()
 }
 
@@ -163,10 +169,19 @@ mod tests {
 
     #[test]
     fn composites() {
-        assert_eq!(PteFlags::TABLE.bits(), 0x200 | 0x001 | 0x002 | 0x020 | 0x100);
-        assert_eq!(PteFlags::KERNEL.bits(), 0x200 | 0x004 | 0x001 | 0x002 | 0x020 | 0x100);
+        assert_eq!(
+            PteFlags::TABLE.bits(),
+            0x200 | 0x001 | 0x002 | 0x020 | 0x100
+        );
+        assert_eq!(
+            PteFlags::KERNEL.bits(),
+            0x200 | 0x004 | 0x001 | 0x002 | 0x020 | 0x100
+        );
         assert_eq!(PteFlags::PAGE_NONE.bits(), 0x200 | 0x800 | 0x100);
-        assert_eq!(PteFlags::PAGE_SHARED.bits(), 0x200 | 0x800 | 0x001 | 0x002 | 0x100);
+        assert_eq!(
+            PteFlags::PAGE_SHARED.bits(),
+            0x200 | 0x800 | 0x001 | 0x002 | 0x100
+        );
         assert!(!PteFlags::PAGE_COPY.contains(PteFlags::WRITE));
     }
 

@@ -370,7 +370,10 @@ mod tests {
         assert!(swp_entry(Layout::Bits32, 32, 1).is_err());
         assert!(swp_entry(Layout::Bits32, 0, 1 << 24).is_err());
         assert!(swp_entry(Layout::Bits64, 0, (1 << 56) - 1).is_ok());
-        assert_eq!(swp_entry(Layout::Bits32, 0, 0), Err(PteError::SwapEntryIsNone));
+        assert_eq!(
+            swp_entry(Layout::Bits32, 0, 0),
+            Err(PteError::SwapEntryIsNone)
+        );
     }
 
     #[test]
@@ -381,7 +384,13 @@ mod tests {
         let f = Pte::from_raw((p.raw() & !0x200) | 0x400);
         assert!(matches!(classify(f), PteKind::FlushOnly { pfn: 9, .. }));
         let s = swp_entry(Layout::Bits32, 3, 0x1234).unwrap();
-        assert_eq!(classify(s), PteKind::Swap { ty: 3, offset: 0x1234 });
+        assert_eq!(
+            classify(s),
+            PteKind::Swap {
+                ty: 3,
+                offset: 0x1234
+            }
+        );
         let g = pgoff_to_pte(Layout::Bits32, 77).unwrap();
         assert_eq!(classify(g), PteKind::File { pgoff: 77 });
         assert!(pgoff_to_pte(Layout::Bits32, 1 << 21).is_err());

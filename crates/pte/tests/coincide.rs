@@ -15,7 +15,9 @@ fn brute_force_32_matches_closed_form_for_every_pfn() {
     let mut patched = 0u64;
     for ty in 0..32u64 {
         for offset in 0..(1u64 << l.swap_offset_bits()) {
-            let Ok(pte) = swp_entry(l, ty, offset) else { continue };
+            let Ok(pte) = swp_entry(l, ty, offset) else {
+                continue;
+            };
             let pfn = pte_pfn(pte);
             swap[pfn as usize] += u32::from(legacy_2005(pte, pfn));
             assert!(!legacy_2005(pte, pfn ^ 1));
@@ -31,12 +33,19 @@ fn brute_force_32_matches_closed_form_for_every_pfn() {
     assert_eq!(patched, 0);
     for pfn in 0..pfns {
         let (s, f) = closed_form(l, pfn as u64).unwrap();
-        assert_eq!((u64::from(swap[pfn]), u64::from(file[pfn])), (s, f), "pfn {pfn:#x}");
+        assert_eq!(
+            (u64::from(swap[pfn]), u64::from(file[pfn])),
+            (s, f),
+            "pfn {pfn:#x}"
+        );
     }
     // The enumeration the command uses agrees on a spread of pfns.
     for pfn in (0..pfns).step_by(4093).chain([pfns - 1]) {
         let c = coincidences(l, pfn as u64, 0).unwrap();
-        assert_eq!((c.swap, c.file), (u64::from(swap[pfn]), u64::from(file[pfn])));
+        assert_eq!(
+            (c.swap, c.file),
+            (u64::from(swap[pfn]), u64::from(file[pfn]))
+        );
     }
 }
 

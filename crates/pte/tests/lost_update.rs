@@ -87,5 +87,8 @@ fn unlocked_trap_can_lose_an_update() {
         .map(|_| race(TrapLocking::Unlocked, ROUNDS / 4, true))
         .find(|&n| n > 0)
         .unwrap_or(0);
-    assert!(lost > 0, "the unlocked trap never lost an update: the test cannot fail");
+    assert!(
+        lost > 0,
+        "the unlocked trap never lost an update: the test cannot fail"
+    );
 }

@@ -1,0 +1,151 @@
+//! Runs the kernel-style C programs of `c-tests/` as part of `cargo test`.
+//!
+//! The programs are real C users of the library: they link `libvipt.a`, are built
+//! with `-Wall -Wextra -Werror` and AddressSanitizer/UBSan by `c-tests/Makefile`
+//! (the same rules as a hand build with `make -C c-tests check`), and compare the
+//! library against the reference macros in `c-tests/ref/`. `cargo test` does not
+//! build a crate's staticlib, so the harness asks cargo for it first, into the same
+//! target directory and profile as this test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Every program the Makefile builds, in its `PROGRAMS` order.
+const PROGRAMS: [&str; 6] = [
+    "test_encoding",
+    "test_translation",
+    "test_atomic",
+    "test_errors",
+    "test_kernel_names_32",
+    "test_kernel_names_64",
+];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("{cmd:?} failed ({}):\n{text}", out.status))
+    }
+}
+
+/// Builds `libvipt.a` and every C program once; returns where the programs are.
+fn built() -> &'static Result<PathBuf, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        // <target>/<profile>/deps/c_tests-<hash>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .ok_or("no profile dir")?;
+        let target_dir = profile_dir.parent().ok_or("no target dir")?;
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => "dev",
+            Some(other) => other,
+            None => return Err("unnamed profile dir".into()),
+        };
+        run(Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "vipt-ffi",
+                "--lib",
+                "--profile",
+                profile,
+            ])
+            .arg("--manifest-path")
+            .arg(workspace().join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir))?;
+        let out_dir = target_dir.join("c-tests").join(profile);
+        run(Command::new("make")
+            .arg("-s")
+            .arg("-j2")
+            .arg("-C")
+            .arg(workspace().join("c-tests"))
+            .arg(format!("O={}", out_dir.display()))
+            .arg(format!("VIPT_LIB_DIR={}", profile_dir.display()))
+            .arg(format!("CC={}", env!("VIPT_CC")))
+            .arg("all"))?;
+        Ok(out_dir)
+    })
+}
+
+fn run_program(name: &str) {
+    let dir = built()
+        .as_ref()
+        .unwrap_or_else(|e| panic!("building the C tests: {e}"));
+    match run(Command::new(dir.join(name)).env("RUST_BACKTRACE", "0")) {
+        Ok(text) => print!("{text}"),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn c_test_encoding() {
+    run_program("test_encoding");
+}
+
+#[test]
+fn c_test_translation() {
+    run_program("test_translation");
+}
+
+#[test]
+fn c_test_atomic() {
+    run_program("test_atomic");
+}
+
+#[test]
+fn c_test_errors() {
+    run_program("test_errors");
+}
+
+#[test]
+fn c_test_kernel_names_32() {
+    run_program("test_kernel_names_32");
+}
+
+#[test]
+fn c_test_kernel_names_64() {
+    run_program("test_kernel_names_64");
+}
+
+/// Every `test_*.c` in `c-tests/` is built by the Makefile and run above.
+#[test]
+fn every_c_program_is_run() {
+    let makefile = std::fs::read_to_string(workspace().join("c-tests/Makefile")).unwrap();
+    for p in PROGRAMS {
+        assert!(
+            makefile.contains(p),
+            "{p} is not in the Makefile's PROGRAMS"
+        );
+    }
+    for entry in std::fs::read_dir(workspace().join("c-tests")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if let Some(stem) = name
+            .strip_prefix("test_")
+            .and_then(|n| n.strip_suffix(".c"))
+        {
+            let stem = format!("test_{stem}");
+            assert!(
+                PROGRAMS.iter().any(|p| p.starts_with(&stem)),
+                "{name} has no test in c_tests.rs"
+            );
+        }
+    }
+}

@@ -1,0 +1,162 @@
+/*
+ * vipt_kernel.h - kernel names over the vipt C API.
+ *
+ * Lets code written the way arch/parisc and mm/ write it compile against libvipt
+ * with few edits: pte_t and its accessors, the _PAGE_* flags, swap and file
+ * entries, translation_exists. Hand-written; grows with the API.
+ *
+ * The layout follows CONFIG_64BIT as in the kernel: define it before including
+ * this header for the 64-bit (3-level) layout; the default is the 32-bit one.
+ *
+ * Where the kernel's macros would silently drop bits (a pfn, swap offset or pgoff
+ * too wide for the layout), these report the error and call VIPT_BUG(), which
+ * prints the library's message and aborts unless the includer defines its own.
+ */
+#ifndef VIPT_KERNEL_H
+#define VIPT_KERNEL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vipt.h"
+
+#ifdef CONFIG_64BIT
+#define VIPT_KERNEL_LAYOUT	VIPT_LAYOUT_64
+#define BITS_PER_LONG		64
+#else
+#define VIPT_KERNEL_LAYOUT	VIPT_LAYOUT_32
+#define BITS_PER_LONG		32
+#endif
+
+#ifndef VIPT_BUG
+static inline void vipt_kernel_bug(const char *file, int line)
+{
+	fprintf(stderr, "kernel BUG at %s:%d: %s\n", file, line, vipt_last_error());
+	abort();
+}
+#define VIPT_BUG()	vipt_kernel_bug(__FILE__, __LINE__)
+#endif
+
+#define PAGE_SHIFT		12
+#define PAGE_SIZE		(1UL << PAGE_SHIFT)
+#define __PAGE_OFFSET		0x10000000UL
+
+#define _PAGE_READ		VIPT_PAGE_READ
+#define _PAGE_WRITE		VIPT_PAGE_WRITE
+#define _PAGE_EXEC		VIPT_PAGE_EXEC
+#define _PAGE_GATEWAY		VIPT_PAGE_GATEWAY
+#define _PAGE_DMB		VIPT_PAGE_DMB
+#define _PAGE_DIRTY		VIPT_PAGE_DIRTY
+#define _PAGE_FILE		VIPT_PAGE_FILE
+#define _PAGE_REFTRAP		VIPT_PAGE_REFTRAP
+#define _PAGE_NO_CACHE		VIPT_PAGE_NO_CACHE
+#define _PAGE_ACCESSED		VIPT_PAGE_ACCESSED
+#define _PAGE_PRESENT		VIPT_PAGE_PRESENT
+#define _PAGE_FLUSH		VIPT_PAGE_FLUSH
+#define _PAGE_USER		VIPT_PAGE_USER
+#define _PAGE_RW		VIPT_PAGE_RW
+#define _PAGE_TABLE		VIPT_PAGE_TABLE
+#define _PAGE_KERNEL		VIPT_PAGE_KERNEL
+
+/* A pte value is 64 bits wide here in both layouts; the 32-bit layout keeps it below 2^32. */
+typedef struct { uint64_t pte; } pte_t;
+typedef struct { uint64_t pgprot; } pgprot_t;
+typedef struct { uint64_t val; } swp_entry_t;
+
+#define pte_val(x)		((x).pte)
+#define __pte(x)		((pte_t) { (x) })
+#define pgprot_val(x)		((x).pgprot)
+#define __pgprot(x)		((pgprot_t) { (x) })
+
+#define PAGE_NONE		__pgprot(VIPT_PAGE_NONE)
+#define PAGE_SHARED		__pgprot(VIPT_PAGE_SHARED)
+#define PAGE_READONLY		__pgprot(VIPT_PAGE_READONLY)
+#define PAGE_COPY		__pgprot(VIPT_PAGE_COPY)
+#define PAGE_RWX		__pgprot(VIPT_PAGE_RWX)
+#define PAGE_KERNEL		__pgprot(VIPT_PAGE_KERNEL)
+
+#define pte_none(x)		vipt_pte_none(pte_val(x))
+#define pte_present(x)		vipt_pte_present(pte_val(x))
+#define pte_file(x)		vipt_pte_file(pte_val(x))
+#define pte_pfn(x)		vipt_pte_pfn(pte_val(x))
+#define pte_young(x)		vipt_pte_young(pte_val(x))
+#define pte_dirty(x)		vipt_pte_dirty(pte_val(x))
+#define pte_write(x)		vipt_pte_write(pte_val(x))
+#define pte_read(x)		vipt_pte_read(pte_val(x))
+#define pte_exec(x)		vipt_pte_exec(pte_val(x))
+#define pte_same(a, b)		(pte_val(a) == pte_val(b))
+
+static inline pte_t vipt_kernel_pte_mk(pte_t pte, enum vipt_pte_op op)
+{
+	uint64_t v;
+
+	if (vipt_pte_mk(pte_val(pte), op, &v))
+		VIPT_BUG();
+	return __pte(v);
+}
+
+#define pte_mkclean(x)		vipt_kernel_pte_mk((x), VIPT_PTE_MKCLEAN)
+#define pte_mkdirty(x)		vipt_kernel_pte_mk((x), VIPT_PTE_MKDIRTY)
+#define pte_mkold(x)		vipt_kernel_pte_mk((x), VIPT_PTE_MKOLD)
+#define pte_mkyoung(x)		vipt_kernel_pte_mk((x), VIPT_PTE_MKYOUNG)
+#define pte_wrprotect(x)	vipt_kernel_pte_mk((x), VIPT_PTE_WRPROTECT)
+#define pte_mkwrite(x)		vipt_kernel_pte_mk((x), VIPT_PTE_MKWRITE)
+#define pte_mkexec(x)		vipt_kernel_pte_mk((x), VIPT_PTE_MKEXEC)
+
+static inline pte_t pte_modify(pte_t pte, pgprot_t newprot)
+{
+	uint64_t v;
+
+	if (vipt_pte_modify(pte_val(pte), pgprot_val(newprot), &v))
+		VIPT_BUG();
+	return __pte(v);
+}
+
+static inline pte_t pfn_pte(unsigned long pfn, pgprot_t prot)
+{
+	uint64_t v;
+
+	if (vipt_pfn_pte(VIPT_KERNEL_LAYOUT, pfn, pgprot_val(prot), &v))
+		VIPT_BUG();
+	return __pte(v);
+}
+
+/* mk_pte takes a struct page in the kernel; until pages exist here, a pfn. */
+#define mk_pte_pfn(pfn, prot)	pfn_pte((pfn), (prot))
+
+#define __swp_type(x)		vipt_swp_type((x).val)
+#define __swp_offset(x)		vipt_swp_offset((x).val)
+#define __pte_to_swp_entry(pte)	((swp_entry_t) { pte_val(pte) })
+#define __swp_entry_to_pte(x)	((pte_t) { (x).val })
+
+static inline swp_entry_t __swp_entry(unsigned long type, unsigned long offset)
+{
+	uint64_t v;
+
+	if (vipt_swp_entry(VIPT_KERNEL_LAYOUT, type, offset, &v))
+		VIPT_BUG();
+	return (swp_entry_t) { v };
+}
+
+#define PTE_FILE_MAX_BITS	(BITS_PER_LONG - 11)
+#define pte_to_pgoff(pte)	vipt_pte_to_pgoff(pte_val(pte))
+
+static inline pte_t pgoff_to_pte(unsigned long off)
+{
+	uint64_t v;
+
+	if (vipt_pgoff_to_pte(VIPT_KERNEL_LAYOUT, off, &v))
+		VIPT_BUG();
+	return __pte(v);
+}
+
+/*
+ * translation_exists: the pte walk is the mm layer's; these judge the pte it
+ * found, as the two versions around the October 2005 patch did.
+ */
+#define translation_exists_legacy_2005(pte, pfn) \
+	vipt_translation_exists_legacy_2005(pte_val(pte), (pfn))
+#define translation_exists_patched_2005(pte, pfn) \
+	vipt_translation_exists_patched_2005(pte_val(pte), (pfn))
+
+#endif /* VIPT_KERNEL_H */
