@@ -7,7 +7,8 @@
 //! walk, a purge is a broadcast, and a write-back or a fill is a memory
 //! transaction. Every weight is a public field: set your own.
 
-/// What the hardware did, counted.
+/// What the hardware did, counted. `#[repr(C)]`: the C API hands it out as is.
+#[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counters {
     /// Data loads.
@@ -158,7 +159,8 @@ impl Counters {
     }
 }
 
-/// Cycle weights per event.
+/// Cycle weights per event. `#[repr(C)]`: the C API takes it as is.
+#[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CostModel {
     /// A data access that hits: 1.

@@ -12,7 +12,9 @@ use vipt_pte::PteError;
 pub(crate) mod errno {
     use std::ffi::c_int;
     pub(crate) const EIO: c_int = 5;
+    pub(crate) const ENXIO: c_int = 6;
     pub(crate) const EBADF: c_int = 9;
+    pub(crate) const EACCES: c_int = 13;
     pub(crate) const EFAULT: c_int = 14;
     pub(crate) const EINVAL: c_int = 22;
     pub(crate) const ERANGE: c_int = 34;
@@ -91,6 +93,33 @@ pub(crate) fn write_out<T>(out: *mut T, name: &str, value: T) -> Result<()> {
     // `write` does not read or drop the old (possibly uninitialised) value.
     unsafe { out.write(value) };
     Ok(())
+}
+
+/// Reads a caller's input struct, which must not be NULL.
+pub(crate) fn read_in<T: Copy>(ptr: *const T, name: &str) -> Result<T> {
+    if ptr.is_null() {
+        return Err(Error::new(errno::EFAULT, format!("{name} is NULL")));
+    }
+    // SAFETY: `ptr` is non-NULL and, by the documented contract of every entry
+    // point, points to a readable, initialised `T`. The `T`s read this way are
+    // `#[repr(C)]` structs of integers and C-written bools.
+    Ok(unsafe { ptr.read() })
+}
+
+/// Copies `text` into the caller's buffer of `len` bytes as a NUL-terminated
+/// string, cut to fit; returns the full length of `text`.
+pub(crate) fn write_cstr(buf: *mut c_char, len: usize, text: &str) -> Result<c_int> {
+    if buf.is_null() || len == 0 {
+        return Err(Error::new(errno::EFAULT, "buf is NULL or len is 0"));
+    }
+    let n = text.len().min(len - 1);
+    // SAFETY: `buf` is non-NULL and, by contract, points to `len` writable bytes;
+    // `n + 1 <= len` of them are written, and `text` does not overlap them.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+        *buf.add(n) = 0;
+    }
+    Ok(c_int::try_from(text.len()).unwrap_or(c_int::MAX))
 }
 
 /// The message of the last failed call on this thread, or "" if none failed.

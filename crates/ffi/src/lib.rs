@@ -16,7 +16,9 @@
 
 mod error;
 mod handle;
+mod hw;
 mod pte;
 
 pub use error::{vipt_last_error, vipt_selftest_panic};
+pub use hw::*;
 pub use pte::*;

@@ -12,11 +12,12 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every program the Makefile builds, in its `PROGRAMS` order.
-const PROGRAMS: [&str; 6] = [
+const PROGRAMS: [&str; 7] = [
     "test_encoding",
     "test_translation",
     "test_atomic",
     "test_errors",
+    "test_cache",
     "test_kernel_names_32",
     "test_kernel_names_64",
 ];
@@ -113,6 +114,11 @@ fn c_test_atomic() {
 #[test]
 fn c_test_errors() {
     run_program("test_errors");
+}
+
+#[test]
+fn c_test_cache() {
+    run_program("test_cache");
 }
 
 #[test]
