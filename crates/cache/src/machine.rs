@@ -336,8 +336,31 @@ impl Machine {
     }
 
     /// Data translation: TLB, then the data miss handler, then the dirty-bit trap.
+    /// The common case — a user access through the CPU's most recently used TLB
+    /// entry — is inlined; everything else is out of line.
     #[inline]
     fn data_pa<W: Walker + ?Sized>(
+        &mut self,
+        who: Who,
+        space: SpaceId,
+        va: u64,
+        write: bool,
+        w: &mut W,
+    ) -> Result<u64, CacheError> {
+        if space != KERNEL_SPACE {
+            if let Some(pfn) = self.cpus[who.cpu]
+                .tlb
+                .mru_data_hit(space, va >> PAGE_SHIFT, write)
+            {
+                self.counters.tlb_hits += 1;
+                return Ok((pfn << PAGE_SHIFT) | (va & (PAGE_SIZE - 1)));
+            }
+        }
+        self.data_pa_slow(who, space, va, write, w)
+    }
+
+    #[inline(never)]
+    fn data_pa_slow<W: Walker + ?Sized>(
         &mut self,
         who: Who,
         space: SpaceId,
@@ -361,10 +384,6 @@ impl Machine {
             return Err(fault);
         }
         let vpn = va >> PAGE_SHIFT;
-        if let Some(pfn) = self.cpus[who.cpu].tlb.mru_data_hit(space, vpn, write) {
-            self.counters.tlb_hits += 1;
-            return Ok((pfn << PAGE_SHIFT) | off);
-        }
         let mut entry = match self.lookup(who.cpu, space, vpn) {
             Some(e) if !e.flush_only => e,
             _ => {
@@ -467,6 +486,12 @@ impl Machine {
             self.dcache.touch(slot);
             return (slot, true);
         }
+        (self.fill(set, key, pa), false)
+    }
+
+    /// Brings `pa`'s line into `set` under `key`, evicting the LRU way.
+    #[inline(never)]
+    fn fill(&mut self, set: usize, key: u64, pa: u64) -> usize {
         let slot = self.dcache.victim(set);
         if self.dcache.key(slot) != INVALID {
             self.write_back(slot);
@@ -486,7 +511,7 @@ impl Machine {
             },
         );
         self.dcache.touch(slot);
-        (slot, false)
+        slot
     }
 
     /// A data load of `size` bytes through `space:va`.

@@ -101,16 +101,27 @@ impl Tlb {
             .position(|e| e.space == space && e.vpn == vpn)
     }
 
-    /// The fast path of a data access: if the most recently used entry maps
-    /// `(space, vpn)` for data and allows the access, counts a hit and returns its
-    /// pfn. Exact: a hit on the MRU entry changes no LRU order.
+    /// The fast path of a data access: if the most recently used entry (or the
+    /// one the hint names) maps `(space, vpn)` for data and allows the access,
+    /// counts a hit and returns its pfn. Exact: a hit on the MRU entry changes no
+    /// LRU order, and a hint hit ages the entry as `lookup` does.
     #[inline]
     pub(crate) fn mru_data_hit(&mut self, space: SpaceId, vpn: u64, write: bool) -> Option<u64> {
-        let e = self.entries.get(self.mru)?;
-        if e.space == space && e.vpn == vpn && !e.flush_only && (!write || (e.writable && e.dirty))
-        {
+        let usable = |e: &TlbEntry| {
+            e.space == space && e.vpn == vpn && !e.flush_only && (!write || (e.writable && e.dirty))
+        };
+        if self.entries.get(self.mru).is_some_and(usable) {
             self.hits += 1;
-            return Some(e.pfn);
+            return Some(self.entries[self.mru].pfn);
+        }
+        // Then the slot the hint names: a hit there ages it exactly as `lookup`.
+        let i = self.hint[Self::hint_of(space, vpn)] as usize;
+        if self.entries.get(i).is_some_and(usable) {
+            self.hits += 1;
+            self.clock += 1;
+            self.entries[i].stamp = self.clock;
+            self.mru = i;
+            return Some(self.entries[i].pfn);
         }
         None
     }
