@@ -228,3 +228,27 @@ fn rollback_returns_to_the_checkpoint_exactly() {
     m.store(U, USER, UVA, 8, 9, &mut pt).unwrap();
     assert_eq!(observe(&snap), at_checkpoint);
 }
+
+#[test]
+fn differing_non_equivalent_copies_are_reported_with_both_places() {
+    let (mut m, mut pt) = machine(HwConfig::default());
+    let kva = Machine::kernel_va(5 << 12);
+    // The user caches the line at colour 3, the kernel dirties it at colour 5.
+    m.load(U, USER, UVA, 8, &mut pt).unwrap();
+    m.store(K, KERNEL_SPACE, kva, 8, 0xfeed, &mut pt).unwrap();
+    let n = m.coherence_point(K, 5).unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(m.oracle().divergences, 1);
+    let r = m.oracle().reports().last().copied().unwrap();
+    let ReportKind::DivergentCopies { other_colour, .. } = r.kind else {
+        panic!("{r:?}");
+    };
+    let mut colours = [r.colour, other_colour];
+    colours.sort();
+    assert_eq!(colours, [3, 5]);
+    assert_eq!((r.pa, r.who, r.step), (5 << 12, K, m.step()));
+    assert!(r.to_string().contains("differing copies"), "{r}");
+    // Once the kernel alias is flushed only one copy is left: nothing to report.
+    m.flush_page(K, KERNEL_SPACE, kva, &mut pt).unwrap();
+    assert_eq!(m.check_copies(K, 5).unwrap(), 0);
+}
