@@ -178,3 +178,17 @@ fn every_subcommand_has_help() {
         assert!(text.contains("Usage: vipt"), "{args:?}: {text}");
     }
 }
+
+/// The README's `vipt pte decode` example is what the command prints.
+#[test]
+fn readme_example_is_current() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme
+        .find("$ vipt pte decode 0x12345001\n")
+        .expect("README has the decode example");
+    let block = &readme[start..];
+    let body = &block[block.find('\n').unwrap() + 1..block.find("```").unwrap()];
+    let out = vipt(&["pte", "decode", "0x12345001"]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), body);
+}
