@@ -451,10 +451,11 @@ impl Machine {
             return Ok(None);
         };
         let mut e = Self::entry_from_pte(space, va, pte);
-        if pte_present(pte) {
-        } else if self.config.honour_flush_pte && pte.raw() & PteFlags::FLUSH.bits() != 0 {
-            e.flush_only = true;
-        } else {
+        // Not present: a flush-only translation if the pte has _PAGE_FLUSH and the
+        // handler honours it (2.6.14), else the instruction is nullified.
+        e.flush_only = !pte_present(pte);
+        let flush_pte = self.config.honour_flush_pte && pte.raw() & PteFlags::FLUSH.bits() != 0;
+        if e.flush_only && !flush_pte {
             return Ok(None);
         }
         self.check_pfn(e.pfn)?;

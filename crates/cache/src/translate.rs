@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use vipt_pte::{pte_dirty, Pte, PteFlags, PAGE_SHIFT};
+use vipt_pte::{Pte, PteFlags, PAGE_SHIFT};
 
 /// A space id (`mm->context`); 0 is the kernel's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -87,7 +87,6 @@ impl Walker for MapWalker {
                 Access::NonAccess => PteFlags::empty(),
             };
             *pte = Pte::from_raw(pte.raw() | add.bits());
-            debug_assert!(access != Access::DirtyTrap || pte_dirty(*pte));
         }
         Some(*pte)
     }
