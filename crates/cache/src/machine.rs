@@ -15,7 +15,7 @@ use crate::error::CacheError;
 use crate::geometry::{Geometry, Shape, SHM_COLOUR, TMPALIAS_MAP_SIZE, TMPALIAS_MAP_START};
 use crate::mem::{check_access, read_be, write_be, PhysMem};
 use crate::oracle::{Oracle, Report, ReportKind};
-use crate::setassoc::{SetAssoc, Slot, INVALID};
+use crate::setassoc::{SetAssoc, INVALID};
 use crate::tlb::{Tlb, TlbEntry};
 use crate::translate::{Access, NoWalker, SpaceId, Walker, Who, KERNEL_SPACE};
 
@@ -328,6 +328,22 @@ impl Machine {
         Some(pfn)
     }
 
+    /// Kernel-space translation: the tmpalias window through the TLB (an entry
+    /// missing from it is manufactured from the window register if `manufacture`),
+    /// else the direct map. `None`: no translation.
+    fn kernel_pa(&mut self, cpu: usize, va: u64, manufacture: bool) -> Option<u64> {
+        let Some(half) = in_tmpalias(va) else {
+            return (va >= PAGE_OFFSET && va - PAGE_OFFSET < self.mem.size())
+                .then(|| va - PAGE_OFFSET);
+        };
+        let pfn = match self.lookup(cpu, KERNEL_SPACE, va >> PAGE_SHIFT) {
+            Some(e) => e.pfn,
+            None if manufacture => self.manufacture(cpu, va, half)?,
+            None => return None,
+        };
+        Some((pfn << PAGE_SHIFT) | (va & (PAGE_SIZE - 1)))
+    }
+
     fn entry_from_pte(space: SpaceId, va: u64, pte: Pte) -> TlbEntry {
         let mut e = TlbEntry::new(space, va >> PAGE_SHIFT, vipt_pte::pte_pfn(pte));
         e.writable = pte_write(pte);
@@ -371,17 +387,8 @@ impl Machine {
         let fault = CacheError::PageFault { space, va, write };
         let off = va & (PAGE_SIZE - 1);
         if space == KERNEL_SPACE {
-            if let Some(half) = in_tmpalias(va) {
-                let pfn = match self.lookup(who.cpu, space, va >> PAGE_SHIFT) {
-                    Some(e) => e.pfn,
-                    None => self.manufacture(who.cpu, va, half).ok_or(fault)?,
-                };
-                return Ok((pfn << PAGE_SHIFT) | off);
-            }
-            if va >= PAGE_OFFSET && va - PAGE_OFFSET < self.mem.size() {
-                return Ok(va - PAGE_OFFSET);
-            }
-            return Err(fault);
+            // The data miss path always knew the tmpalias window.
+            return self.kernel_pa(who.cpu, va, true).ok_or(fault);
         }
         let vpn = va >> PAGE_SHIFT;
         let mut entry = match self.lookup(who.cpu, space, vpn) {
@@ -430,18 +437,7 @@ impl Machine {
     ) -> Result<Option<u64>, CacheError> {
         let off = va & (PAGE_SIZE - 1);
         if space == KERNEL_SPACE {
-            if let Some(half) = in_tmpalias(va) {
-                let pfn = match self.lookup(cpu, space, va >> PAGE_SHIFT) {
-                    Some(e) => Some(e.pfn),
-                    None if self.config.tmpalias_nonaccess => self.manufacture(cpu, va, half),
-                    None => None,
-                };
-                return Ok(pfn.map(|p| (p << PAGE_SHIFT) | off));
-            }
-            if va >= PAGE_OFFSET && va - PAGE_OFFSET < self.mem.size() {
-                return Ok(Some(va - PAGE_OFFSET));
-            }
-            return Ok(None);
+            return Ok(self.kernel_pa(cpu, va, self.config.tmpalias_nonaccess));
         }
         if let Some(e) = self.lookup(cpu, space, va >> PAGE_SHIFT) {
             return Ok(Some((e.pfn << PAGE_SHIFT) | off));
@@ -499,18 +495,8 @@ impl Machine {
             self.counters.lines_evicted += 1;
         }
         let n = self.shape.line_size;
-        let line_pa = pa & !(n as u64 - 1);
         self.dcache
-            .line_mut(slot)
-            .copy_from_slice(self.mem.raw(line_pa, n));
-        self.dcache.set_slot(
-            slot,
-            Slot {
-                key,
-                stamp: 0,
-                dirty: false,
-            },
-        );
+            .install(slot, key, self.mem.raw(pa & !(n as u64 - 1), n));
         self.dcache.touch(slot);
         slot
     }
@@ -566,13 +552,11 @@ impl Machine {
             self.counters.cache_misses += 1;
         }
         let off = (pa as usize) & (self.shape.line_size - 1);
-        let bytes = &mut self.dcache.line_mut(slot)[off..off + size as usize];
-        write_be(bytes, value);
+        let range = off..off + size as usize;
+        write_be(&mut self.dcache.line_mut(slot)[range.clone()], value);
         self.dcache.mark_dirty(slot);
-        let mut buf = [0u8; 8];
-        write_be(&mut buf[..size as usize], value);
         self.oracle
-            .record_store(pa, &buf[..size as usize], self.step);
+            .record_store(pa, &self.dcache.line(slot)[range], self.step);
         Ok(())
     }
 
@@ -599,18 +583,8 @@ impl Machine {
                 self.counters.icache_misses += 1;
                 let slot = self.icache.victim(set);
                 let n = ishape.line_size;
-                let line_pa = pa & !(n as u64 - 1);
                 self.icache
-                    .line_mut(slot)
-                    .copy_from_slice(self.mem.raw(line_pa, n));
-                self.icache.set_slot(
-                    slot,
-                    Slot {
-                        key,
-                        stamp: 0,
-                        dirty: false,
-                    },
-                );
+                    .install(slot, key, self.mem.raw(pa & !(n as u64 - 1), n));
                 slot
             }
         };
@@ -664,19 +638,16 @@ impl Machine {
                 wrote_back: false,
             });
         };
-        let dirty = cache.slot(slot).dirty;
-        if op == Op::Fdc {
+        let wrote_back = op == Op::Fdc && cache.is_dirty(slot);
+        if wrote_back {
             self.write_back(slot);
-        }
-        let cache = if op == Op::Fic {
-            &mut self.icache
+            self.dcache.invalidate(slot);
         } else {
-            &mut self.dcache
-        };
-        cache.invalidate(slot);
+            cache.invalidate(slot);
+        }
         Ok(Flush::Done {
             hit: true,
-            wrote_back: dirty && op == Op::Fdc,
+            wrote_back,
         })
     }
 

@@ -132,6 +132,19 @@ impl SetAssoc {
             .map(|(i, _)| i)
     }
 
+    /// Puts a clean copy of `data` in `slot` under `key` (a fill from memory).
+    pub fn install(&mut self, slot: usize, key: u64, data: &[u8]) {
+        self.line_mut(slot).copy_from_slice(data);
+        self.set_slot(
+            slot,
+            Slot {
+                key,
+                stamp: 0,
+                dirty: false,
+            },
+        );
+    }
+
     pub fn invalidate(&mut self, slot: usize) {
         self.set_slot(
             slot,

@@ -117,11 +117,7 @@ impl Tlb {
         // Then the slot the hint names: a hit there ages it exactly as `lookup`.
         let i = self.hint[Self::hint_of(space, vpn)] as usize;
         if self.entries.get(i).is_some_and(usable) {
-            self.hits += 1;
-            self.clock += 1;
-            self.entries[i].stamp = self.clock;
-            self.mru = i;
-            return Some(self.entries[i].pfn);
+            return Some(self.hit(i).pfn);
         }
         None
     }
@@ -144,17 +140,23 @@ impl Tlb {
         match found {
             Some(i) => {
                 self.hint[hint] = i as u16;
-                self.hits += 1;
-                self.clock += 1;
-                self.entries[i].stamp = self.clock;
-                self.mru = i;
-                Some(self.entries[i])
+                Some(self.hit(i))
             }
             None => {
                 self.misses += 1;
                 None
             }
         }
+    }
+
+    /// Counts a hit on entry `i` and makes it the most recently used.
+    #[inline]
+    fn hit(&mut self, i: usize) -> TlbEntry {
+        self.hits += 1;
+        self.clock += 1;
+        self.entries[i].stamp = self.clock;
+        self.mru = i;
+        self.entries[i]
     }
 
     /// The entry for `(space, vpn)` without counting or ageing it.
