@@ -1,7 +1,21 @@
-//! # vipt-mm (not yet implemented)
+//! # vipt-mm: the Linux 2.6.14 mm as the flush logic sees it
 //!
-//! Will hold: Page tables, vmas, address_space with the i_mmap prio tree, struct page, kernel locks, kernel paths and flush_dcache_page strategies.
+//! Page tables of [`AtomicPte`](vipt_pte::AtomicPte) cells, vmas, `address_space`
+//! with its `i_mmap` index (the radix priority search tree, or the 3.7 interval
+//! tree), `struct page`, the kernel locks with a lock-order checker, the kernel
+//! paths that race with `flush_dcache_page`, and the flush strategies.
 //!
-//! This crate is an empty placeholder in the workspace so that the layering of
-//! `DESIGN.md` is visible from the start; it exports nothing yet and nothing may
-//! depend on it until its issue lands.
+//! Every model operation a kernel path performs goes through a [`Cpu`] and
+//! first passes the world's scheduling hook ([`Sched`]) with its footprint. In
+//! the native mode the hook does nothing and real threads run kernel paths
+//! concurrently; the explorer plugs its scheduler into the same hook.
+
+pub mod any_tree;
+pub mod interval;
+pub mod interval_tree;
+pub mod prio_tree;
+
+pub use any_tree::{AnyStab, AnyTree, TreeKind};
+pub use interval::{Interval, IntervalIndex, ItemId, NaiveIntervals, StabCount, TreeError};
+pub use interval_tree::IntervalTree;
+pub use prio_tree::PrioTree;
