@@ -142,7 +142,8 @@ pub struct FlushSummary {
 }
 
 impl FlushSummary {
-    fn add(&mut self, f: Flush) {
+    /// Accounts one more instruction's outcome.
+    pub fn add(&mut self, f: Flush) {
         self.issued += 1;
         match f {
             Flush::Nullified => self.nullified += 1,
@@ -291,6 +292,28 @@ impl Machine {
         self.mem.write_bytes(pfn << PAGE_SHIFT, data)?;
         self.oracle.truth.write_bytes(pfn << PAGE_SHIFT, data)?;
         Ok(())
+    }
+
+    /// Drops every cached copy of frame `pfn` from both caches, dirty or not,
+    /// without writing anything back; returns how many lines went. The mm model
+    /// calls it when the page allocator takes a frame back, so that a reused
+    /// frame starts its new life with nothing cached and every report is about
+    /// the page's current contents (a modelling device, not a kernel operation).
+    pub fn discard_page(&mut self, pfn: u64) -> Result<usize, CacheError> {
+        self.check_pfn(pfn)?;
+        let mut n = 0;
+        for cache in [&mut self.dcache, &mut self.icache] {
+            let shape = cache.shape;
+            let slots: Vec<usize> = cache
+                .valid_slots()
+                .filter(|&s| shape.key_pa(cache.key(s)) >> PAGE_SHIFT == pfn)
+                .collect();
+            for s in slots {
+                cache.invalidate(s);
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Fills a frame with one byte value (see [`Machine::init_page`]).

@@ -11,11 +11,39 @@
 //! concurrently; the explorer plugs its scheduler into the same hook.
 
 pub mod any_tree;
+pub mod cpu;
+pub mod error;
+pub mod fault;
+pub mod filemap;
 pub mod interval;
 pub mod interval_tree;
+pub mod lock;
+pub mod lockdep;
+pub mod mapping;
+pub mod mm_struct;
+pub mod mmap;
+pub mod page;
+pub mod pgtable;
 pub mod prio_tree;
+pub mod rmap;
+pub mod sched;
+pub mod strategy;
+pub mod vma;
+pub mod world;
 
 pub use any_tree::{AnyStab, AnyTree, TreeKind};
 pub use interval::{Interval, IntervalIndex, ItemId, NaiveIntervals, StabCount, TreeError};
 pub use interval_tree::IntervalTree;
 pub use prio_tree::PrioTree;
+pub use cpu::Cpu;
+pub use error::MmError;
+pub use lock::{KLock, LockClass};
+pub use lockdep::{Inversion, LockDep};
+pub use mapping::AddressSpace;
+pub use mm_struct::MmStruct;
+pub use mmap::{MapFlags, Prot};
+pub use page::Page;
+pub use sched::{Native, Op, Sched};
+pub use strategy::FlushStrategy;
+pub use vma::{Vma, VmFlags};
+pub use world::{Colouring, World, WorldConfig};

@@ -1,0 +1,114 @@
+//! `struct address_space`: a file's `i_mmap` index of linear vmas, the
+//! nonlinear list, `i_mmap_lock`, `tree_lock` and the page cache.
+//!
+//! Vmas are linked and unlinked under both `i_mmap_lock` and
+//! `flush_dcache_mmap_lock` (parisc: `tree_lock` for writing), so either lock
+//! keeps the index stable for a walker.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::any_tree::{AnyTree, TreeKind};
+use crate::interval::{Interval, IntervalIndex, StabCount};
+use crate::lock::{KLock, LockClass};
+use crate::vma::Vma;
+
+/// A `struct address_space`.
+#[derive(Debug)]
+pub struct AddressSpace {
+    /// Model id (also the file's name in reports: `file <id>`).
+    pub id: u32,
+    /// The address a kernel would have allocated the structure at; 2.6.14's
+    /// `get_shared_area` colours mappings by its bits.
+    pub kaddr: u64,
+    /// `i_mmap_lock`.
+    pub i_mmap_lock: KLock,
+    /// `tree_lock` (parisc's `flush_dcache_mmap_lock`).
+    pub tree_lock: KLock,
+    /// Whether this is the swapper space.
+    pub swapper: bool,
+    pub(crate) i_mmap: Mutex<AnyTree<Arc<Vma>>>,
+    pub(crate) nonlinear: Mutex<Vec<Arc<Vma>>>,
+    /// The page cache: file page index → pfn.
+    pub(crate) pages: Mutex<BTreeMap<u64, u64>>,
+    /// File size in pages.
+    pub(crate) size: AtomicU64,
+    /// Page contents written back by `writepage` (the "disk"); pages never
+    /// written back read as [`crate::world::file_contents`].
+    pub(crate) backing: Mutex<std::collections::HashMap<u64, Vec<u8>>>,
+}
+
+impl AddressSpace {
+    pub(crate) fn new(id: u32, kaddr: u64, tree: TreeKind, bits: u32, pages: u64) -> Self {
+        AddressSpace {
+            id,
+            kaddr,
+            i_mmap_lock: KLock::new(LockClass::IMmapLock, format!("file {id} i_mmap_lock")),
+            tree_lock: KLock::new(LockClass::TreeLock, format!("file {id} tree_lock")),
+            swapper: false,
+            i_mmap: Mutex::new(AnyTree::new(tree, bits)),
+            nonlinear: Mutex::new(Vec::new()),
+            pages: Mutex::new(BTreeMap::new()),
+            size: AtomicU64::new(pages),
+            backing: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// `mapping_mapped`: the tree or the nonlinear list is non-empty.
+    pub fn mapping_mapped(&self) -> bool {
+        !self.i_mmap.lock().is_empty() || !self.nonlinear.lock().is_empty()
+    }
+
+    /// File size in pages (`i_size >> PAGE_SHIFT`, rounded up).
+    pub fn size_pages(&self) -> u64 {
+        self.size.load(Ordering::SeqCst)
+    }
+
+    /// Which index `i_mmap` uses.
+    pub fn tree_kind(&self) -> TreeKind {
+        self.i_mmap.lock().kind()
+    }
+
+    /// The vmas whose range covers file pages `[first, last]`, in the index's
+    /// iteration order, and the index nodes read (`vma_prio_tree_foreach`). The
+    /// caller holds `i_mmap_lock` or `flush_dcache_mmap_lock`, which is what
+    /// makes a snapshot equal to a lazy walk.
+    pub fn vmas_stabbing(&self, first: u64, last: u64) -> (Vec<Arc<Vma>>, u64) {
+        let t = self.i_mmap.lock();
+        let Ok(q) = Interval::new(first, last) else {
+            return (Vec::new(), 0);
+        };
+        let mut it = t.stab(q);
+        let v: Vec<Arc<Vma>> = it.by_ref().map(|(_, v)| v.clone()).collect();
+        (v, it.visited())
+    }
+
+    /// Height of the `i_mmap` index.
+    pub fn tree_height(&self) -> usize {
+        self.i_mmap.lock().height()
+    }
+
+    /// Checks the `i_mmap` index's invariants.
+    pub fn check_tree(&self) -> Result<(), String> {
+        self.i_mmap.lock().check()
+    }
+
+    /// The pfn caching file page `index`, if any (`find_get_page` without the
+    /// reference).
+    pub fn cached_pfn(&self, index: u64) -> Option<u64> {
+        self.pages.lock().get(&index).copied()
+    }
+
+    /// Number of cached pages (`nrpages`).
+    pub fn nrpages(&self) -> usize {
+        self.pages.lock().len()
+    }
+
+    /// The nonlinear vmas.
+    pub fn nonlinear_vmas(&self) -> Vec<Arc<Vma>> {
+        self.nonlinear.lock().clone()
+    }
+}

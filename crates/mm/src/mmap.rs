@@ -1,0 +1,554 @@
+//! `mmap`, `munmap`, `fork`, `truncate`: vma creation and removal, 2.6.14's
+//! placement of shared mappings, and the zap paths (`zap_pte_range` via munmap
+//! and via `unmap_mapping_range`).
+//!
+//! Placement (`arch_get_unmapped_area`, parisc 2.6.14): file mappings and
+//! anonymous shared ones go through `get_shared_area`, which puts `vm_start` at
+//! `((mapping << 4) & 0x3FF000)` modulo 4 MiB — `pgoff` ignored — and
+//! `MAP_FIXED` takes the address as given. The pgoff-aware option adds
+//! `pgoff << PAGE_SHIFT` to that offset, so every page of every mapping of a
+//! file is congruent.
+//!
+//! Bad arguments are refused before anything changes. Unlike Linux, a
+//! `MAP_FIXED` mapping over an existing one is refused rather than replacing it,
+//! so a scenario can never lose a mapping silently.
+
+use std::sync::Arc;
+
+use bitflags::bitflags;
+use parking_lot::Mutex;
+use vipt_cache::SHM_COLOUR;
+use vipt_pte::{classify, pte_dirty, Layout, PteFlags, PteKind, PAGE_SIZE};
+
+use crate::cpu::Cpu;
+use crate::error::{invalid, MmError};
+use crate::interval::{Interval, IntervalIndex};
+use crate::mapping::AddressSpace;
+use crate::mm_struct::MmStruct;
+use crate::rmap::{page_remove_rmap, put_page, set_page_dirty, swap_free};
+use crate::sched::Object;
+use crate::vma::{AnonVma, Vma, VmFlags};
+use crate::world::Colouring;
+
+bitflags! {
+    /// `PROT_*`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct Prot: u32 {
+        /// Readable.
+        const PROT_READ = 1;
+        /// Writable.
+        const PROT_WRITE = 2;
+        /// Executable.
+        const PROT_EXEC = 4;
+    }
+
+    /// `MAP_*` (parisc values).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct MapFlags: u32 {
+        /// Shared.
+        const MAP_SHARED = 0x01;
+        /// Private (copy on write).
+        const MAP_PRIVATE = 0x02;
+        /// At exactly this address.
+        const MAP_FIXED = 0x04;
+        /// No file.
+        const MAP_ANONYMOUS = 0x10;
+    }
+}
+
+/// Where mmap starts looking (`TASK_UNMAPPED_BASE`).
+pub const TASK_UNMAPPED_BASE: u64 = 0x4000_0000;
+
+/// The top of user space for a layout (`TASK_SIZE`).
+pub fn task_size(layout: Layout) -> u64 {
+    match layout {
+        Layout::Bits32 => 0xF000_0000,
+        Layout::Bits64 => 1 << (layout.address_bits() - 1),
+    }
+}
+
+/// 2.6.14's `get_offset(mapping)`: bits of the `address_space` pointer.
+pub fn get_offset(kaddr: u64) -> u64 {
+    (kaddr << 4) & 0x3F_F000
+}
+
+fn dcache_align(x: u64) -> u64 {
+    (x + SHM_COLOUR - 1) & !(SHM_COLOUR - 1)
+}
+
+/// `get_shared_area` / `get_unshared_area`: the first free range at or above
+/// `addr` (or `TASK_UNMAPPED_BASE`) congruent with `offset` modulo the colour
+/// (`offset` `None`: page alignment only).
+fn find_area(mm: &MmStruct, layout: Layout, addr: u64, len: u64, offset: Option<u64>) -> Result<u64, MmError> {
+    let top = task_size(layout);
+    let align = |a: u64| match offset {
+        Some(off) => dcache_align(a.saturating_sub(off)) + off,
+        None => (a + PAGE_SIZE - 1) & !(PAGE_SIZE - 1),
+    };
+    let mut a = align(if addr == 0 { TASK_UNMAPPED_BASE } else { addr });
+    for vma in mm.vmas() {
+        if vma.vm_end <= a {
+            continue;
+        }
+        if a + len <= vma.vm_start {
+            break;
+        }
+        a = align(vma.vm_end);
+    }
+    if a.checked_add(len).is_none_or(|e| e > top) {
+        return Err(MmError::NoMemory(format!("no room for {len:#x} bytes")));
+    }
+    Ok(a)
+}
+
+/// `arch_get_unmapped_area` for `mm` with the world's colouring.
+pub fn get_unmapped_area(
+    cpu: &Cpu,
+    mm: &MmStruct,
+    file: Option<&AddressSpace>,
+    addr: u64,
+    len: u64,
+    pgoff: u64,
+    flags: MapFlags,
+) -> Result<u64, MmError> {
+    let cfg = &cpu.world().config;
+    if flags.contains(MapFlags::MAP_FIXED) {
+        return Ok(addr);
+    }
+    let shared = file.is_some() || flags.contains(MapFlags::MAP_SHARED);
+    let offset = shared.then(|| {
+        let base = file.map_or(0, |f| get_offset(f.kaddr));
+        match cfg.colouring {
+            Colouring::Linux2614 => base,
+            Colouring::PgoffAware => (base + (pgoff << vipt_pte::PAGE_SHIFT)) & (SHM_COLOUR - 1),
+        }
+    });
+    find_area(mm, cfg.layout, addr, len, offset)
+}
+
+fn check_range(cpu: &Cpu, addr: u64, len: u64) -> Result<u64, MmError> {
+    if len == 0 {
+        return invalid("zero length");
+    }
+    if addr % PAGE_SIZE != 0 {
+        return invalid(format!("address {addr:#x} is not page aligned"));
+    }
+    let len = len
+        .checked_add(PAGE_SIZE - 1)
+        .map(|l| l & !(PAGE_SIZE - 1))
+        .ok_or_else(|| MmError::Invalid("length overflows".into()))?;
+    let top = task_size(cpu.world().config.layout);
+    if addr.checked_add(len).is_none_or(|e| e > top) {
+        return invalid(format!(
+            "{addr:#x}+{len:#x} is beyond the {}-bit user address space ({top:#x})",
+            cpu.world().config.layout.bits_per_long()
+        ));
+    }
+    Ok(len)
+}
+
+/// The pte protection of a new vma (`vm_page_prot`).
+pub fn vm_page_prot(flags: VmFlags) -> PteFlags {
+    let w = flags.contains(VmFlags::VM_WRITE);
+    let s = flags.contains(VmFlags::VM_SHARED);
+    let mut p = match (w, s) {
+        (true, true) => PteFlags::PAGE_SHARED,
+        (true, false) => PteFlags::PAGE_COPY,
+        (false, _) => PteFlags::PAGE_READONLY,
+    };
+    if flags.contains(VmFlags::VM_EXEC) {
+        p |= PteFlags::EXEC;
+    }
+    p
+}
+
+/// Links a vma into its file's `i_mmap` under `i_mmap_lock` and
+/// `flush_dcache_mmap_lock` (`__vma_link_file`), or after `after` on its
+/// `vm_set` list (`vma_prio_tree_add`, for fork).
+fn link_file(cpu: &mut Cpu, vma: &Arc<Vma>, after: Option<&Arc<Vma>>) -> Result<(), MmError> {
+    let Some(f) = vma.vm_file.clone() else { return Ok(()) };
+    cpu.locked(&f.i_mmap_lock, "vma_link", |cpu| {
+        cpu.write_locked_irq(&f.tree_lock, "flush_dcache_mmap_lock", |cpu| {
+            cpu.structure_op(Object::Mapping(f.id), true, "vma_prio_tree_insert");
+            if vma.vm_flags.contains(VmFlags::VM_NONLINEAR) {
+                f.nonlinear.lock().push(vma.clone());
+                return Ok(());
+            }
+            let mut t = f.i_mmap.lock();
+            let at = after.and_then(|a| *a.tree_id.lock());
+            let id = match at {
+                Some(at) => t.insert_after(at, vma.clone())?,
+                None => {
+                    let iv = Interval::new(vma.vm_pgoff, vma.vm_pgoff + vma.pages() - 1)?;
+                    t.insert(iv, vma.clone())?
+                }
+            };
+            *vma.tree_id.lock() = Some(id);
+            Ok(())
+        })
+    })
+}
+
+/// Unlinks a vma from its file's `i_mmap` (`__remove_shared_vm_struct`).
+fn unlink_file(cpu: &mut Cpu, vma: &Arc<Vma>) -> Result<(), MmError> {
+    let Some(f) = vma.vm_file.clone() else { return Ok(()) };
+    cpu.locked(&f.i_mmap_lock, "remove_shared_vm_struct", |cpu| {
+        cpu.write_locked_irq(&f.tree_lock, "flush_dcache_mmap_lock", |cpu| {
+            cpu.structure_op(Object::Mapping(f.id), true, "vma_prio_tree_remove");
+            if let Some(id) = vma.tree_id.lock().take() {
+                f.i_mmap.lock().remove(id)?;
+            }
+            f.nonlinear.lock().retain(|v| !Arc::ptr_eq(v, vma));
+            Ok(())
+        })
+    })
+}
+
+fn new_vma(mm: &Arc<MmStruct>, start: u64, end: u64, pgoff: u64, flags: VmFlags, file: Option<Arc<AddressSpace>>, anon: Option<Arc<AnonVma>>) -> Arc<Vma> {
+    let vma = Arc::new(Vma {
+        vm_mm: Arc::downgrade(mm),
+        space: mm.context,
+        vm_start: start,
+        vm_end: end,
+        vm_pgoff: pgoff,
+        vm_flags: flags,
+        vm_file: file,
+        anon_vma: anon,
+        tree_id: Mutex::new(None),
+    });
+    if let Some(av) = &vma.anon_vma {
+        av.vmas.lock().push(Arc::downgrade(&vma));
+    }
+    vma
+}
+
+/// Inserts a vma into the mm's list and its file's index.
+fn vma_link(cpu: &mut Cpu, mm: &MmStruct, vma: &Arc<Vma>, after: Option<&Arc<Vma>>) -> Result<(), MmError> {
+    cpu.structure_op(Object::Vmas(mm.context.0), true, "vma_link");
+    mm.vmas.lock().insert(vma.vm_start, vma.clone());
+    link_file(cpu, vma, after)
+}
+
+/// `do_mmap_pgoff` for the current mm; returns the address.
+pub fn do_mmap(
+    cpu: &mut Cpu,
+    file: Option<&Arc<AddressSpace>>,
+    addr: u64,
+    len: u64,
+    prot: Prot,
+    flags: MapFlags,
+    pgoff: u64,
+) -> Result<u64, MmError> {
+    let mm = cpu.current_mm()?;
+    let shared = flags.contains(MapFlags::MAP_SHARED);
+    if shared == flags.contains(MapFlags::MAP_PRIVATE) {
+        return invalid("exactly one of MAP_SHARED and MAP_PRIVATE");
+    }
+    if file.is_some() == flags.contains(MapFlags::MAP_ANONYMOUS) {
+        return invalid("a file mapping needs a file, MAP_ANONYMOUS none");
+    }
+    if file.is_some_and(|f| f.swapper) {
+        return invalid("the swapper space cannot be mapped");
+    }
+    let fixed = flags.contains(MapFlags::MAP_FIXED);
+    let len = check_range(cpu, if fixed { addr } else { 0 }, len)?;
+    if fixed && addr % PAGE_SIZE != 0 {
+        return invalid(format!("MAP_FIXED address {addr:#x} is not page aligned"));
+    }
+    let npages = len / PAGE_SIZE;
+    let max = 1u64 << (cpu.world().config.layout.bits_per_long() - vipt_pte::PAGE_SHIFT);
+    if pgoff.checked_add(npages).is_none_or(|e| e > max) {
+        return invalid(format!("pgoff {pgoff:#x} + {npages} pages overflows the file offset"));
+    }
+    cpu.down_write(&mm.mmap_sem, "do_mmap");
+    let r = (|| {
+        let start = get_unmapped_area(cpu, &mm, file.map(|f| &**f), addr, len, pgoff, flags)?;
+        if let Some(v) = mm.vmas().iter().find(|v| v.vm_start < start + len && start < v.vm_end) {
+            return invalid(format!(
+                "{start:#x}+{len:#x} overlaps the vma {:#x}-{:#x}",
+                v.vm_start, v.vm_end
+            ));
+        }
+        let mut vf = VmFlags::VM_MAYREAD | VmFlags::VM_MAYWRITE | VmFlags::VM_MAYEXEC;
+        for (p, f) in [
+            (Prot::PROT_READ, VmFlags::VM_READ),
+            (Prot::PROT_WRITE, VmFlags::VM_WRITE),
+            (Prot::PROT_EXEC, VmFlags::VM_EXEC),
+        ] {
+            if prot.contains(p) {
+                vf |= f;
+            }
+        }
+        if shared {
+            vf |= VmFlags::VM_SHARED | VmFlags::VM_MAYSHARE;
+        }
+        // Anonymous shared memory would be shmem; the model keeps anonymous
+        // mappings private-backed and files file-backed.
+        let anon = (!shared || file.is_none()).then(|| AnonVma::new(&format!("mm {}", mm.context.0)));
+        let vma = new_vma(&mm, start, start + len, pgoff, vf, file.cloned(), anon);
+        vma_link(cpu, &mm, &vma, None)?;
+        Ok(start)
+    })();
+    cpu.spin_unlock(&mm.mmap_sem, "do_mmap")?;
+    r
+}
+
+/// `flush_cache_range(vma, start, end)`: a user range flush when the vma's mm is
+/// current, else the whole cache.
+pub fn flush_cache_range(cpu: &mut Cpu, vma: &Vma, start: u64, end: u64) -> Result<(), MmError> {
+    let current = cpu.mm().is_some_and(|m| m.context == vma.space);
+    let too_big = end - start > cpu.world().config.hw.flush_threshold;
+    if !current || too_big {
+        return cpu.flush_cache_all("flush_cache_range");
+    }
+    let mut a = start;
+    while a < end {
+        cpu.flush_page_lines(vma.space, a, "flush_cache_range")?;
+        a += PAGE_SIZE;
+    }
+    Ok(())
+}
+
+/// `flush_cache_mm(mm)`: parisc flushes the whole cache.
+pub fn flush_cache_mm(cpu: &mut Cpu) -> Result<(), MmError> {
+    cpu.flush_cache_all("flush_cache_mm")
+}
+
+/// `unmap_page_range` for `start..end` of a vma: `tlb_start_vma`
+/// (`flush_cache_range`), then `zap_pte_range` under the pte lock — every pte
+/// through `ptep_get_and_clear` — then the TLB flush and the page frees of
+/// `tlb_finish_mmu`.
+pub fn zap_page_range(cpu: &mut Cpu, vma: &Vma, start: u64, end: u64) -> Result<(), MmError> {
+    let Some(mm) = vma.mm() else { return Ok(()) };
+    flush_cache_range(cpu, vma, start, end)?;
+    let mut freed = Vec::new();
+    let mut a = start;
+    while a < end {
+        // One pte table at a time, under its lock.
+        let span = vipt_pte::layout::PTRS_PER_PTE * PAGE_SIZE;
+        let table_end = ((a / span) + 1) * span;
+        let stop = end.min(table_end);
+        if mm.pgd.pte_offset(a)?.is_none() {
+            a = stop;
+            continue;
+        }
+        let ptl = cpu.pte_lockptr(&mm, a)?;
+        let from = a;
+        cpu.locked(ptl, "zap_pte_range", |cpu| {
+            let mut x = from;
+            while x < stop {
+                let old = cpu.pte_read(&mm, x, "zap_pte_range")?;
+                if !vipt_pte::pte_none(old) {
+                    zap_one(cpu, &mm, x, &mut freed)?;
+                }
+                x += PAGE_SIZE;
+            }
+            Ok(())
+        })?;
+        a = stop;
+    }
+    // tlb_end_vma / tlb_finish_mmu: flush the range from the TLBs, then free.
+    let mut x = start;
+    while x < end {
+        cpu.flush_tlb_page(vma.space, x, "tlb_finish_mmu");
+        x += PAGE_SIZE;
+    }
+    for pfn in freed {
+        put_page(cpu, pfn)?;
+    }
+    Ok(())
+}
+
+fn zap_one(cpu: &mut Cpu, mm: &MmStruct, addr: u64, freed: &mut Vec<u64>) -> Result<(), MmError> {
+    let old = cpu.ptep_get_and_clear(mm, addr, "zap_pte_range")?;
+    match classify(old) {
+        PteKind::Present { pfn, .. } => {
+            if pfn != crate::world::ZERO_PFN {
+                if pte_dirty(old) {
+                    set_page_dirty(cpu, pfn)?;
+                }
+                page_remove_rmap(cpu, pfn)?;
+                freed.push(pfn);
+            }
+        }
+        PteKind::Swap { .. } => {
+            cpu.set_pte_at(mm, addr, vipt_pte::Pte::NONE, "zap_pte_range")?;
+            swap_free(cpu, old)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Replaces `vma` by the pieces of it outside `start..end` (`split_vma`),
+/// returning the piece inside.
+fn split_out(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, start: u64, end: u64) -> Result<Arc<Vma>, MmError> {
+    let (s, e) = (start.max(vma.vm_start), end.min(vma.vm_end));
+    if s == vma.vm_start && e == vma.vm_end {
+        return Ok(vma.clone());
+    }
+    let piece = |a: u64, b: u64| {
+        let pgoff = vma.vm_pgoff + ((a - vma.vm_start) / PAGE_SIZE);
+        new_vma(mm, a, b, pgoff, vma.vm_flags, vma.vm_file.clone(), vma.anon_vma.clone())
+    };
+    let mid = piece(s, e);
+    let mut pieces = vec![mid.clone()];
+    if vma.vm_start < s {
+        pieces.push(piece(vma.vm_start, s));
+    }
+    if e < vma.vm_end {
+        pieces.push(piece(e, vma.vm_end));
+    }
+    // vma_adjust: the new pieces go in before the old one leaves, under the
+    // file's locks, so a walker sees the page mapped throughout.
+    for p in &pieces {
+        link_file(cpu, p, None)?;
+    }
+    unlink_file(cpu, vma)?;
+    cpu.structure_op(Object::Vmas(mm.context.0), true, "split_vma");
+    let mut v = mm.vmas.lock();
+    v.remove(&vma.vm_start);
+    for p in pieces {
+        v.insert(p.vm_start, p);
+    }
+    Ok(mid)
+}
+
+/// `do_munmap(mm, addr, len)` on the current mm.
+pub fn do_munmap(cpu: &mut Cpu, addr: u64, len: u64) -> Result<(), MmError> {
+    let mm = cpu.current_mm()?;
+    let len = check_range(cpu, addr, len)?;
+    let end = addr + len;
+    cpu.down_write(&mm.mmap_sem, "do_munmap");
+    let r = (|| {
+        let victims: Vec<Arc<Vma>> = mm
+            .vmas()
+            .into_iter()
+            .filter(|v| v.vm_start < end && addr < v.vm_end)
+            .collect();
+        for v in victims {
+            let mid = split_out(cpu, &mm, &v, addr, end)?;
+            // detach, unmap_region, then remove_vma_list.
+            cpu.structure_op(Object::Vmas(mm.context.0), true, "detach_vmas_to_be_unmapped");
+            mm.vmas.lock().remove(&mid.vm_start);
+            zap_page_range(cpu, &mid, mid.vm_start, mid.vm_end)?;
+            unlink_file(cpu, &mid)?;
+        }
+        Ok(())
+    })();
+    cpu.spin_unlock(&mm.mmap_sem, "do_munmap")?;
+    r
+}
+
+/// `exit_mmap`: unmaps everything and forgets the mm.
+pub fn exit_mmap(cpu: &mut Cpu) -> Result<(), MmError> {
+    let mm = cpu.current_mm()?;
+    for v in mm.vmas() {
+        do_munmap(cpu, v.vm_start, v.vm_end - v.vm_start)?;
+    }
+    cpu.world().drop_mm(mm.context);
+    cpu.use_mm(None);
+    Ok(())
+}
+
+/// `fork`'s `dup_mmap` of the current mm: `flush_cache_mm`, then each vma
+/// duplicated (file vmas right after the parent's on its `vm_set` list), and
+/// `copy_page_range` under both page-table locks — write-protecting private
+/// writable ptes in both for COW. Returns the child mm.
+pub fn fork(cpu: &mut Cpu) -> Result<Arc<MmStruct>, MmError> {
+    let mm = cpu.current_mm()?;
+    let child = cpu.world().new_mm();
+    cpu.down_write(&mm.mmap_sem, "dup_mmap");
+    let r = (|| {
+        flush_cache_mm(cpu)?;
+        for v in mm.vmas() {
+            let anon = v.anon_vma.clone();
+            let c = new_vma(&child, v.vm_start, v.vm_end, v.vm_pgoff, v.vm_flags, v.vm_file.clone(), anon);
+            vma_link(cpu, &child, &c, Some(&v))?;
+            copy_page_range(cpu, &child, &mm, &v)?;
+        }
+        // flush_tlb_mm(parent): the write-protected ptes must fault.
+        for v in mm.vmas() {
+            let mut a = v.vm_start;
+            while a < v.vm_end {
+                cpu.flush_tlb_page(mm.context, a, "flush_tlb_mm");
+                a += PAGE_SIZE;
+            }
+        }
+        Ok(())
+    })();
+    cpu.spin_unlock(&mm.mmap_sem, "dup_mmap")?;
+    if r.is_err() {
+        cpu.world().drop_mm(child.context);
+    }
+    r.map(|_| child)
+}
+
+fn copy_page_range(cpu: &mut Cpu, dst: &Arc<MmStruct>, src: &Arc<MmStruct>, vma: &Vma) -> Result<(), MmError> {
+    let w = cpu.world().clone();
+    for (addr, _) in src.pgd.scan(vma.vm_start, vma.vm_end) {
+        let dptl = cpu.pte_lockptr(dst, addr)?;
+        let sptl = cpu.pte_lockptr(src, addr)?;
+        cpu.locked(dptl, "copy_pte_range", |cpu| {
+            cpu.spin_lock_nested(sptl, 1, "copy_pte_range");
+            let r = (|| {
+                let mut pte = cpu.pte_read(src, addr, "copy_one_pte")?;
+                match classify(pte) {
+                    PteKind::Present { pfn, .. } => {
+                        if vma.is_cow() && vipt_pte::pte_write(pte) {
+                            cpu.ptep_set_wrprotect(src, addr, "copy_one_pte")?;
+                            pte = vipt_pte::pte_wrprotect(pte);
+                        }
+                        if !vma.vm_flags.contains(VmFlags::VM_SHARED) {
+                            pte = vipt_pte::pte_mkold(pte);
+                        }
+                        if pfn != crate::world::ZERO_PFN {
+                            cpu.page_op(pfn, true, "page_dup_rmap");
+                            let p = w.page(pfn)?;
+                            p.get();
+                            p.inc_mapcount();
+                        }
+                        cpu.set_pte_at(dst, addr, pte, "copy_one_pte")
+                    }
+                    PteKind::Swap { .. } => {
+                        crate::rmap::swap_duplicate(cpu, pte)?;
+                        cpu.set_pte_at(dst, addr, pte, "copy_one_pte")
+                    }
+                    PteKind::File { .. } => cpu.set_pte_at(dst, addr, pte, "copy_one_pte"),
+                    _ => Ok(()),
+                }
+            })();
+            cpu.spin_unlock(sptl, "copy_pte_range")?;
+            r
+        })?;
+    }
+    Ok(())
+}
+
+/// `unmap_mapping_range(mapping, first_page << PAGE_SHIFT, 0, 0)`: zaps every
+/// user pte of file pages from `first_page` on, in every vma, under
+/// `i_mmap_lock`.
+pub fn unmap_mapping_range(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, first_page: u64) -> Result<(), MmError> {
+    cpu.locked(&mapping.i_mmap_lock, "unmap_mapping_range", |cpu| {
+        cpu.structure_op(Object::Mapping(mapping.id), false, "vma_prio_tree_foreach");
+        let (vmas, _) = mapping.vmas_stabbing(first_page, u64::MAX >> 12);
+        for vma in vmas {
+            let start = vma.address_of(first_page.max(vma.vm_pgoff)).unwrap_or(vma.vm_end);
+            if start < vma.vm_end {
+                zap_page_range(cpu, &vma, start, vma.vm_end)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `vmtruncate`: the file shrinks to `pages` pages; user ptes beyond go
+/// (`unmap_mapping_range`), then the page cache (`truncate_inode_pages`).
+pub fn vmtruncate(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, pages: u64) -> Result<(), MmError> {
+    if mapping.swapper {
+        return invalid("the swapper space cannot be truncated");
+    }
+    mapping.size.store(pages, std::sync::atomic::Ordering::SeqCst);
+    unmap_mapping_range(cpu, mapping, pages)?;
+    crate::filemap::truncate_inode_pages(cpu, mapping, pages)
+}

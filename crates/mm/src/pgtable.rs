@@ -1,0 +1,136 @@
+//! An mm's page tables: the layout's levels (pgd → pte on 32-bit, pgd → pmd →
+//! pte on 64-bit) of [`AtomicPte`] cells, allocated on first use and never freed
+//! while the mm lives (2.6.14 frees page tables only in `free_pgtables` after
+//! unmapping; the model keeps them, so a walk that found a table can keep using
+//! it — which is also what the kernel's lockless `translation_exists` relies on
+//! for the pgd and pmd levels).
+//!
+//! Each pte table carries its own lock for the optional split pte locks.
+
+use std::sync::OnceLock;
+
+use vipt_pte::layout::PTRS_PER_PTE;
+use vipt_pte::{AtomicPte, Layout, Pte};
+
+use crate::error::MmError;
+use crate::lock::{KLock, LockClass};
+
+/// One pte page: `PTRS_PER_PTE` cells and its split pte lock.
+#[derive(Debug)]
+pub struct PteTable {
+    ptes: Box<[AtomicPte]>,
+    /// The split pte lock of this page-table page.
+    pub ptl: KLock,
+}
+
+type PmdTable = Box<[OnceLock<Box<PteTable>>]>;
+
+#[derive(Debug)]
+enum Top {
+    /// pgd entries point at pte tables (the pmd is folded).
+    Two(Box<[OnceLock<Box<PteTable>>]>),
+    /// pgd entries point at pmd tables.
+    Three(Box<[OnceLock<PmdTable>]>),
+}
+
+/// An mm's page tables.
+#[derive(Debug)]
+pub struct PageTables {
+    layout: Layout,
+    space: u32,
+    top: Top,
+}
+
+fn table<T>(n: u64) -> Box<[OnceLock<T>]> {
+    (0..n).map(|_| OnceLock::new()).collect()
+}
+
+impl PageTables {
+    /// Empty page tables of `layout` for space `space`.
+    pub fn new(layout: Layout, space: u32) -> PageTables {
+        let top = match layout.levels() {
+            2 => Top::Two(table(layout.ptrs_per_pgd())),
+            _ => Top::Three(table(layout.ptrs_per_pgd())),
+        };
+        PageTables { layout, space, top }
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    fn new_table(&self, addr: u64) -> Box<PteTable> {
+        let base = addr & !((PTRS_PER_PTE << vipt_pte::PAGE_SHIFT) - 1);
+        Box::new(PteTable {
+            ptes: (0..PTRS_PER_PTE).map(|_| AtomicPte::new(Pte::NONE)).collect(),
+            ptl: KLock::new(
+                LockClass::PteLock,
+                format!("mm {} pte lock {base:#x}", self.space),
+            ),
+        })
+    }
+
+    /// The pte table covering `addr`, allocating missing levels if `alloc`
+    /// (`pte_alloc_map`); `None` if a level is missing (`pgd_none`/`pmd_none`).
+    pub fn table(&self, addr: u64, alloc: bool) -> Result<Option<&PteTable>, MmError> {
+        let l = self.layout;
+        let g = l.pgd_index(addr)?;
+        let slot = match &self.top {
+            Top::Two(pgd) => &pgd[g],
+            Top::Three(pgd) => {
+                let pmd = if alloc {
+                    pgd[g].get_or_init(|| table(l.ptrs_per_pmd()))
+                } else {
+                    match pgd[g].get() {
+                        Some(p) => p,
+                        None => return Ok(None),
+                    }
+                };
+                &pmd[l.pmd_index(addr)?]
+            }
+        };
+        Ok(if alloc {
+            Some(slot.get_or_init(|| self.new_table(addr)))
+        } else {
+            slot.get().map(|b| &**b)
+        })
+    }
+
+    /// The pte cell of `addr` (`pte_offset_map`), if its table exists.
+    pub fn pte_offset(&self, addr: u64) -> Result<Option<(&PteTable, &AtomicPte)>, MmError> {
+        let i = self.layout.pte_index(addr)?;
+        Ok(self.table(addr, false)?.map(|t| (t, &t.ptes[i])))
+    }
+
+    /// The pte cell of `addr`, allocating its table (`pte_alloc_map`).
+    pub fn pte_alloc(&self, addr: u64) -> Result<(&PteTable, &AtomicPte), MmError> {
+        let i = self.layout.pte_index(addr)?;
+        let t = self.table(addr, true)?.expect("allocated");
+        Ok((t, &t.ptes[i]))
+    }
+
+    /// Every non-zero pte in `start..end` as (address, pte), in address order.
+    pub fn scan(&self, start: u64, end: u64) -> Vec<(u64, Pte)> {
+        let mut v = Vec::new();
+        let mut a = start & !(vipt_pte::PAGE_SIZE - 1);
+        while a < end {
+            match self.pte_offset(a) {
+                Ok(Some((_, c))) => {
+                    let p = c.load();
+                    if p != Pte::NONE {
+                        v.push((a, p));
+                    }
+                    a += vipt_pte::PAGE_SIZE;
+                }
+                // Skip a whole missing table.
+                Ok(None) => {
+                    let span = PTRS_PER_PTE << vipt_pte::PAGE_SHIFT;
+                    a = (a & !(span - 1)) + span;
+                }
+                Err(_) => break,
+            }
+        }
+        v
+    }
+}

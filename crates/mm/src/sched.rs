@@ -1,0 +1,236 @@
+//! The scheduling hook: every model operation a kernel path performs is first
+//! announced here, with what it touches, so an explorer can decide which CPU
+//! runs next. Native mode ([`Native`]) does nothing and lets real threads race.
+//!
+//! The rule that keeps one body of kernel code valid in both modes: no Rust
+//! lock that guards model data is ever held across [`Sched::point`]. Inner
+//! locks are taken and dropped inside one step; only the model locks
+//! ([`crate::lock::KLock`]) are held across steps, and the hook sees them.
+
+use std::fmt;
+
+use crate::lock::{LockClass, LockId};
+
+/// What an operation touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Object {
+    /// Nothing shared.
+    None,
+    /// A pte cell: the mm's space id and the page-aligned user address.
+    Pte {
+        /// The mm's space id.
+        space: u32,
+        /// The page's user address.
+        va: u64,
+    },
+    /// A model lock.
+    Lock(LockId),
+    /// A data-cache set (by index).
+    CacheSet(usize),
+    /// One CPU's TLB (a purge broadcast names CPU `usize::MAX`).
+    Tlb(usize),
+    /// A `struct page` (flags, mapcount, mapping) by pfn.
+    Page(u64),
+    /// An address space's `i_mmap` index and page cache, by mapping id.
+    Mapping(u32),
+    /// An mm's vma list, by space id.
+    Vmas(u32),
+}
+
+/// One object with the kind of access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Footprint {
+    /// The object.
+    pub obj: Object,
+    /// Whether the operation may change it.
+    pub write: bool,
+}
+
+impl Footprint {
+    /// Reads `obj`.
+    pub const fn read(obj: Object) -> Footprint {
+        Footprint { obj, write: false }
+    }
+    /// Writes `obj`.
+    pub const fn write(obj: Object) -> Footprint {
+        Footprint { obj, write: true }
+    }
+    /// Touches nothing.
+    pub const NONE: Footprint = Footprint {
+        obj: Object::None,
+        write: false,
+    };
+
+    /// Whether two footprints conflict (same object, at least one writes).
+    pub fn conflicts(&self, other: &Footprint) -> bool {
+        self.obj != Object::None && self.obj == other.obj && (self.write || other.write)
+    }
+}
+
+/// The kinds of model operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpKind {
+    /// Read a pte.
+    PteRead,
+    /// Write a pte (`set_pte_at`, `pte_clear`, `ptep_get_and_clear`, …).
+    PteWrite,
+    /// Acquire a model lock (shared if a read lock).
+    Lock {
+        /// The lock's class.
+        class: LockClass,
+        /// A read (shared) acquisition.
+        shared: bool,
+    },
+    /// Release a model lock.
+    Unlock {
+        /// The lock's class.
+        class: LockClass,
+    },
+    /// A user load through the CPU's mm.
+    UserLoad,
+    /// A user store.
+    UserStore,
+    /// A kernel load or store through the direct map.
+    KernelAccess,
+    /// One `fdc` (user, kernel or tmpalias address).
+    Fdc,
+    /// A whole-cache flush.
+    FlushAll,
+    /// A TLB purge.
+    TlbPurge,
+    /// Load the tmpalias window.
+    TmpaliasMap,
+    /// Read or change `struct page` fields.
+    Page,
+    /// Read or change an address space's index or page cache, or an mm's vmas.
+    Structure,
+    /// The oracle's "flush_dcache_page has completed".
+    CoherencePoint,
+    /// A speculative move-in.
+    MoveIn,
+}
+
+/// A model operation as the hook sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Op {
+    /// What kind.
+    pub kind: OpKind,
+    /// The kernel function performing it (for timelines).
+    pub what: &'static str,
+    /// What it touches (up to two objects).
+    pub fp: [Footprint; 2],
+}
+
+impl Op {
+    /// An operation with one footprint.
+    pub const fn new(kind: OpKind, what: &'static str, fp: Footprint) -> Op {
+        Op {
+            kind,
+            what,
+            fp: [fp, Footprint::NONE],
+        }
+    }
+
+    /// An operation with two footprints.
+    pub const fn two(kind: OpKind, what: &'static str, a: Footprint, b: Footprint) -> Op {
+        Op {
+            kind,
+            what,
+            fp: [a, b],
+        }
+    }
+
+    /// Whether the two operations conflict (do not commute).
+    pub fn conflicts(&self, other: &Op) -> bool {
+        self.fp
+            .iter()
+            .any(|a| other.fp.iter().any(|b| a.conflicts(b)))
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {:?}", self.what, self.kind)?;
+        for fp in self.fp.iter().filter(|fp| fp.obj != Object::None) {
+            write!(f, " {}{:?}", if fp.write { "w:" } else { "r:" }, fp.obj)?;
+        }
+        Ok(())
+    }
+}
+
+/// What to do when a lock acquisition finds the lock taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contended {
+    /// Block on the real lock (native mode).
+    Block,
+    /// Try again: the scheduler ran others and says the lock may be free now.
+    Retry,
+}
+
+/// The scheduling hook.
+pub trait Sched: Send + Sync {
+    /// Called by `cpu` before every model operation.
+    fn point(&self, cpu: usize, op: &Op);
+
+    /// Called when `cpu`'s acquisition of `lock` found it held.
+    fn contended(&self, cpu: usize, lock: LockId) -> Contended;
+
+    /// Called after `cpu` released `lock` (an explorer wakes its waiters).
+    fn released(&self, _cpu: usize, _lock: LockId) {}
+}
+
+/// Native mode: no scheduling, real blocking.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Native;
+
+impl Sched for Native {
+    fn point(&self, _: usize, _: &Op) {}
+
+    fn contended(&self, _: usize, _: LockId) -> Contended {
+        Contended::Block
+    }
+}
+
+/// A hook that records every operation (for tests and timelines), natively.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    ops: parking_lot::Mutex<Vec<(usize, Op)>>,
+}
+
+impl Recorder {
+    /// An empty record.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The operations so far, as (cpu, op).
+    pub fn ops(&self) -> Vec<(usize, Op)> {
+        self.ops.lock().clone()
+    }
+
+    /// The kernel functions in order, with consecutive repeats collapsed.
+    pub fn functions(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = Vec::new();
+        for (_, op) in self.ops.lock().iter() {
+            if v.last() != Some(&op.what) {
+                v.push(op.what);
+            }
+        }
+        v
+    }
+
+    /// Forgets everything recorded.
+    pub fn clear(&self) {
+        self.ops.lock().clear();
+    }
+}
+
+impl Sched for Recorder {
+    fn point(&self, cpu: usize, op: &Op) {
+        self.ops.lock().push((cpu, *op));
+    }
+
+    fn contended(&self, _: usize, _: LockId) -> Contended {
+        Contended::Block
+    }
+}

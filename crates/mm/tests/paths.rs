@@ -1,0 +1,295 @@
+//! The kernel paths and the strategies, one behaviour per test.
+
+use std::sync::Arc;
+
+use vipt_cache::HwConfig;
+use vipt_mm::fault::access_process_vm;
+use vipt_mm::filemap::sys_write;
+use vipt_mm::mmap::{do_mmap, do_munmap, fork, vmtruncate};
+use vipt_mm::rmap::{shrink_page, Reclaim};
+use vipt_mm::strategy::{by_name, STRATEGIES};
+use vipt_mm::{AddressSpace, Cpu, MapFlags, MmError, Prot, World, WorldConfig};
+use vipt_pte::{classify, pte_pfn, PteKind, PAGE_SIZE};
+
+const RW: Prot = Prot::PROT_READ.union(Prot::PROT_WRITE);
+const SHARED: MapFlags = MapFlags::MAP_SHARED;
+
+fn world(strategy: &str) -> Arc<World> {
+    let cfg = WorldConfig {
+        hw: HwConfig {
+            frames: 64,
+            cpus: 3,
+            ..HwConfig::default()
+        },
+        ..WorldConfig::default()
+    };
+    World::with(cfg, by_name(strategy).unwrap(), Arc::new(vipt_mm::Native)).unwrap()
+}
+
+/// A CPU running a fresh mm.
+fn process(w: &Arc<World>, cpu: usize) -> Cpu {
+    let mut c = Cpu::new(w, cpu).unwrap();
+    c.use_mm(Some(w.new_mm()));
+    c
+}
+
+fn map(c: &mut Cpu, f: &Arc<AddressSpace>, addr: Option<u64>, flags: MapFlags, pgoff: u64) -> u64 {
+    let flags = if addr.is_some() { flags | MapFlags::MAP_FIXED } else { flags };
+    do_mmap(c, Some(f), addr.unwrap_or(0), PAGE_SIZE, RW, flags, pgoff).unwrap()
+}
+
+/// Reads the first word of every cache line of the page at `va`.
+fn read_lines(c: &mut Cpu, va: u64) -> Vec<u64> {
+    let line = c.world().config.hw.geometry.line_size;
+    (0..PAGE_SIZE / line).map(|i| c.user_load(va + i * line, 8).unwrap()).collect()
+}
+
+#[test]
+fn every_strategy_keeps_congruent_mappings_coherent_after_write() {
+    for s in STRATEGIES {
+        let w = world(s);
+        let f = w.new_file(4);
+        let (mut a, mut b) = (process(&w, 0), process(&w, 1));
+        let va = map(&mut a, &f, None, SHARED, 0);
+        let vb = map(&mut b, &f, None, SHARED, 0);
+        let before = read_lines(&mut a, va);
+        read_lines(&mut b, vb);
+        let mut k = Cpu::new(&w, 2).unwrap();
+        sys_write(&mut k, &f, 0, 0xfeed).unwrap();
+        assert_ne!(before[0], 0xfeed);
+        assert!(read_lines(&mut a, va).iter().all(|&x| x == 0xfeed), "{s}: A stale");
+        assert!(read_lines(&mut b, vb).iter().all(|&x| x == 0xfeed), "{s}: B stale");
+        assert_eq!(w.oracle_counts(), (0, 0), "{s}");
+        w.check_invariants().unwrap();
+    }
+}
+
+/// Builds the coincidental swap pte: A's private mapping of the file is first
+/// in `i_mmap`; A's COW copy of page 0 is swapped out to the slot whose entry
+/// has the page-cache page's pfn in its "pfn" bits. B maps the file shared and
+/// has the page cached. Returns (world, B's cpu, B's address, file).
+fn coincidental_swap_pte(strategy: &str) -> (Arc<World>, Cpu, u64, Arc<AddressSpace>, Cpu) {
+    let w = world(strategy);
+    let f = w.new_file(1);
+    let mut a = process(&w, 0);
+    let va = map(&mut a, &f, None, MapFlags::MAP_PRIVATE, 0);
+    a.user_load(va, 8).unwrap();
+    let mut b = process(&w, 1);
+    let vb = map(&mut b, &f, None, SHARED, 0);
+    let target = f.cached_pfn(0).unwrap();
+    // COW: A gets its own anonymous copy.
+    a.user_store(va, 8, 0xa).unwrap();
+    let amm = a.mm().unwrap().clone();
+    let copy = pte_pfn(amm.pgd.pte_offset(va).unwrap().unwrap().1.load());
+    assert_ne!(copy, target);
+    // Reclaim the copy into slot 16 * target: its swap pte reads as pfn `target`.
+    w.set_next_swap_slot(16 * target).unwrap();
+    let mut k = Cpu::new(&w, 2).unwrap();
+    assert_eq!(shrink_page(&mut k, copy, true).unwrap(), Reclaim::Freed);
+    let pte = amm.pgd.pte_offset(va).unwrap().unwrap().1.load();
+    assert!(matches!(classify(pte), PteKind::Swap { .. }), "{pte:?}");
+    assert_eq!(pte_pfn(pte), target, "the swap pte's pfn bits equal the page's pfn");
+    // B caches the page now (A's COW flushed that colour on its way).
+    read_lines(&mut b, vb);
+    (w, b, vb, f, k)
+}
+
+#[test]
+fn legacy_2005_flushes_through_a_coincidental_swap_pte_and_leaves_a_stale_alias() {
+    let (w, mut b, vb, f, mut k) = coincidental_swap_pte("legacy-2005");
+    let nullified = w.with_hw(|m| m.counters().fdc_nullified);
+    sys_write(&mut k, &f, 0, 0xbeef).unwrap();
+    assert!(w.with_hw(|m| m.counters().fdc_nullified) > nullified, "the flush went nowhere");
+    let got = read_lines(&mut b, vb);
+    assert!(got.iter().any(|&x| x != 0xbeef), "B must read stale data: {got:x?}");
+    assert!(w.oracle_counts().1 > 0, "the oracle calls it a violation");
+}
+
+#[test]
+fn patched_2005_skips_the_swap_pte_and_flushes_the_real_mapping() {
+    let (w, mut b, vb, f, mut k) = coincidental_swap_pte("patched-2005");
+    sys_write(&mut k, &f, 0, 0xbeef).unwrap();
+    assert!(read_lines(&mut b, vb).iter().all(|&x| x == 0xbeef));
+    assert_eq!(w.oracle_counts().1, 0);
+}
+
+/// Two shared mappings of page 0 at inequivalent addresses (B's by MAP_FIXED
+/// one page off A's colour), both cached, then write().
+fn inequivalent(strategy: &str) -> (Arc<World>, bool) {
+    let w = world(strategy);
+    let f = w.new_file(2);
+    let (mut a, mut b) = (process(&w, 0), process(&w, 1));
+    let va = map(&mut a, &f, None, SHARED, 0);
+    let vb = map(&mut b, &f, Some(va + 0x40_0000 + PAGE_SIZE), SHARED, 0);
+    read_lines(&mut a, va);
+    read_lines(&mut b, vb);
+    let mut k = Cpu::new(&w, 2).unwrap();
+    sys_write(&mut k, &f, 0, 0x5eed).unwrap();
+    let ok_a = read_lines(&mut a, va).iter().all(|&x| x == 0x5eed);
+    let ok_b = read_lines(&mut b, vb).iter().all(|&x| x == 0x5eed);
+    assert_eq!(ok_a && ok_b, w.oracle_counts().1 == 0);
+    (w, ok_a && ok_b)
+}
+
+#[test]
+fn inequivalent_aliases_break_every_break_after_one_strategy() {
+    for s in ["legacy-2005", "patched-2005", "recheck"] {
+        let (_, coherent) = inequivalent(s);
+        assert!(!coherent, "{s} should leave a stale line");
+    }
+    for s in ["tmpalias", "modern"] {
+        let (w, coherent) = inequivalent(s);
+        assert!(coherent, "{s} should flush both colours");
+        assert_eq!(w.alias_reports().len(), usize::from(s == "modern"), "{s}");
+    }
+}
+
+#[test]
+fn pgoff_ignoring_colouring_makes_inequivalent_aliases_and_pgoff_aware_does_not() {
+    for (colouring, expect_stale) in [
+        (vipt_mm::Colouring::Linux2614, true),
+        (vipt_mm::Colouring::PgoffAware, false),
+    ] {
+        let cfg = WorldConfig {
+            colouring,
+            hw: HwConfig { frames: 64, cpus: 3, ..HwConfig::default() },
+            ..WorldConfig::default()
+        };
+        let w = World::with(cfg, by_name("patched-2005").unwrap(), Arc::new(vipt_mm::Native)).unwrap();
+        let f = w.new_file(4);
+        let (mut a, mut b) = (process(&w, 0), process(&w, 1));
+        // A maps pages 0..2 from pgoff 0, B maps page 1 alone (pgoff 1).
+        let va = do_mmap(&mut a, Some(&f), 0, 2 * PAGE_SIZE, RW, SHARED, 0).unwrap();
+        let vb = map(&mut b, &f, None, SHARED, 1);
+        read_lines(&mut a, va + PAGE_SIZE);
+        read_lines(&mut b, vb);
+        let mut k = Cpu::new(&w, 2).unwrap();
+        sys_write(&mut k, &f, 1, 0x77).unwrap();
+        let stale = read_lines(&mut a, va + PAGE_SIZE).iter().chain(read_lines(&mut b, vb).iter()).any(|&x| x != 0x77);
+        assert_eq!(stale, expect_stale, "{colouring:?}");
+    }
+}
+
+#[test]
+fn taking_the_pte_lock_inside_translation_exists_is_an_inversion_against_try_to_unmap_one() {
+    let cfg = WorldConfig {
+        preload_lock_order: false,
+        hw: HwConfig { frames: 64, cpus: 3, ..HwConfig::default() },
+        ..WorldConfig::default()
+    };
+    let w = World::with(cfg, by_name("patched-ptl").unwrap(), Arc::new(vipt_mm::Native)).unwrap();
+    let f = w.new_file(1);
+    let mut a = process(&w, 0);
+    let va = map(&mut a, &f, None, SHARED, 0);
+    a.user_store(va, 8, 1).unwrap();
+    let pfn = f.cached_pfn(0).unwrap();
+    // kswapd: try_to_unmap_one takes the pte lock, then tree_lock (set_page_dirty).
+    let mut k = Cpu::new(&w, 2).unwrap();
+    assert_eq!(shrink_page(&mut k, pfn, true).unwrap(), Reclaim::Freed);
+    assert!(w.lockdep.reports().is_empty());
+    a.user_load(va, 8).unwrap();
+    // write(): flush_dcache_page takes tree_lock, then the pte lock.
+    sys_write(&mut k, &f, 0, 2).unwrap();
+    let r = w.lockdep.reports();
+    assert_eq!(r.len(), 1, "{r:#?}");
+    let text = r[0].to_string();
+    assert!(text.contains("lock order inversion"), "{text}");
+    assert!(text.contains("translation_exists"), "{text}");
+    assert!(text.contains("try_to_unmap_one"), "{text}");
+    assert!(text.contains("__set_page_dirty_nobuffers"), "{text}");
+}
+
+#[test]
+fn bad_mmap_arguments_are_refused_and_leave_the_mm_unchanged() {
+    let w = world("patched-2005");
+    let f = w.new_file(4);
+    let mut a = process(&w, 0);
+    let va = map(&mut a, &f, None, SHARED, 0);
+    let before = a.mm().unwrap().vmas().len();
+    let cases: [(u64, u64, MapFlags); 5] = [
+        (0, 0, SHARED),                                    // zero length
+        (va + 1, PAGE_SIZE, SHARED | MapFlags::MAP_FIXED), // unaligned
+        (va, PAGE_SIZE, SHARED | MapFlags::MAP_FIXED),     // overlap
+        (0xEFFF_F000, 2 * PAGE_SIZE, SHARED | MapFlags::MAP_FIXED), // beyond 32 bits' TASK_SIZE
+        (0, PAGE_SIZE, SHARED | MapFlags::MAP_PRIVATE),    // both
+    ];
+    for (addr, len, flags) in cases {
+        let r = do_mmap(&mut a, Some(&f), addr, len, RW, flags, 0);
+        assert!(matches!(r, Err(MmError::Invalid(_))), "{addr:#x} {len:#x} {flags:?}: {r:?}");
+    }
+    assert!(do_munmap(&mut a, va + 1, PAGE_SIZE).is_err());
+    assert_eq!(a.mm().unwrap().vmas().len(), before);
+    assert!(a.held().is_empty(), "no lock left held");
+    assert_eq!(f.vmas_stabbing(0, 0).0.len(), 1);
+}
+
+#[test]
+fn munmap_zaps_and_truncate_unmaps_and_refault_maps_the_same_page_again() {
+    let w = world("patched-2005");
+    let f = w.new_file(4);
+    let mut a = process(&w, 0);
+    let va = do_mmap(&mut a, Some(&f), 0, 3 * PAGE_SIZE, RW, SHARED, 0).unwrap();
+    for p in 0..3 {
+        a.user_store(va + p * PAGE_SIZE, 8, p).unwrap();
+    }
+    let mm = a.mm().unwrap().clone();
+    let cell = |addr: u64| mm.pgd.pte_offset(addr).unwrap().unwrap().1.load();
+    let p0 = pte_pfn(cell(va));
+    // munmap the middle page: the vma splits, the pte keeps its pfn with FLUSH.
+    do_munmap(&mut a, va + PAGE_SIZE, PAGE_SIZE).unwrap();
+    assert_eq!(mm.vmas().len(), 2);
+    assert!(matches!(classify(cell(va + PAGE_SIZE)), PteKind::FlushOnly { .. }));
+    assert!(a.user_load(va + PAGE_SIZE, 8).is_err());
+    // truncate to one page: page 2's pte goes, page 0's stays.
+    let mut k = Cpu::new(&w, 2).unwrap();
+    vmtruncate(&mut k, &f, 1).unwrap();
+    assert_eq!(f.nrpages(), 1);
+    assert!(!vipt_pte::pte_present(cell(va + 2 * PAGE_SIZE)));
+    assert!(matches!(a.user_load(va + 2 * PAGE_SIZE, 8), Err(MmError::Segv { .. })));
+    // Zap page 0 via unmap_mapping_range, then refault: the same pfn comes back.
+    vipt_mm::mmap::unmap_mapping_range(&mut k, &f, 0).unwrap();
+    assert!(!vipt_pte::pte_present(cell(va)));
+    assert_eq!(a.user_load(va, 8).unwrap(), 0);
+    assert_eq!(pte_pfn(cell(va)), p0);
+    w.check_invariants().unwrap();
+}
+
+#[test]
+fn fork_shares_then_cow_copies_and_access_process_vm_sees_the_child() {
+    let w = world("patched-2005");
+    let mut a = process(&w, 0);
+    let va = do_mmap(&mut a, None, 0, PAGE_SIZE, RW, MapFlags::MAP_PRIVATE | MapFlags::MAP_ANONYMOUS, 0).unwrap();
+    a.user_store(va, 8, 41).unwrap();
+    let child = fork(&mut a).unwrap();
+    let mut c = Cpu::new(&w, 1).unwrap();
+    c.use_mm(Some(child.clone()));
+    assert_eq!(c.user_load(va, 8).unwrap(), 41);
+    let shared_pfn = pte_pfn(child.pgd.pte_offset(va).unwrap().unwrap().1.load());
+    assert_eq!(w.page(shared_pfn).unwrap().mapcount(), 2);
+    c.user_store(va, 8, 42).unwrap(); // COW in the child
+    assert_eq!(a.user_load(va, 8).unwrap(), 41);
+    assert_eq!(c.user_load(va, 8).unwrap(), 42);
+    let mut k = Cpu::new(&w, 2).unwrap();
+    assert_eq!(access_process_vm(&mut k, &child, va, None).unwrap(), 42);
+    access_process_vm(&mut k, &child, va + 8, Some(7)).unwrap();
+    assert_eq!(c.user_load(va + 8, 8).unwrap(), 7);
+    assert_eq!(w.oracle_counts().1, 0);
+    w.check_invariants().unwrap();
+}
+
+#[test]
+fn an_anonymous_page_goes_to_swap_and_comes_back() {
+    let w = world("patched-2005");
+    let mut a = process(&w, 0);
+    let va = do_mmap(&mut a, None, 0, PAGE_SIZE, RW, MapFlags::MAP_PRIVATE | MapFlags::MAP_ANONYMOUS, 0).unwrap();
+    a.user_store(va, 8, 0x1234).unwrap();
+    let mm = a.mm().unwrap().clone();
+    let pfn = pte_pfn(mm.pgd.pte_offset(va).unwrap().unwrap().1.load());
+    let free = w.free_frames();
+    let mut k = Cpu::new(&w, 2).unwrap();
+    assert_eq!(shrink_page(&mut k, pfn, true).unwrap(), Reclaim::Freed);
+    assert_eq!(w.free_frames(), free + 1);
+    assert!(matches!(classify(mm.pgd.pte_offset(va).unwrap().unwrap().1.load()), PteKind::Swap { .. }));
+    assert_eq!(a.user_load(va, 8).unwrap(), 0x1234);
+    w.check_invariants().unwrap();
+}
