@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use vipt_cache::{CacheError, Flush, FlushSummary, Machine, SpaceId, TmpaliasHalf, Who, KERNEL_SPACE};
+use vipt_cache::{
+    CacheError, Flush, FlushSummary, Machine, SpaceId, TmpaliasHalf, Who, KERNEL_SPACE,
+};
 use vipt_pte::{Pte, PAGE_SHIFT, PAGE_SIZE};
 
 use crate::error::MmError;
@@ -120,7 +122,10 @@ impl Cpu {
         let chain: Vec<(ClassKey, String)> =
             self.held.iter().map(|h| (h.key, h.name.clone())).collect();
         let name = format!("{} ({what})", l.name());
-        let inv = self.world.lockdep.acquire(self.id, what, &chain, (key, &name));
+        let inv = self
+            .world
+            .lockdep
+            .acquire(self.id, what, &chain, (key, &name));
         self.inversions.extend(inv);
         let kind = OpKind::Lock {
             class: l.class(),
@@ -257,7 +262,11 @@ impl Cpu {
 
     /// Reads the pte of `addr` in `mm` (the zero pte if its table is missing).
     pub fn pte_read(&self, mm: &MmStruct, addr: u64, what: &'static str) -> Result<Pte, MmError> {
-        self.point(Op::new(OpKind::PteRead, what, Self::pte_fp(mm, addr, false)));
+        self.point(Op::new(
+            OpKind::PteRead,
+            what,
+            Self::pte_fp(mm, addr, false),
+        ));
         Ok(match mm.pgd.pte_offset(addr)? {
             Some((_, c)) => c.load(),
             None => Pte::NONE,
@@ -265,15 +274,34 @@ impl Cpu {
     }
 
     /// `set_pte_at` (a plain store), allocating the table if needed.
-    pub fn set_pte_at(&self, mm: &MmStruct, addr: u64, pte: Pte, what: &'static str) -> Result<(), MmError> {
-        self.point(Op::new(OpKind::PteWrite, what, Self::pte_fp(mm, addr, true)));
+    pub fn set_pte_at(
+        &self,
+        mm: &MmStruct,
+        addr: u64,
+        pte: Pte,
+        what: &'static str,
+    ) -> Result<(), MmError> {
+        self.point(Op::new(
+            OpKind::PteWrite,
+            what,
+            Self::pte_fp(mm, addr, true),
+        ));
         mm.pgd.pte_alloc(addr)?.1.set_pte_at(pte);
         Ok(())
     }
 
     /// `ptep_get_and_clear` under `pa_dbit_lock` (keeps the pfn, sets `_PAGE_FLUSH`).
-    pub fn ptep_get_and_clear(&mut self, mm: &MmStruct, addr: u64, what: &'static str) -> Result<Pte, MmError> {
-        self.point(Op::new(OpKind::PteWrite, what, Self::pte_fp(mm, addr, true)));
+    pub fn ptep_get_and_clear(
+        &mut self,
+        mm: &MmStruct,
+        addr: u64,
+        what: &'static str,
+    ) -> Result<Pte, MmError> {
+        self.point(Op::new(
+            OpKind::PteWrite,
+            what,
+            Self::pte_fp(mm, addr, true),
+        ));
         let Some((_, cell)) = mm.pgd.pte_offset(addr)? else {
             return Ok(Pte::NONE);
         };
@@ -285,14 +313,26 @@ impl Cpu {
             subclass: 0,
         };
         let name = format!("{} ({what})", l.name());
-        let inv = self.world.lockdep.acquire(self.id, what, &chain, (key, &name));
+        let inv = self
+            .world
+            .lockdep
+            .acquire(self.id, what, &chain, (key, &name));
         self.inversions.extend(inv);
         Ok(cell.ptep_get_and_clear(l))
     }
 
     /// `ptep_set_wrprotect` (compare-and-swap loop).
-    pub fn ptep_set_wrprotect(&self, mm: &MmStruct, addr: u64, what: &'static str) -> Result<(), MmError> {
-        self.point(Op::new(OpKind::PteWrite, what, Self::pte_fp(mm, addr, true)));
+    pub fn ptep_set_wrprotect(
+        &self,
+        mm: &MmStruct,
+        addr: u64,
+        what: &'static str,
+    ) -> Result<(), MmError> {
+        self.point(Op::new(
+            OpKind::PteWrite,
+            what,
+            Self::pte_fp(mm, addr, true),
+        ));
         if let Some((_, c)) = mm.pgd.pte_offset(addr)? {
             c.ptep_set_wrprotect();
         }
@@ -300,8 +340,17 @@ impl Cpu {
     }
 
     /// `ptep_test_and_clear_young`.
-    pub fn ptep_test_and_clear_young(&self, mm: &MmStruct, addr: u64, what: &'static str) -> Result<bool, MmError> {
-        self.point(Op::new(OpKind::PteWrite, what, Self::pte_fp(mm, addr, true)));
+    pub fn ptep_test_and_clear_young(
+        &self,
+        mm: &MmStruct,
+        addr: u64,
+        what: &'static str,
+    ) -> Result<bool, MmError> {
+        self.point(Op::new(
+            OpKind::PteWrite,
+            what,
+            Self::pte_fp(mm, addr, true),
+        ));
         Ok(match mm.pgd.pte_offset(addr)? {
             Some((_, c)) => c.ptep_test_and_clear_young(),
             None => false,
@@ -331,8 +380,19 @@ impl Cpu {
     }
 
     /// One user load or store attempt through `space` (no fault handling).
-    pub(crate) fn user_access(&self, space: SpaceId, va: u64, size: u32, store: Option<u64>, what: &'static str) -> Result<u64, CacheError> {
-        let kind = if store.is_some() { OpKind::UserStore } else { OpKind::UserLoad };
+    pub(crate) fn user_access(
+        &self,
+        space: SpaceId,
+        va: u64,
+        size: u32,
+        store: Option<u64>,
+        what: &'static str,
+    ) -> Result<u64, CacheError> {
+        let kind = if store.is_some() {
+            OpKind::UserStore
+        } else {
+            OpKind::UserLoad
+        };
         let pte = Footprint::read(Object::Pte {
             space: space.0,
             va: va & !(PAGE_SIZE - 1),
@@ -354,7 +414,13 @@ impl Cpu {
     }
 
     /// A kernel store through the direct map.
-    pub fn kernel_store(&self, pa: u64, size: u32, v: u64, what: &'static str) -> Result<(), MmError> {
+    pub fn kernel_store(
+        &self,
+        pa: u64,
+        size: u32,
+        v: u64,
+        what: &'static str,
+    ) -> Result<(), MmError> {
         let va = Machine::kernel_va(pa);
         self.point(Op::new(OpKind::KernelAccess, what, self.set_fp(va)));
         let who = Who::kernel(self.id);
@@ -364,14 +430,23 @@ impl Cpu {
     /// One `fdc` through `space:va`.
     pub fn fdc(&self, space: SpaceId, va: u64, what: &'static str) -> Result<Flush, MmError> {
         self.point(Op::new(OpKind::Fdc, what, self.set_fp(va)));
-        let who = if space == KERNEL_SPACE { Who::kernel(self.id) } else { Who::user(self.id) };
+        let who = if space == KERNEL_SPACE {
+            Who::kernel(self.id)
+        } else {
+            Who::user(self.id)
+        };
         Ok(self.hw(|m, w| m.fdc(who, space, va, w))?)
     }
 
     /// `fdc` over every line of the page at `va` in `space`, one step per line
     /// (`flush_user_dcache_page` for a user space, `flush_kernel_dcache_page`
     /// for the kernel's).
-    pub fn flush_page_lines(&self, space: SpaceId, va: u64, what: &'static str) -> Result<FlushSummary, MmError> {
+    pub fn flush_page_lines(
+        &self,
+        space: SpaceId,
+        va: u64,
+        what: &'static str,
+    ) -> Result<FlushSummary, MmError> {
         let start = va & !(PAGE_SIZE - 1);
         let mut sum = FlushSummary::default();
         let mut a = start;
@@ -383,34 +458,59 @@ impl Cpu {
     }
 
     /// `flush_kernel_dcache_page(page_address(page))`.
-    pub fn flush_kernel_dcache_page(&self, pfn: u64, what: &'static str) -> Result<FlushSummary, MmError> {
+    pub fn flush_kernel_dcache_page(
+        &self,
+        pfn: u64,
+        what: &'static str,
+    ) -> Result<FlushSummary, MmError> {
         self.flush_page_lines(KERNEL_SPACE, Machine::kernel_va(pfn << PAGE_SHIFT), what)
     }
 
     /// Flushes `pfn` at the colour of user address `uva` through this CPU's
     /// tmpalias window (`flush_dcache_page_asm(phys, vaddr)`): one step to load
     /// the window, one per line.
-    pub fn tmpalias_flush(&self, pfn: u64, uva: u64, what: &'static str) -> Result<FlushSummary, MmError> {
-        self.point(Op::new(OpKind::TmpaliasMap, what, Footprint::write(Object::Tlb(self.id))));
+    pub fn tmpalias_flush(
+        &self,
+        pfn: u64,
+        uva: u64,
+        what: &'static str,
+    ) -> Result<FlushSummary, MmError> {
+        self.point(Op::new(
+            OpKind::TmpaliasMap,
+            what,
+            Footprint::write(Object::Tlb(self.id)),
+        ));
         let alias = self.hw(|m, _| m.tmpalias_map(self.id, TmpaliasHalf::To, pfn, uva))?;
         self.flush_page_lines(KERNEL_SPACE, alias, what)
     }
 
     /// `flush_tlb_page`: purges the page on every CPU (SMP broadcast).
     pub fn flush_tlb_page(&self, space: SpaceId, va: u64, what: &'static str) {
-        self.point(Op::new(OpKind::TlbPurge, what, Footprint::write(Object::Tlb(usize::MAX))));
+        self.point(Op::new(
+            OpKind::TlbPurge,
+            what,
+            Footprint::write(Object::Tlb(usize::MAX)),
+        ));
         self.hw(|m, _| m.tlb_purge_all_cpus(space, va));
     }
 
     /// `flush_cache_all`.
     pub fn flush_cache_all(&self, what: &'static str) -> Result<(), MmError> {
-        self.point(Op::new(OpKind::FlushAll, what, Footprint::write(Object::CacheSet(usize::MAX))));
+        self.point(Op::new(
+            OpKind::FlushAll,
+            what,
+            Footprint::write(Object::CacheSet(usize::MAX)),
+        ));
         Ok(self.hw(|m, _| m.flush_cache_all(Who::kernel(self.id)))?)
     }
 
     /// The oracle's coherence point: `flush_dcache_page(pfn)` has completed.
     pub fn coherence_point(&self, pfn: u64, what: &'static str) -> Result<usize, MmError> {
-        self.point(Op::new(OpKind::CoherencePoint, what, Footprint::read(Object::Page(pfn))));
+        self.point(Op::new(
+            OpKind::CoherencePoint,
+            what,
+            Footprint::read(Object::Page(pfn)),
+        ));
         Ok(self.hw(|m, _| m.coherence_point(Who::kernel(self.id), pfn))?)
     }
 
@@ -465,12 +565,19 @@ impl Cpu {
     /// memory, not the cache.
     pub fn read_memory(&self, pfn: u64, what: &'static str) -> Result<Vec<u8>, MmError> {
         self.page_op(pfn, false, what);
-        Ok(self.hw(|m, _| m.mem().bytes(pfn << PAGE_SHIFT, PAGE_SIZE as usize).map(<[u8]>::to_vec))?)
+        Ok(self.hw(|m, _| {
+            m.mem()
+                .bytes(pfn << PAGE_SHIFT, PAGE_SIZE as usize)
+                .map(<[u8]>::to_vec)
+        })?)
     }
 
     /// A step touching `struct page` fields.
     pub(crate) fn page_op(&self, pfn: u64, write: bool, what: &'static str) {
-        let fp = Footprint { obj: Object::Page(pfn), write };
+        let fp = Footprint {
+            obj: Object::Page(pfn),
+            write,
+        };
         self.point(Op::new(OpKind::Page, what, fp));
     }
 

@@ -17,8 +17,10 @@ use crate::filemap::find_or_read_page;
 use crate::mm_struct::MmStruct;
 use crate::mmap::vm_page_prot;
 use crate::page::pg;
-use crate::rmap::{flush_cache_page, page_add_anon_rmap, page_add_file_rmap, page_remove_rmap, put_page, swap_free};
-use crate::vma::{Vma, VmFlags};
+use crate::rmap::{
+    flush_cache_page, page_add_anon_rmap, page_add_file_rmap, page_remove_rmap, put_page, swap_free,
+};
+use crate::vma::{VmFlags, Vma};
 use crate::world::ZERO_PFN;
 
 /// parisc `update_mmu_cache(vma, addr, pte)`: a page-cache page with
@@ -36,7 +38,11 @@ pub fn update_mmu_cache(cpu: &mut Cpu, pte: Pte) -> Result<(), MmError> {
 }
 
 fn mk_pte(cpu: &Cpu, pfn: u64, vma: &Vma) -> Result<Pte, MmError> {
-    Ok(pfn_pte(cpu.world().config.layout, pfn, vm_page_prot(vma.vm_flags))?)
+    Ok(pfn_pte(
+        cpu.world().config.layout,
+        pfn,
+        vm_page_prot(vma.vm_flags),
+    )?)
 }
 
 /// `maybe_mkwrite`: writable only if the vma is.
@@ -69,7 +75,13 @@ fn copy_user_page(cpu: &mut Cpu, old: u64) -> Result<u64, MmError> {
 
 /// `handle_mm_fault(mm, vma, addr, write)` (`mmap_sem` held for reading by the
 /// caller).
-pub fn handle_mm_fault(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: u64, write: bool) -> Result<(), MmError> {
+pub fn handle_mm_fault(
+    cpu: &mut Cpu,
+    mm: &Arc<MmStruct>,
+    vma: &Arc<Vma>,
+    addr: u64,
+    write: bool,
+) -> Result<(), MmError> {
     let addr = addr & !(PAGE_SIZE - 1);
     let ptl = cpu.pte_lockptr(mm, addr)?;
     cpu.spin_lock(ptl, "handle_pte_fault");
@@ -92,7 +104,9 @@ pub fn handle_mm_fault(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: 
             return do_swap_page(cpu, mm, vma, addr, write, entry, ptl);
         }
         cpu.spin_unlock(ptl, "handle_pte_fault")?;
-        return Err(MmError::Invalid(format!("nonlinear file pte at {addr:#x}: remap_file_pages is not modelled")));
+        return Err(MmError::Invalid(format!(
+            "nonlinear file pte at {addr:#x}: remap_file_pages is not modelled"
+        )));
     }
     let r = (|| {
         if write && !pte_write(entry) {
@@ -115,7 +129,14 @@ pub fn handle_mm_fault(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: 
 /// `do_no_page` for a file vma: drop the pte lock, `filemap_nopage` (page cache
 /// lookup or read), a private write copies the page, then under the pte lock
 /// again: if the pte is still none, `set_pte_at` and `update_mmu_cache`.
-fn do_no_page(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: u64, write: bool, ptl: &crate::lock::KLock) -> Result<(), MmError> {
+fn do_no_page(
+    cpu: &mut Cpu,
+    mm: &Arc<MmStruct>,
+    vma: &Arc<Vma>,
+    addr: u64,
+    write: bool,
+    ptl: &crate::lock::KLock,
+) -> Result<(), MmError> {
     cpu.spin_unlock(ptl, "do_no_page")?;
     let f = vma.vm_file.clone().expect("file vma");
     let pgoff = vma.pgoff_of(addr);
@@ -151,9 +172,20 @@ fn do_no_page(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: u64, writ
 
 /// `do_anonymous_page`: a read maps the zero page read-only; a write maps a new
 /// cleared page.
-fn do_anonymous_page(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: u64, write: bool, ptl: &crate::lock::KLock) -> Result<(), MmError> {
+fn do_anonymous_page(
+    cpu: &mut Cpu,
+    mm: &Arc<MmStruct>,
+    vma: &Arc<Vma>,
+    addr: u64,
+    write: bool,
+    ptl: &crate::lock::KLock,
+) -> Result<(), MmError> {
     cpu.spin_unlock(ptl, "do_anonymous_page")?;
-    let pfn = if write { new_zeroed_page(cpu)? } else { ZERO_PFN };
+    let pfn = if write {
+        new_zeroed_page(cpu)?
+    } else {
+        ZERO_PFN
+    };
     cpu.locked(ptl, "do_anonymous_page", |cpu| {
         let now = cpu.pte_read(mm, addr, "do_anonymous_page")?;
         if !pte_none(now) {
@@ -174,20 +206,38 @@ fn do_anonymous_page(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: u6
 /// `do_swap_page`: the page from the swap cache or read back from the slot,
 /// mapped again if the pte is unchanged; the swap entry is freed.
 #[allow(clippy::too_many_arguments)]
-fn do_swap_page(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: u64, write: bool, orig: Pte, ptl: &crate::lock::KLock) -> Result<(), MmError> {
+fn do_swap_page(
+    cpu: &mut Cpu,
+    mm: &Arc<MmStruct>,
+    vma: &Arc<Vma>,
+    addr: u64,
+    write: bool,
+    orig: Pte,
+    ptl: &crate::lock::KLock,
+) -> Result<(), MmError> {
     cpu.spin_unlock(ptl, "do_swap_page")?;
     let w = cpu.world().clone();
     let sw = w.swapper_space.clone();
-    let cached = cpu.read_locked(&sw.tree_lock, "lookup_swap_cache", |_| Ok(sw.cached_pfn(orig.raw())))?;
+    let cached = cpu.read_locked(&sw.tree_lock, "lookup_swap_cache", |_| {
+        Ok(sw.cached_pfn(orig.raw()))
+    })?;
     let (pfn, from_cache) = match cached {
         Some(p) => {
             w.page(p)?.get();
             (p, true)
         }
         None => {
-            let data = w.swap.lock().slots.get(&swp_offset(orig)).and_then(|s| s.1.clone());
+            let data = w
+                .swap
+                .lock()
+                .slots
+                .get(&swp_offset(orig))
+                .and_then(|s| s.1.clone());
             let Some(data) = data else {
-                return Err(w.bug(format!("do_swap_page: swap slot {} holds nothing", swp_offset(orig))));
+                return Err(w.bug(format!(
+                    "do_swap_page: swap slot {} holds nothing",
+                    swp_offset(orig)
+                )));
             };
             let p = w.alloc_frame()?;
             cpu.init_page(p, &data, "swap_readpage")?;
@@ -216,7 +266,12 @@ fn do_swap_page(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: u64, wr
     r?;
     if from_cache && page.test_bit(pg::PG_SWAPCACHE) {
         // remove_exclusive_swap_page: the slot goes if nobody else uses it.
-        let users = w.swap.lock().slots.get(&swp_offset(Pte::from_raw(page.private()))).map_or(0, |s| s.0);
+        let users = w
+            .swap
+            .lock()
+            .slots
+            .get(&swp_offset(Pte::from_raw(page.private())))
+            .map_or(0, |s| s.0);
         if users == 1 {
             crate::rmap::delete_from_swap_cache(cpu, pfn)?;
         }
@@ -229,7 +284,14 @@ fn do_swap_page(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: u64, wr
 /// writable), else copy: drop the lock, copy through the kernel aliases, retake
 /// the lock, and if `pte_same`: `flush_cache_page` on the old pfn, install the
 /// new pte (`ptep_establish`: store and TLB purge), drop the old rmap.
-pub fn do_wp_page(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: u64, orig: Pte, ptl: &crate::lock::KLock) -> Result<(), MmError> {
+pub fn do_wp_page(
+    cpu: &mut Cpu,
+    mm: &Arc<MmStruct>,
+    vma: &Arc<Vma>,
+    addr: u64,
+    orig: Pte,
+    ptl: &crate::lock::KLock,
+) -> Result<(), MmError> {
     let w = cpu.world().clone();
     let old = pte_pfn(orig);
     let page = w.page(old)?;
@@ -248,7 +310,11 @@ pub fn do_wp_page(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, addr: u64, 
     }
     page.get();
     cpu.spin_unlock(ptl, "do_wp_page")?;
-    let copied = if old == ZERO_PFN { new_zeroed_page(cpu) } else { copy_user_page(cpu, old) };
+    let copied = if old == ZERO_PFN {
+        new_zeroed_page(cpu)
+    } else {
+        copy_user_page(cpu, old)
+    };
     cpu.spin_lock(ptl, "do_wp_page");
     let new = match copied {
         Ok(n) => n,
@@ -281,7 +347,11 @@ pub fn do_page_fault(cpu: &mut Cpu, addr: u64, write: bool) -> Result<(), MmErro
     let mm = cpu.current_mm()?;
     cpu.read_locked(&mm.mmap_sem, "do_page_fault", |cpu| {
         let vma = mm.find_vma(addr).ok_or(MmError::Segv { va: addr, write })?;
-        let need = if write { VmFlags::VM_WRITE } else { VmFlags::VM_READ };
+        let need = if write {
+            VmFlags::VM_WRITE
+        } else {
+            VmFlags::VM_READ
+        };
         if !vma.vm_flags.contains(need) {
             return Err(MmError::Segv { va: addr, write });
         }
@@ -294,17 +364,24 @@ const FAULT_RETRIES: u32 = 8;
 impl Cpu {
     fn user_op(&mut self, va: u64, size: u32, store: Option<u64>) -> Result<u64, MmError> {
         let space = self.current_mm()?.context;
-        let what = if store.is_some() { "user store" } else { "user load" };
+        let what = if store.is_some() {
+            "user store"
+        } else {
+            "user load"
+        };
         for _ in 0..FAULT_RETRIES {
             match self.user_access(space, va, size, store, what) {
                 Ok(v) => return Ok(v),
-                Err(CacheError::PageFault { write, .. }) | Err(CacheError::Protection { write, .. }) => {
+                Err(CacheError::PageFault { write, .. })
+                | Err(CacheError::Protection { write, .. }) => {
                     do_page_fault(self, va, write)?;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(self.world().bug(format!("user access at {va:#x} still faults after {FAULT_RETRIES} faults")))
+        Err(self.world().bug(format!(
+            "user access at {va:#x} still faults after {FAULT_RETRIES} faults"
+        )))
     }
 
     /// A user load of `size` bytes at `va` in the current mm, taking faults.
@@ -320,11 +397,21 @@ impl Cpu {
 
 /// `copy_to_user_page(vma, page, vaddr, dst, src, len)`: flush the user alias,
 /// store through the kernel alias, flush the kernel range.
-pub fn copy_to_user_page(cpu: &mut Cpu, vma: &Vma, pfn: u64, vaddr: u64, value: u64) -> Result<(), MmError> {
+pub fn copy_to_user_page(
+    cpu: &mut Cpu,
+    vma: &Vma,
+    pfn: u64,
+    vaddr: u64,
+    value: u64,
+) -> Result<(), MmError> {
     flush_cache_page(cpu, vma, vaddr & !(PAGE_SIZE - 1), pfn)?;
     let pa = (pfn << PAGE_SHIFT) | (vaddr & (PAGE_SIZE - 1));
     cpu.kernel_store(pa, 8, value, "copy_to_user_page")?;
-    cpu.fdc(vipt_cache::KERNEL_SPACE, vipt_cache::Machine::kernel_va(pa), "flush_kernel_dcache_range")?;
+    cpu.fdc(
+        vipt_cache::KERNEL_SPACE,
+        vipt_cache::Machine::kernel_va(pa),
+        "flush_kernel_dcache_range",
+    )?;
     Ok(())
 }
 
@@ -339,12 +426,20 @@ pub fn copy_from_user_page(cpu: &mut Cpu, vma: &Vma, pfn: u64, vaddr: u64) -> Re
 /// `mmap_sem`, `get_user_pages` faults the page in (breaking COW for a write),
 /// then the word is copied through the kernel alias between user-alias flushes.
 /// Returns the word read, or the word written.
-pub fn access_process_vm(cpu: &mut Cpu, mm: &Arc<MmStruct>, addr: u64, write: Option<u64>) -> Result<u64, MmError> {
+pub fn access_process_vm(
+    cpu: &mut Cpu,
+    mm: &Arc<MmStruct>,
+    addr: u64,
+    write: Option<u64>,
+) -> Result<u64, MmError> {
     if addr % 8 != 0 {
         return Err(MmError::Invalid(format!("{addr:#x} is not 8-byte aligned")));
     }
     cpu.read_locked(&mm.mmap_sem, "access_process_vm", |cpu| {
-        let vma = mm.find_vma(addr).ok_or(MmError::Segv { va: addr, write: write.is_some() })?;
+        let vma = mm.find_vma(addr).ok_or(MmError::Segv {
+            va: addr,
+            write: write.is_some(),
+        })?;
         let page_addr = addr & !(PAGE_SIZE - 1);
         // get_user_pages: fault until the pte is present (and writable for a write).
         let mut pte = Pte::NONE;

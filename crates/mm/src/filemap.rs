@@ -18,7 +18,11 @@ use crate::world::file_contents;
 /// `find_get_page` under `read_lock_irq(tree_lock)`, else `page_cache_read`: a
 /// new frame filled from the file and added under `write_lock_irq(tree_lock)`.
 /// Returns the pfn with a reference taken for the caller.
-pub fn find_or_read_page(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, index: u64) -> Result<u64, MmError> {
+pub fn find_or_read_page(
+    cpu: &mut Cpu,
+    mapping: &Arc<AddressSpace>,
+    index: u64,
+) -> Result<u64, MmError> {
     let w = cpu.world().clone();
     if index >= mapping.size_pages() {
         return Err(MmError::Segv {
@@ -76,7 +80,10 @@ pub fn find_or_read_page(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, index: u64)
 /// `flush_dcache_page(page)` with the world's strategy.
 pub fn flush_dcache_page(cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
     let s = cpu.world().strategy();
-    cpu.world().stats.flush_dcache_page_calls.fetch_add(1, Ordering::Relaxed);
+    cpu.world()
+        .stats
+        .flush_dcache_page_calls
+        .fetch_add(1, Ordering::Relaxed);
     let before = cpu.world().page(pfn)?.test_bit(pg::PG_DCACHE_DIRTY);
     s.flush_dcache_page(cpu, pfn)?;
     if !before && cpu.world().page(pfn)?.test_bit(pg::PG_DCACHE_DIRTY) {
@@ -90,7 +97,12 @@ pub fn flush_dcache_page(cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
 /// cache line of it through the kernel alias, then `flush_dcache_page`, then the
 /// oracle's coherence point (the write and its flush have completed), then
 /// `set_page_dirty` and `unlock_page`.
-pub fn sys_write(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, index: u64, value: u64) -> Result<u64, MmError> {
+pub fn sys_write(
+    cpu: &mut Cpu,
+    mapping: &Arc<AddressSpace>,
+    index: u64,
+    value: u64,
+) -> Result<u64, MmError> {
     if mapping.swapper {
         return invalid("the swapper space cannot be written");
     }
@@ -107,7 +119,12 @@ pub fn sys_write(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, index: u64, value: 
         let line = w.config.hw.geometry.line_size;
         let mut off = 0;
         while off < vipt_pte::PAGE_SIZE {
-            cpu.kernel_store((pfn << PAGE_SHIFT) + off, 8, value, "filemap_copy_from_user")?;
+            cpu.kernel_store(
+                (pfn << PAGE_SHIFT) + off,
+                8,
+                value,
+                "filemap_copy_from_user",
+            )?;
             off += line;
         }
         flush_dcache_page(cpu, pfn)?;
@@ -122,7 +139,11 @@ pub fn sys_write(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, index: u64, value: 
 
 /// `remove_from_page_cache` under `write_lock_irq(tree_lock)`, dropping the
 /// page cache's reference.
-pub fn remove_from_page_cache(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, pfn: u64) -> Result<(), MmError> {
+pub fn remove_from_page_cache(
+    cpu: &mut Cpu,
+    mapping: &Arc<AddressSpace>,
+    pfn: u64,
+) -> Result<(), MmError> {
     let w = cpu.world().clone();
     let idx = w.page(pfn)?.index();
     cpu.write_locked_irq(&mapping.tree_lock, "remove_from_page_cache", |cpu| {
@@ -135,16 +156,27 @@ pub fn remove_from_page_cache(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, pfn: u
 
 /// `truncate_inode_pages(mapping, pages << PAGE_SHIFT)`: every cached page from
 /// `pages` on is locked, cleaned and removed.
-pub fn truncate_inode_pages(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, pages: u64) -> Result<(), MmError> {
+pub fn truncate_inode_pages(
+    cpu: &mut Cpu,
+    mapping: &Arc<AddressSpace>,
+    pages: u64,
+) -> Result<(), MmError> {
     let w = cpu.world().clone();
-    let victims: Vec<(u64, u64)> = mapping.pages.lock().range(pages..).map(|(&i, &p)| (i, p)).collect();
+    let victims: Vec<(u64, u64)> = mapping
+        .pages
+        .lock()
+        .range(pages..)
+        .map(|(&i, &p)| (i, p))
+        .collect();
     for (index, pfn) in victims {
         let page = w.page(pfn)?;
         cpu.spin_lock(&page.lock, "truncate_inode_pages");
         page.set_bit(pg::PG_LOCKED);
         let r = (|| {
             if page.mapped() {
-                return Err(w.bug(format!("truncate: page {pfn:#x} (index {index}) still mapped")));
+                return Err(w.bug(format!(
+                    "truncate: page {pfn:#x} (index {index}) still mapped"
+                )));
             }
             page.clear_bit(pg::PG_DIRTY);
             mapping.backing.lock().remove(&index);

@@ -102,7 +102,11 @@ impl fmt::Display for Inversion {
         }
         writeln!(f, "  this chain:  {}", self.now)?;
         for e in &self.before {
-            writeln!(f, "  established: {} -> {} ({})", e.before, e.after, e.origin)?;
+            writeln!(
+                f,
+                "  established: {} -> {} ({})",
+                e.before, e.after, e.origin
+            )?;
         }
         Ok(())
     }
@@ -285,7 +289,10 @@ mod tests {
         let r = d.acquire(0, "flush_dcache_page", &held, (k(PteLock), "mm 2 pte lock"));
         assert_eq!(r.len(), 1);
         let text = r[0].to_string();
-        assert!(text.contains("mapping 1 tree_lock -> mm 2 pte lock"), "{text}");
+        assert!(
+            text.contains("mapping 1 tree_lock -> mm 2 pte lock"),
+            "{text}"
+        );
         assert!(text.contains("documented"), "{text}");
         let again = d.acquire(1, "flush_dcache_page", &held, (k(PteLock), "mm 3 pte lock"));
         assert!(again.is_empty(), "reported once");
@@ -300,7 +307,10 @@ mod tests {
         let b = [(k(AnonVmaLock), "av".to_string())];
         let r = d.acquire(1, "g", &b, (k(SwapLock), "swap_lock"));
         assert_eq!(r.len(), 1);
-        assert!(matches!(&r[0].before[0].origin, Origin::Observed { what: "f", .. }));
+        assert!(matches!(
+            &r[0].before[0].origin,
+            Origin::Observed { what: "f", .. }
+        ));
     }
 
     #[test]

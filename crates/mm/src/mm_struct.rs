@@ -35,7 +35,10 @@ impl MmStruct {
             context,
             pgd: PageTables::new(layout, n),
             mmap_sem: KLock::new(LockClass::MmapSem, format!("mm {n} mmap_sem")),
-            page_table_lock: KLock::new(LockClass::PageTableLock, format!("mm {n} page_table_lock")),
+            page_table_lock: KLock::new(
+                LockClass::PageTableLock,
+                format!("mm {n} page_table_lock"),
+            ),
             split_ptlock,
             vmas: Mutex::new(BTreeMap::new()),
         }

@@ -27,7 +27,7 @@ use crate::mapping::AddressSpace;
 use crate::mm_struct::MmStruct;
 use crate::rmap::{page_remove_rmap, put_page, set_page_dirty, swap_free};
 use crate::sched::Object;
-use crate::vma::{AnonVma, Vma, VmFlags};
+use crate::vma::{AnonVma, VmFlags, Vma};
 use crate::world::Colouring;
 
 bitflags! {
@@ -79,7 +79,13 @@ fn dcache_align(x: u64) -> u64 {
 /// `get_shared_area` / `get_unshared_area`: the first free range at or above
 /// `addr` (or `TASK_UNMAPPED_BASE`) congruent with `offset` modulo the colour
 /// (`offset` `None`: page alignment only).
-fn find_area(mm: &MmStruct, layout: Layout, addr: u64, len: u64, offset: Option<u64>) -> Result<u64, MmError> {
+fn find_area(
+    mm: &MmStruct,
+    layout: Layout,
+    addr: u64,
+    len: u64,
+    offset: Option<u64>,
+) -> Result<u64, MmError> {
     let top = task_size(layout);
     let align = |a: u64| match offset {
         Some(off) => dcache_align(a.saturating_sub(off)) + off,
@@ -166,7 +172,9 @@ pub fn vm_page_prot(flags: VmFlags) -> PteFlags {
 /// `flush_dcache_mmap_lock` (`__vma_link_file`), or after `after` on its
 /// `vm_set` list (`vma_prio_tree_add`, for fork).
 fn link_file(cpu: &mut Cpu, vma: &Arc<Vma>, after: Option<&Arc<Vma>>) -> Result<(), MmError> {
-    let Some(f) = vma.vm_file.clone() else { return Ok(()) };
+    let Some(f) = vma.vm_file.clone() else {
+        return Ok(());
+    };
     cpu.locked(&f.i_mmap_lock, "vma_link", |cpu| {
         cpu.write_locked_irq(&f.tree_lock, "flush_dcache_mmap_lock", |cpu| {
             cpu.structure_op(Object::Mapping(f.id), true, "vma_prio_tree_insert");
@@ -191,7 +199,9 @@ fn link_file(cpu: &mut Cpu, vma: &Arc<Vma>, after: Option<&Arc<Vma>>) -> Result<
 
 /// Unlinks a vma from its file's `i_mmap` (`__remove_shared_vm_struct`).
 fn unlink_file(cpu: &mut Cpu, vma: &Arc<Vma>) -> Result<(), MmError> {
-    let Some(f) = vma.vm_file.clone() else { return Ok(()) };
+    let Some(f) = vma.vm_file.clone() else {
+        return Ok(());
+    };
     cpu.locked(&f.i_mmap_lock, "remove_shared_vm_struct", |cpu| {
         cpu.write_locked_irq(&f.tree_lock, "flush_dcache_mmap_lock", |cpu| {
             cpu.structure_op(Object::Mapping(f.id), true, "vma_prio_tree_remove");
@@ -204,7 +214,15 @@ fn unlink_file(cpu: &mut Cpu, vma: &Arc<Vma>) -> Result<(), MmError> {
     })
 }
 
-fn new_vma(mm: &Arc<MmStruct>, start: u64, end: u64, pgoff: u64, flags: VmFlags, file: Option<Arc<AddressSpace>>, anon: Option<Arc<AnonVma>>) -> Arc<Vma> {
+fn new_vma(
+    mm: &Arc<MmStruct>,
+    start: u64,
+    end: u64,
+    pgoff: u64,
+    flags: VmFlags,
+    file: Option<Arc<AddressSpace>>,
+    anon: Option<Arc<AnonVma>>,
+) -> Arc<Vma> {
     let vma = Arc::new(Vma {
         vm_mm: Arc::downgrade(mm),
         space: mm.context,
@@ -223,7 +241,12 @@ fn new_vma(mm: &Arc<MmStruct>, start: u64, end: u64, pgoff: u64, flags: VmFlags,
 }
 
 /// Inserts a vma into the mm's list and its file's index.
-fn vma_link(cpu: &mut Cpu, mm: &MmStruct, vma: &Arc<Vma>, after: Option<&Arc<Vma>>) -> Result<(), MmError> {
+fn vma_link(
+    cpu: &mut Cpu,
+    mm: &MmStruct,
+    vma: &Arc<Vma>,
+    after: Option<&Arc<Vma>>,
+) -> Result<(), MmError> {
     cpu.structure_op(Object::Vmas(mm.context.0), true, "vma_link");
     mm.vmas.lock().insert(vma.vm_start, vma.clone());
     link_file(cpu, vma, after)
@@ -258,12 +281,18 @@ pub fn do_mmap(
     let npages = len / PAGE_SIZE;
     let max = 1u64 << (cpu.world().config.layout.bits_per_long() - vipt_pte::PAGE_SHIFT);
     if pgoff.checked_add(npages).is_none_or(|e| e > max) {
-        return invalid(format!("pgoff {pgoff:#x} + {npages} pages overflows the file offset"));
+        return invalid(format!(
+            "pgoff {pgoff:#x} + {npages} pages overflows the file offset"
+        ));
     }
     cpu.down_write(&mm.mmap_sem, "do_mmap");
     let r = (|| {
         let start = get_unmapped_area(cpu, &mm, file.map(|f| &**f), addr, len, pgoff, flags)?;
-        if let Some(v) = mm.vmas().iter().find(|v| v.vm_start < start + len && start < v.vm_end) {
+        if let Some(v) = mm
+            .vmas()
+            .iter()
+            .find(|v| v.vm_start < start + len && start < v.vm_end)
+        {
             return invalid(format!(
                 "{start:#x}+{len:#x} overlaps the vma {:#x}-{:#x}",
                 v.vm_start, v.vm_end
@@ -284,7 +313,8 @@ pub fn do_mmap(
         }
         // Anonymous shared memory would be shmem; the model keeps anonymous
         // mappings private-backed and files file-backed.
-        let anon = (!shared || file.is_none()).then(|| AnonVma::new(&format!("mm {}", mm.context.0)));
+        let anon =
+            (!shared || file.is_none()).then(|| AnonVma::new(&format!("mm {}", mm.context.0)));
         let vma = new_vma(&mm, start, start + len, pgoff, vf, file.cloned(), anon);
         vma_link(cpu, &mm, &vma, None)?;
         Ok(start)
@@ -362,14 +392,12 @@ pub fn zap_page_range(cpu: &mut Cpu, vma: &Vma, start: u64, end: u64) -> Result<
 fn zap_one(cpu: &mut Cpu, mm: &MmStruct, addr: u64, freed: &mut Vec<u64>) -> Result<(), MmError> {
     let old = cpu.ptep_get_and_clear(mm, addr, "zap_pte_range")?;
     match classify(old) {
-        PteKind::Present { pfn, .. } => {
-            if pfn != crate::world::ZERO_PFN {
-                if pte_dirty(old) {
-                    set_page_dirty(cpu, pfn)?;
-                }
-                page_remove_rmap(cpu, pfn)?;
-                freed.push(pfn);
+        PteKind::Present { pfn, .. } if pfn != crate::world::ZERO_PFN => {
+            if pte_dirty(old) {
+                set_page_dirty(cpu, pfn)?;
             }
+            page_remove_rmap(cpu, pfn)?;
+            freed.push(pfn);
         }
         PteKind::Swap { .. } => {
             cpu.set_pte_at(mm, addr, vipt_pte::Pte::NONE, "zap_pte_range")?;
@@ -382,14 +410,28 @@ fn zap_one(cpu: &mut Cpu, mm: &MmStruct, addr: u64, freed: &mut Vec<u64>) -> Res
 
 /// Replaces `vma` by the pieces of it outside `start..end` (`split_vma`),
 /// returning the piece inside.
-fn split_out(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>, start: u64, end: u64) -> Result<Arc<Vma>, MmError> {
+fn split_out(
+    cpu: &mut Cpu,
+    mm: &Arc<MmStruct>,
+    vma: &Arc<Vma>,
+    start: u64,
+    end: u64,
+) -> Result<Arc<Vma>, MmError> {
     let (s, e) = (start.max(vma.vm_start), end.min(vma.vm_end));
     if s == vma.vm_start && e == vma.vm_end {
         return Ok(vma.clone());
     }
     let piece = |a: u64, b: u64| {
         let pgoff = vma.vm_pgoff + ((a - vma.vm_start) / PAGE_SIZE);
-        new_vma(mm, a, b, pgoff, vma.vm_flags, vma.vm_file.clone(), vma.anon_vma.clone())
+        new_vma(
+            mm,
+            a,
+            b,
+            pgoff,
+            vma.vm_flags,
+            vma.vm_file.clone(),
+            vma.anon_vma.clone(),
+        )
     };
     let mid = piece(s, e);
     let mut pieces = vec![mid.clone()];
@@ -429,7 +471,11 @@ pub fn do_munmap(cpu: &mut Cpu, addr: u64, len: u64) -> Result<(), MmError> {
         for v in victims {
             let mid = split_out(cpu, &mm, &v, addr, end)?;
             // detach, unmap_region, then remove_vma_list.
-            cpu.structure_op(Object::Vmas(mm.context.0), true, "detach_vmas_to_be_unmapped");
+            cpu.structure_op(
+                Object::Vmas(mm.context.0),
+                true,
+                "detach_vmas_to_be_unmapped",
+            );
             mm.vmas.lock().remove(&mid.vm_start);
             zap_page_range(cpu, &mid, mid.vm_start, mid.vm_end)?;
             unlink_file(cpu, &mid)?;
@@ -463,7 +509,15 @@ pub fn fork(cpu: &mut Cpu) -> Result<Arc<MmStruct>, MmError> {
         flush_cache_mm(cpu)?;
         for v in mm.vmas() {
             let anon = v.anon_vma.clone();
-            let c = new_vma(&child, v.vm_start, v.vm_end, v.vm_pgoff, v.vm_flags, v.vm_file.clone(), anon);
+            let c = new_vma(
+                &child,
+                v.vm_start,
+                v.vm_end,
+                v.vm_pgoff,
+                v.vm_flags,
+                v.vm_file.clone(),
+                anon,
+            );
             vma_link(cpu, &child, &c, Some(&v))?;
             copy_page_range(cpu, &child, &mm, &v)?;
         }
@@ -484,7 +538,12 @@ pub fn fork(cpu: &mut Cpu) -> Result<Arc<MmStruct>, MmError> {
     r.map(|_| child)
 }
 
-fn copy_page_range(cpu: &mut Cpu, dst: &Arc<MmStruct>, src: &Arc<MmStruct>, vma: &Vma) -> Result<(), MmError> {
+fn copy_page_range(
+    cpu: &mut Cpu,
+    dst: &Arc<MmStruct>,
+    src: &Arc<MmStruct>,
+    vma: &Vma,
+) -> Result<(), MmError> {
     let w = cpu.world().clone();
     for (addr, _) in src.pgd.scan(vma.vm_start, vma.vm_end) {
         let dptl = cpu.pte_lockptr(dst, addr)?;
@@ -528,12 +587,18 @@ fn copy_page_range(cpu: &mut Cpu, dst: &Arc<MmStruct>, src: &Arc<MmStruct>, vma:
 /// `unmap_mapping_range(mapping, first_page << PAGE_SHIFT, 0, 0)`: zaps every
 /// user pte of file pages from `first_page` on, in every vma, under
 /// `i_mmap_lock`.
-pub fn unmap_mapping_range(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, first_page: u64) -> Result<(), MmError> {
+pub fn unmap_mapping_range(
+    cpu: &mut Cpu,
+    mapping: &Arc<AddressSpace>,
+    first_page: u64,
+) -> Result<(), MmError> {
     cpu.locked(&mapping.i_mmap_lock, "unmap_mapping_range", |cpu| {
         cpu.structure_op(Object::Mapping(mapping.id), false, "vma_prio_tree_foreach");
         let (vmas, _) = mapping.vmas_stabbing(first_page, u64::MAX >> 12);
         for vma in vmas {
-            let start = vma.address_of(first_page.max(vma.vm_pgoff)).unwrap_or(vma.vm_end);
+            let start = vma
+                .address_of(first_page.max(vma.vm_pgoff))
+                .unwrap_or(vma.vm_end);
             if start < vma.vm_end {
                 zap_page_range(cpu, &vma, start, vma.vm_end)?;
             }
@@ -548,7 +613,9 @@ pub fn vmtruncate(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, pages: u64) -> Res
     if mapping.swapper {
         return invalid("the swapper space cannot be truncated");
     }
-    mapping.size.store(pages, std::sync::atomic::Ordering::SeqCst);
+    mapping
+        .size
+        .store(pages, std::sync::atomic::Ordering::SeqCst);
     unmap_mapping_range(cpu, mapping, pages)?;
     crate::filemap::truncate_inode_pages(cpu, mapping, pages)
 }

@@ -63,7 +63,9 @@ impl PageTables {
     fn new_table(&self, addr: u64) -> Box<PteTable> {
         let base = addr & !((PTRS_PER_PTE << vipt_pte::PAGE_SHIFT) - 1);
         Box::new(PteTable {
-            ptes: (0..PTRS_PER_PTE).map(|_| AtomicPte::new(Pte::NONE)).collect(),
+            ptes: (0..PTRS_PER_PTE)
+                .map(|_| AtomicPte::new(Pte::NONE))
+                .collect(),
             ptl: KLock::new(
                 LockClass::PteLock,
                 format!("mm {} pte lock {base:#x}", self.space),

@@ -11,8 +11,8 @@ use crate::cpu::Cpu;
 use crate::error::MmError;
 use crate::page::{pg, PageMapping};
 use crate::sched::Object;
-use crate::strategy::{page_mapping, translation_exists, __flush_cache_page};
-use crate::vma::{Vma, VmFlags};
+use crate::strategy::{__flush_cache_page, page_mapping, translation_exists};
+use crate::vma::{VmFlags, Vma};
 
 /// `page_add_file_rmap`.
 pub fn page_add_file_rmap(cpu: &Cpu, pfn: u64) -> Result<(), MmError> {
@@ -39,7 +39,9 @@ pub fn page_remove_rmap(cpu: &Cpu, pfn: u64) -> Result<(), MmError> {
     cpu.page_op(pfn, true, "page_remove_rmap");
     let p = cpu.world().page(pfn)?;
     if p.mapcount() <= 0 {
-        return Err(cpu.world().bug(format!("page_remove_rmap: page {pfn:#x} is not mapped")));
+        return Err(cpu
+            .world()
+            .bug(format!("page_remove_rmap: page {pfn:#x} is not mapped")));
     }
     p.dec_mapcount();
     Ok(())
@@ -82,7 +84,9 @@ pub fn swap_duplicate(cpu: &Cpu, entry: Pte) -> Result<(), MmError> {
             slot.0 += 1;
             Ok(())
         }
-        None => Err(cpu.world().bug(format!("swap_duplicate: bad entry {:#x}", entry.raw()))),
+        None => Err(cpu
+            .world()
+            .bug(format!("swap_duplicate: bad entry {:#x}", entry.raw()))),
     }
 }
 
@@ -99,7 +103,9 @@ pub fn swap_free(cpu: &Cpu, entry: Pte) -> Result<(), MmError> {
             }
             Ok(())
         }
-        None => Err(cpu.world().bug(format!("swap_free: bad entry {:#x}", entry.raw()))),
+        None => Err(cpu
+            .world()
+            .bug(format!("swap_free: bad entry {:#x}", entry.raw()))),
     }
 }
 
@@ -190,9 +196,18 @@ pub fn ptep_clear_flush_young(cpu: &Cpu, vma: &Vma, addr: u64) -> Result<bool, M
 /// pfn, clear PRESENT, set FLUSH, purge the TLB), `set_page_dirty` for a dirty
 /// pte (taking `tree_lock`), and for an anonymous page the swap pte (losing
 /// FLUSH); then the rmap goes.
-pub fn try_to_unmap_one(cpu: &mut Cpu, pfn: u64, vma: &Arc<Vma>, ignore_young: bool) -> Result<SwapResult, MmError> {
-    let Some(addr) = vma_address(cpu, pfn, vma)? else { return Ok(SwapResult::Again) };
-    let Some(mm) = vma.mm() else { return Ok(SwapResult::Again) };
+pub fn try_to_unmap_one(
+    cpu: &mut Cpu,
+    pfn: u64,
+    vma: &Arc<Vma>,
+    ignore_young: bool,
+) -> Result<SwapResult, MmError> {
+    let Some(addr) = vma_address(cpu, pfn, vma)? else {
+        return Ok(SwapResult::Again);
+    };
+    let Some(mm) = vma.mm() else {
+        return Ok(SwapResult::Again);
+    };
     if mm.pgd.pte_offset(addr)?.is_none() {
         return Ok(SwapResult::Again);
     }
@@ -203,7 +218,10 @@ pub fn try_to_unmap_one(cpu: &mut Cpu, pfn: u64, vma: &Arc<Vma>, ignore_young: b
         if !pte_present(pte) || pte_pfn(pte) != pfn {
             return Ok(SwapResult::Again);
         }
-        if vma.vm_flags.intersects(VmFlags::VM_LOCKED | VmFlags::VM_RESERVED) {
+        if vma
+            .vm_flags
+            .intersects(VmFlags::VM_LOCKED | VmFlags::VM_RESERVED)
+        {
             return Ok(SwapResult::Fail);
         }
         if ptep_clear_flush_young(cpu, vma, addr)? && !ignore_young {
@@ -221,7 +239,9 @@ pub fn try_to_unmap_one(cpu: &mut Cpu, pfn: u64, vma: &Arc<Vma>, ignore_young: b
         if page.is_anon() {
             let entry = Pte::from_raw(page.private());
             if !page.test_bit(pg::PG_SWAPCACHE) || swp_type(entry) != 0 {
-                return Err(w.bug(format!("try_to_unmap_one: anon page {pfn:#x} not in swap cache")));
+                return Err(w.bug(format!(
+                    "try_to_unmap_one: anon page {pfn:#x} not in swap cache"
+                )));
             }
             swap_duplicate(cpu, entry)?;
             cpu.set_pte_at(&mm, addr, entry, "try_to_unmap_one")?;
@@ -296,7 +316,9 @@ pub fn page_referenced(cpu: &mut Cpu, pfn: u64) -> Result<u32, MmError> {
     };
     let mut n = 0;
     for vma in vmas {
-        let (Some(addr), Some(mm)) = (vma_address(cpu, pfn, &vma)?, vma.mm()) else { continue };
+        let (Some(addr), Some(mm)) = (vma_address(cpu, pfn, &vma)?, vma.mm()) else {
+            continue;
+        };
         if mm.pgd.pte_offset(addr)?.is_none() {
             continue;
         }

@@ -21,7 +21,7 @@ use crate::error::MmError;
 use crate::mapping::AddressSpace;
 use crate::page::{pg, PageMapping};
 use crate::sched::Object;
-use crate::vma::{Vma, VmFlags};
+use crate::vma::{VmFlags, Vma};
 use crate::world::AliasReport;
 
 /// A `flush_dcache_page` implementation.
@@ -35,7 +35,13 @@ pub trait FlushStrategy: Send + Sync {
 }
 
 /// Every built-in strategy's name.
-pub const STRATEGIES: [&str; 5] = ["legacy-2005", "patched-2005", "recheck", "tmpalias", "modern"];
+pub const STRATEGIES: [&str; 5] = [
+    "legacy-2005",
+    "patched-2005",
+    "recheck",
+    "tmpalias",
+    "modern",
+];
 
 /// A built-in strategy by name (the five of [`STRATEGIES`], and `patched-ptl`,
 /// the "take the pte lock inside translation_exists" variant of question 6).
@@ -72,7 +78,10 @@ pub fn page_mapping(cpu: &Cpu, pfn: u64) -> Result<Option<Arc<AddressSpace>>, Mm
 /// mapped, set `PG_dcache_dirty` and return `None` (deferred to
 /// `update_mmu_cache`); otherwise flush the kernel alias and return the mapping
 /// whose user aliases still need flushing (`None` for an anonymous page).
-pub fn flush_dcache_page_prologue(cpu: &mut Cpu, pfn: u64) -> Result<Option<Arc<AddressSpace>>, MmError> {
+pub fn flush_dcache_page_prologue(
+    cpu: &mut Cpu,
+    pfn: u64,
+) -> Result<Option<Arc<AddressSpace>>, MmError> {
     let mapping = page_mapping(cpu, pfn)?;
     if let Some(m) = &mapping {
         cpu.structure_op(Object::Mapping(m.id), false, "mapping_mapped");
@@ -111,8 +120,16 @@ pub fn vmas_mapping(cpu: &Cpu, mapping: &AddressSpace, pgoff: u64) -> Vec<Arc<Vm
 
 /// The pre-patch `translation_exists(vma, addr)` and its caller's pfn check:
 /// "yes" for any non-zero pte, then a second read of the pte compared by pfn.
-pub fn translation_exists_legacy(cpu: &Cpu, vma: &Vma, addr: u64, pfn: u64) -> Result<bool, MmError> {
-    cpu.world().stats.translation_checks.fetch_add(1, Ordering::Relaxed);
+pub fn translation_exists_legacy(
+    cpu: &Cpu,
+    vma: &Vma,
+    addr: u64,
+    pfn: u64,
+) -> Result<bool, MmError> {
+    cpu.world()
+        .stats
+        .translation_checks
+        .fetch_add(1, Ordering::Relaxed);
     let Some(mm) = vma.mm() else { return Ok(false) };
     let check = cpu.pte_read(&mm, addr, "translation_exists")?;
     if check.raw() == 0 {
@@ -125,7 +142,10 @@ pub fn translation_exists_legacy(cpu: &Cpu, vma: &Vma, addr: u64, pfn: u64) -> R
 /// Hugh's `translation_exists(vma, addr, pfn)`: one read; PRESENT or FLUSH
 /// required and the pfn equal.
 pub fn translation_exists(cpu: &Cpu, vma: &Vma, addr: u64, pfn: u64) -> Result<bool, MmError> {
-    cpu.world().stats.translation_checks.fetch_add(1, Ordering::Relaxed);
+    cpu.world()
+        .stats
+        .translation_checks
+        .fetch_add(1, Ordering::Relaxed);
     let Some(mm) = vma.mm() else { return Ok(false) };
     let pte = cpu.pte_read(&mm, addr, "translation_exists")?;
     Ok(patched_2005(pte, pfn))
@@ -134,7 +154,10 @@ pub fn translation_exists(cpu: &Cpu, vma: &Vma, addr: u64, pfn: u64) -> Result<b
 /// `__flush_cache_page(vma, addr)`: flush the page through the user address, in
 /// the vma's space (loaded into `%sr3` if it is not the current one).
 pub fn __flush_cache_page(cpu: &Cpu, vma: &Vma, addr: u64) -> Result<(), MmError> {
-    cpu.world().stats.user_flushes.fetch_add(1, Ordering::Relaxed);
+    cpu.world()
+        .stats
+        .user_flushes
+        .fetch_add(1, Ordering::Relaxed);
     cpu.flush_page_lines(vma.space, addr, "__flush_cache_page")?;
     Ok(())
 }
@@ -160,7 +183,9 @@ fn under_mmap_lock(
     flush_dcache_mmap_lock(cpu, mapping);
     let r = (|| {
         for vma in vmas_mapping(cpu, mapping, pgoff) {
-            let Some(addr) = vma.address_of(pgoff) else { continue };
+            let Some(addr) = vma.address_of(pgoff) else {
+                continue;
+            };
             if body(cpu, &vma, addr)? {
                 break;
             }
@@ -183,7 +208,9 @@ impl FlushStrategy for Legacy2005 {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else { return Ok(()) };
+        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
+            return Ok(());
+        };
         under_mmap_lock(cpu, &mapping, pgoff, |cpu, vma, addr| {
             if !translation_exists_legacy(cpu, vma, addr, pfn)? {
                 return Ok(false);
@@ -204,7 +231,9 @@ impl FlushStrategy for Patched2005 {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else { return Ok(()) };
+        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
+            return Ok(());
+        };
         under_mmap_lock(cpu, &mapping, pgoff, |cpu, vma, addr| {
             if !translation_exists(cpu, vma, addr, pfn)? {
                 return Ok(false);
@@ -226,7 +255,9 @@ impl FlushStrategy for Recheck {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else { return Ok(()) };
+        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
+            return Ok(());
+        };
         under_mmap_lock(cpu, &mapping, pgoff, |cpu, vma, addr| {
             if !translation_exists(cpu, vma, addr, pfn)? {
                 return Ok(false);
@@ -254,11 +285,16 @@ impl FlushStrategy for Tmpalias {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else { return Ok(()) };
+        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
+            return Ok(());
+        };
         let mut done = BTreeSet::new();
         under_mmap_lock(cpu, &mapping, pgoff, |cpu, _, addr| {
             if done.insert(colour(addr)) {
-                cpu.world().stats.tmpalias_flushes.fetch_add(1, Ordering::Relaxed);
+                cpu.world()
+                    .stats
+                    .tmpalias_flushes
+                    .fetch_add(1, Ordering::Relaxed);
                 cpu.tmpalias_flush(pfn, addr, "flush_dcache_page_asm")?;
             }
             Ok(false)
@@ -277,14 +313,19 @@ impl FlushStrategy for Modern {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else { return Ok(()) };
+        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
+            return Ok(());
+        };
         let mut done = BTreeSet::new();
         let mut first_shared: Option<u64> = None;
         under_mmap_lock(cpu, &mapping, pgoff, |cpu, vma, addr| {
             // The TLB is the engine of coherence: no entry, no move-in.
             cpu.flush_tlb_page(vma.space, addr, "flush_tlb_page");
             if done.insert(colour(addr)) {
-                cpu.world().stats.tmpalias_flushes.fetch_add(1, Ordering::Relaxed);
+                cpu.world()
+                    .stats
+                    .tmpalias_flushes
+                    .fetch_add(1, Ordering::Relaxed);
                 cpu.tmpalias_flush(pfn, addr, "flush_dcache_page_asm")?;
             }
             if vma.vm_flags.contains(VmFlags::VM_SHARED) {
@@ -317,7 +358,9 @@ impl FlushStrategy for PatchedPteLock {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else { return Ok(()) };
+        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
+            return Ok(());
+        };
         under_mmap_lock(cpu, &mapping, pgoff, |cpu, vma, addr| {
             let Some(mm) = vma.mm() else { return Ok(false) };
             let ptl = cpu.pte_lockptr(&mm, addr)?;

@@ -359,7 +359,10 @@ impl World {
         for (pfn, n) in maps {
             let p = self.page(pfn).map_err(|e| e.to_string())?;
             if pfn != ZERO_PFN && p.mapcount() != n {
-                return Err(format!("page {pfn:#x}: {n} present ptes, mapcount {}", p.mapcount()));
+                return Err(format!(
+                    "page {pfn:#x}: {n} present ptes, mapcount {}",
+                    p.mapcount()
+                ));
             }
         }
         if let Some(b) = self.bugs.lock().first() {

@@ -34,14 +34,20 @@ fn process(w: &Arc<World>, cpu: usize) -> Cpu {
 }
 
 fn map(c: &mut Cpu, f: &Arc<AddressSpace>, addr: Option<u64>, flags: MapFlags, pgoff: u64) -> u64 {
-    let flags = if addr.is_some() { flags | MapFlags::MAP_FIXED } else { flags };
+    let flags = if addr.is_some() {
+        flags | MapFlags::MAP_FIXED
+    } else {
+        flags
+    };
     do_mmap(c, Some(f), addr.unwrap_or(0), PAGE_SIZE, RW, flags, pgoff).unwrap()
 }
 
 /// Reads the first word of every cache line of the page at `va`.
 fn read_lines(c: &mut Cpu, va: u64) -> Vec<u64> {
     let line = c.world().config.hw.geometry.line_size;
-    (0..PAGE_SIZE / line).map(|i| c.user_load(va + i * line, 8).unwrap()).collect()
+    (0..PAGE_SIZE / line)
+        .map(|i| c.user_load(va + i * line, 8).unwrap())
+        .collect()
 }
 
 #[test]
@@ -57,8 +63,14 @@ fn every_strategy_keeps_congruent_mappings_coherent_after_write() {
         let mut k = Cpu::new(&w, 2).unwrap();
         sys_write(&mut k, &f, 0, 0xfeed).unwrap();
         assert_ne!(before[0], 0xfeed);
-        assert!(read_lines(&mut a, va).iter().all(|&x| x == 0xfeed), "{s}: A stale");
-        assert!(read_lines(&mut b, vb).iter().all(|&x| x == 0xfeed), "{s}: B stale");
+        assert!(
+            read_lines(&mut a, va).iter().all(|&x| x == 0xfeed),
+            "{s}: A stale"
+        );
+        assert!(
+            read_lines(&mut b, vb).iter().all(|&x| x == 0xfeed),
+            "{s}: B stale"
+        );
         assert_eq!(w.oracle_counts(), (0, 0), "{s}");
         w.check_invariants().unwrap();
     }
@@ -88,7 +100,11 @@ fn coincidental_swap_pte(strategy: &str) -> (Arc<World>, Cpu, u64, Arc<AddressSp
     assert_eq!(shrink_page(&mut k, copy, true).unwrap(), Reclaim::Freed);
     let pte = amm.pgd.pte_offset(va).unwrap().unwrap().1.load();
     assert!(matches!(classify(pte), PteKind::Swap { .. }), "{pte:?}");
-    assert_eq!(pte_pfn(pte), target, "the swap pte's pfn bits equal the page's pfn");
+    assert_eq!(
+        pte_pfn(pte),
+        target,
+        "the swap pte's pfn bits equal the page's pfn"
+    );
     // B caches the page now (A's COW flushed that colour on its way).
     read_lines(&mut b, vb);
     (w, b, vb, f, k)
@@ -99,9 +115,15 @@ fn legacy_2005_flushes_through_a_coincidental_swap_pte_and_leaves_a_stale_alias(
     let (w, mut b, vb, f, mut k) = coincidental_swap_pte("legacy-2005");
     let nullified = w.with_hw(|m| m.counters().fdc_nullified);
     sys_write(&mut k, &f, 0, 0xbeef).unwrap();
-    assert!(w.with_hw(|m| m.counters().fdc_nullified) > nullified, "the flush went nowhere");
+    assert!(
+        w.with_hw(|m| m.counters().fdc_nullified) > nullified,
+        "the flush went nowhere"
+    );
     let got = read_lines(&mut b, vb);
-    assert!(got.iter().any(|&x| x != 0xbeef), "B must read stale data: {got:x?}");
+    assert!(
+        got.iter().any(|&x| x != 0xbeef),
+        "B must read stale data: {got:x?}"
+    );
     assert!(w.oracle_counts().1 > 0, "the oracle calls it a violation");
 }
 
@@ -152,10 +174,19 @@ fn pgoff_ignoring_colouring_makes_inequivalent_aliases_and_pgoff_aware_does_not(
     ] {
         let cfg = WorldConfig {
             colouring,
-            hw: HwConfig { frames: 64, cpus: 3, ..HwConfig::default() },
+            hw: HwConfig {
+                frames: 64,
+                cpus: 3,
+                ..HwConfig::default()
+            },
             ..WorldConfig::default()
         };
-        let w = World::with(cfg, by_name("patched-2005").unwrap(), Arc::new(vipt_mm::Native)).unwrap();
+        let w = World::with(
+            cfg,
+            by_name("patched-2005").unwrap(),
+            Arc::new(vipt_mm::Native),
+        )
+        .unwrap();
         let f = w.new_file(4);
         let (mut a, mut b) = (process(&w, 0), process(&w, 1));
         // A maps pages 0..2 from pgoff 0, B maps page 1 alone (pgoff 1).
@@ -165,7 +196,10 @@ fn pgoff_ignoring_colouring_makes_inequivalent_aliases_and_pgoff_aware_does_not(
         read_lines(&mut b, vb);
         let mut k = Cpu::new(&w, 2).unwrap();
         sys_write(&mut k, &f, 1, 0x77).unwrap();
-        let stale = read_lines(&mut a, va + PAGE_SIZE).iter().chain(read_lines(&mut b, vb).iter()).any(|&x| x != 0x77);
+        let stale = read_lines(&mut a, va + PAGE_SIZE)
+            .iter()
+            .chain(read_lines(&mut b, vb).iter())
+            .any(|&x| x != 0x77);
         assert_eq!(stale, expect_stale, "{colouring:?}");
     }
 }
@@ -174,10 +208,19 @@ fn pgoff_ignoring_colouring_makes_inequivalent_aliases_and_pgoff_aware_does_not(
 fn taking_the_pte_lock_inside_translation_exists_is_an_inversion_against_try_to_unmap_one() {
     let cfg = WorldConfig {
         preload_lock_order: false,
-        hw: HwConfig { frames: 64, cpus: 3, ..HwConfig::default() },
+        hw: HwConfig {
+            frames: 64,
+            cpus: 3,
+            ..HwConfig::default()
+        },
         ..WorldConfig::default()
     };
-    let w = World::with(cfg, by_name("patched-ptl").unwrap(), Arc::new(vipt_mm::Native)).unwrap();
+    let w = World::with(
+        cfg,
+        by_name("patched-ptl").unwrap(),
+        Arc::new(vipt_mm::Native),
+    )
+    .unwrap();
     let f = w.new_file(1);
     let mut a = process(&w, 0);
     let va = map(&mut a, &f, None, SHARED, 0);
@@ -207,15 +250,18 @@ fn bad_mmap_arguments_are_refused_and_leave_the_mm_unchanged() {
     let va = map(&mut a, &f, None, SHARED, 0);
     let before = a.mm().unwrap().vmas().len();
     let cases: [(u64, u64, MapFlags); 5] = [
-        (0, 0, SHARED),                                    // zero length
-        (va + 1, PAGE_SIZE, SHARED | MapFlags::MAP_FIXED), // unaligned
-        (va, PAGE_SIZE, SHARED | MapFlags::MAP_FIXED),     // overlap
+        (0, 0, SHARED),                                             // zero length
+        (va + 1, PAGE_SIZE, SHARED | MapFlags::MAP_FIXED),          // unaligned
+        (va, PAGE_SIZE, SHARED | MapFlags::MAP_FIXED),              // overlap
         (0xEFFF_F000, 2 * PAGE_SIZE, SHARED | MapFlags::MAP_FIXED), // beyond 32 bits' TASK_SIZE
-        (0, PAGE_SIZE, SHARED | MapFlags::MAP_PRIVATE),    // both
+        (0, PAGE_SIZE, SHARED | MapFlags::MAP_PRIVATE),             // both
     ];
     for (addr, len, flags) in cases {
         let r = do_mmap(&mut a, Some(&f), addr, len, RW, flags, 0);
-        assert!(matches!(r, Err(MmError::Invalid(_))), "{addr:#x} {len:#x} {flags:?}: {r:?}");
+        assert!(
+            matches!(r, Err(MmError::Invalid(_))),
+            "{addr:#x} {len:#x} {flags:?}: {r:?}"
+        );
     }
     assert!(do_munmap(&mut a, va + 1, PAGE_SIZE).is_err());
     assert_eq!(a.mm().unwrap().vmas().len(), before);
@@ -238,14 +284,20 @@ fn munmap_zaps_and_truncate_unmaps_and_refault_maps_the_same_page_again() {
     // munmap the middle page: the vma splits, the pte keeps its pfn with FLUSH.
     do_munmap(&mut a, va + PAGE_SIZE, PAGE_SIZE).unwrap();
     assert_eq!(mm.vmas().len(), 2);
-    assert!(matches!(classify(cell(va + PAGE_SIZE)), PteKind::FlushOnly { .. }));
+    assert!(matches!(
+        classify(cell(va + PAGE_SIZE)),
+        PteKind::FlushOnly { .. }
+    ));
     assert!(a.user_load(va + PAGE_SIZE, 8).is_err());
     // truncate to one page: page 2's pte goes, page 0's stays.
     let mut k = Cpu::new(&w, 2).unwrap();
     vmtruncate(&mut k, &f, 1).unwrap();
     assert_eq!(f.nrpages(), 1);
     assert!(!vipt_pte::pte_present(cell(va + 2 * PAGE_SIZE)));
-    assert!(matches!(a.user_load(va + 2 * PAGE_SIZE, 8), Err(MmError::Segv { .. })));
+    assert!(matches!(
+        a.user_load(va + 2 * PAGE_SIZE, 8),
+        Err(MmError::Segv { .. })
+    ));
     // Zap page 0 via unmap_mapping_range, then refault: the same pfn comes back.
     vipt_mm::mmap::unmap_mapping_range(&mut k, &f, 0).unwrap();
     assert!(!vipt_pte::pte_present(cell(va)));
@@ -258,7 +310,16 @@ fn munmap_zaps_and_truncate_unmaps_and_refault_maps_the_same_page_again() {
 fn fork_shares_then_cow_copies_and_access_process_vm_sees_the_child() {
     let w = world("patched-2005");
     let mut a = process(&w, 0);
-    let va = do_mmap(&mut a, None, 0, PAGE_SIZE, RW, MapFlags::MAP_PRIVATE | MapFlags::MAP_ANONYMOUS, 0).unwrap();
+    let va = do_mmap(
+        &mut a,
+        None,
+        0,
+        PAGE_SIZE,
+        RW,
+        MapFlags::MAP_PRIVATE | MapFlags::MAP_ANONYMOUS,
+        0,
+    )
+    .unwrap();
     a.user_store(va, 8, 41).unwrap();
     let child = fork(&mut a).unwrap();
     let mut c = Cpu::new(&w, 1).unwrap();
@@ -281,7 +342,16 @@ fn fork_shares_then_cow_copies_and_access_process_vm_sees_the_child() {
 fn an_anonymous_page_goes_to_swap_and_comes_back() {
     let w = world("patched-2005");
     let mut a = process(&w, 0);
-    let va = do_mmap(&mut a, None, 0, PAGE_SIZE, RW, MapFlags::MAP_PRIVATE | MapFlags::MAP_ANONYMOUS, 0).unwrap();
+    let va = do_mmap(
+        &mut a,
+        None,
+        0,
+        PAGE_SIZE,
+        RW,
+        MapFlags::MAP_PRIVATE | MapFlags::MAP_ANONYMOUS,
+        0,
+    )
+    .unwrap();
     a.user_store(va, 8, 0x1234).unwrap();
     let mm = a.mm().unwrap().clone();
     let pfn = pte_pfn(mm.pgd.pte_offset(va).unwrap().unwrap().1.load());
@@ -289,7 +359,10 @@ fn an_anonymous_page_goes_to_swap_and_comes_back() {
     let mut k = Cpu::new(&w, 2).unwrap();
     assert_eq!(shrink_page(&mut k, pfn, true).unwrap(), Reclaim::Freed);
     assert_eq!(w.free_frames(), free + 1);
-    assert!(matches!(classify(mm.pgd.pte_offset(va).unwrap().unwrap().1.load()), PteKind::Swap { .. }));
+    assert!(matches!(
+        classify(mm.pgd.pte_offset(va).unwrap().unwrap().1.load()),
+        PteKind::Swap { .. }
+    ));
     assert_eq!(a.user_load(va, 8).unwrap(), 0x1234);
     w.check_invariants().unwrap();
 }
