@@ -366,3 +366,98 @@ fn an_anonymous_page_goes_to_swap_and_comes_back() {
     assert_eq!(a.user_load(va, 8).unwrap(), 0x1234);
     w.check_invariants().unwrap();
 }
+
+/// The functions a path performed, in order, as the scheduling hook saw them.
+fn steps(rec: &vipt_mm::sched::Recorder, cpu: usize) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Vec::new();
+    for (c, op) in rec.ops() {
+        if c == cpu && v.last() != Some(&op.what) {
+            v.push(op.what);
+        }
+    }
+    v
+}
+
+fn position(v: &[&str], what: &str) -> usize {
+    v.iter()
+        .position(|x| *x == what)
+        .unwrap_or_else(|| panic!("{what} not in {v:?}"))
+}
+
+#[test]
+fn try_to_unmap_one_flushes_then_clears_then_purges_then_dirties() {
+    let rec = Arc::new(vipt_mm::sched::Recorder::new());
+    let cfg = WorldConfig {
+        hw: HwConfig {
+            frames: 64,
+            cpus: 3,
+            ..HwConfig::default()
+        },
+        ..WorldConfig::default()
+    };
+    let w = World::with(cfg, by_name("patched-2005").unwrap(), rec.clone()).unwrap();
+    let f = w.new_file(1);
+    let mut a = process(&w, 0);
+    let va = map(&mut a, &f, None, SHARED, 0);
+    a.user_store(va, 8, 1).unwrap();
+    let mut k = Cpu::new(&w, 2).unwrap();
+    rec.clear();
+    shrink_page(&mut k, f.cached_pfn(0).unwrap(), true).unwrap();
+    let s = steps(&rec, 2);
+    let order = [
+        "try_to_unmap_one",
+        "page_check_address",
+        "__flush_cache_page",
+        "ptep_clear_flush",
+        "__set_page_dirty_nobuffers",
+        "page_remove_rmap",
+    ];
+    let at: Vec<usize> = order.iter().map(|w| position(&s, w)).collect();
+    assert!(at.windows(2).all(|p| p[0] < p[1]), "{s:?}");
+    // ptep_clear_flush: the pte write, then the TLB purge, as two steps.
+    let ops: Vec<_> = rec
+        .ops()
+        .into_iter()
+        .filter(|(c, o)| *c == 2 && o.what == "ptep_clear_flush")
+        .map(|(_, o)| o.kind)
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            vipt_mm::sched::OpKind::PteWrite,
+            vipt_mm::sched::OpKind::TlbPurge
+        ]
+    );
+}
+
+#[test]
+fn do_wp_page_copies_then_rechecks_then_flushes_the_old_pfn_then_installs() {
+    let rec = Arc::new(vipt_mm::sched::Recorder::new());
+    let cfg = WorldConfig {
+        hw: HwConfig {
+            frames: 64,
+            cpus: 3,
+            ..HwConfig::default()
+        },
+        ..WorldConfig::default()
+    };
+    let w = World::with(cfg, by_name("patched-2005").unwrap(), rec.clone()).unwrap();
+    let f = w.new_file(1);
+    let mut a = process(&w, 0);
+    let va = map(&mut a, &f, None, MapFlags::MAP_PRIVATE, 0);
+    a.user_load(va, 8).unwrap();
+    rec.clear();
+    a.user_store(va, 8, 9).unwrap();
+    let s = steps(&rec, 0);
+    let order = [
+        "do_wp_page",
+        "copy_user_page",
+        "__flush_cache_page",
+        "ptep_establish",
+        "page_add_anon_rmap",
+        "page_remove_rmap",
+    ];
+    let at: Vec<usize> = order.iter().map(|w| position(&s, w)).collect();
+    assert!(at.windows(2).all(|p| p[0] < p[1]), "{s:?}");
+    assert_eq!(a.user_load(va, 8).unwrap(), 9);
+}
