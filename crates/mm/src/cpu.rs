@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use vipt_cache::{
-    CacheError, Flush, FlushSummary, Machine, SpaceId, TmpaliasHalf, Who, KERNEL_SPACE,
+    CacheError, Flush, FlushSummary, Machine, Shape, SpaceId, TmpaliasHalf, Who, KERNEL_SPACE,
 };
 use vipt_pte::{Pte, PAGE_SHIFT, PAGE_SIZE};
 
@@ -38,6 +38,8 @@ pub struct Cpu {
     held: Vec<Held>,
     irqs_off: u32,
     inversions: Vec<Inversion>,
+    /// The data cache's shape (fixed for the machine's life), for footprints.
+    shape: Shape,
 }
 
 impl std::fmt::Debug for Cpu {
@@ -63,6 +65,7 @@ impl Cpu {
             held: Vec::new(),
             irqs_off: 0,
             inversions: Vec::new(),
+            shape: *world.hw.lock().shape(),
         })
     }
 
@@ -114,7 +117,9 @@ impl Cpu {
 
     // ---- locks ---------------------------------------------------------------
 
-    fn acquire(&mut self, l: &KLock, shared: bool, subclass: u8, what: &'static str) {
+    /// Tells the order checker that `what` takes `l` now, on top of the held
+    /// locks; returns the class key and the name the held-lock stack records.
+    fn check_order(&mut self, l: &KLock, subclass: u8, what: &'static str) -> (ClassKey, String) {
         let key = ClassKey {
             class: l.class(),
             subclass,
@@ -127,6 +132,11 @@ impl Cpu {
             .lockdep
             .acquire(self.id, what, &chain, (key, &name));
         self.inversions.extend(inv);
+        (key, name)
+    }
+
+    fn acquire(&mut self, l: &KLock, shared: bool, subclass: u8, what: &'static str) {
+        let (key, name) = self.check_order(l, subclass, what);
         let kind = OpKind::Lock {
             class: l.class(),
             shared,
@@ -210,6 +220,22 @@ impl Cpu {
         Ok(())
     }
 
+    /// Runs `f` between `take` and `drop` of `l`, dropping it whether `f`
+    /// succeeds or not.
+    fn scoped<R>(
+        &mut self,
+        l: &KLock,
+        what: &'static str,
+        take: fn(&mut Cpu, &KLock, &'static str),
+        drop: fn(&mut Cpu, &KLock, &'static str) -> Result<(), MmError>,
+        f: impl FnOnce(&mut Cpu) -> Result<R, MmError>,
+    ) -> Result<R, MmError> {
+        take(self, l, what);
+        let r = f(self);
+        drop(self, l, what)?;
+        r
+    }
+
     /// Runs `f` with `l` held (`spin_lock` … `spin_unlock`), releasing it
     /// whether `f` succeeds or not.
     pub fn locked<R>(
@@ -218,10 +244,7 @@ impl Cpu {
         what: &'static str,
         f: impl FnOnce(&mut Cpu) -> Result<R, MmError>,
     ) -> Result<R, MmError> {
-        self.spin_lock(l, what);
-        let r = f(self);
-        self.spin_unlock(l, what)?;
-        r
+        self.scoped(l, what, Cpu::spin_lock, Cpu::spin_unlock, f)
     }
 
     /// Runs `f` with `l` held for reading (`down_read` … `up_read`).
@@ -231,10 +254,7 @@ impl Cpu {
         what: &'static str,
         f: impl FnOnce(&mut Cpu) -> Result<R, MmError>,
     ) -> Result<R, MmError> {
-        self.down_read(l, what);
-        let r = f(self);
-        self.spin_unlock(l, what)?;
-        r
+        self.scoped(l, what, Cpu::down_read, Cpu::spin_unlock, f)
     }
 
     /// Runs `f` inside `write_lock_irq(l)` … `write_unlock_irq(l)`.
@@ -244,10 +264,7 @@ impl Cpu {
         what: &'static str,
         f: impl FnOnce(&mut Cpu) -> Result<R, MmError>,
     ) -> Result<R, MmError> {
-        self.write_lock_irq(l, what);
-        let r = f(self);
-        self.unlock_irq(l, what)?;
-        r
+        self.scoped(l, what, Cpu::write_lock_irq, Cpu::unlock_irq, f)
     }
 
     // ---- ptes ------------------------------------------------------------------
@@ -305,20 +322,9 @@ impl Cpu {
         let Some((_, cell)) = mm.pgd.pte_offset(addr)? else {
             return Ok(Pte::NONE);
         };
-        let l = &self.world.pa_dbit_lock;
-        let chain: Vec<(ClassKey, String)> =
-            self.held.iter().map(|h| (h.key, h.name.clone())).collect();
-        let key = ClassKey {
-            class: l.class(),
-            subclass: 0,
-        };
-        let name = format!("{} ({what})", l.name());
-        let inv = self
-            .world
-            .lockdep
-            .acquire(self.id, what, &chain, (key, &name));
-        self.inversions.extend(inv);
-        Ok(cell.ptep_get_and_clear(l))
+        let world = self.world.clone();
+        self.check_order(&world.pa_dbit_lock, 0, what);
+        Ok(cell.ptep_get_and_clear(&world.pa_dbit_lock))
     }
 
     /// `ptep_set_wrprotect` (compare-and-swap loop).
@@ -371,7 +377,7 @@ impl Cpu {
     }
 
     fn set_fp(&self, va: u64) -> Footprint {
-        let set = self.world.hw.lock().shape().set_of(va);
+        let set = self.shape.set_of(va);
         Footprint::write(Object::CacheSet(set))
     }
 

@@ -208,10 +208,11 @@ impl Recorder {
         self.ops.lock().clone()
     }
 
-    /// The kernel functions in order, with consecutive repeats collapsed.
-    pub fn functions(&self) -> Vec<&'static str> {
+    /// The kernel functions `cpu` performed, in order, with consecutive
+    /// repeats collapsed.
+    pub fn functions(&self, cpu: usize) -> Vec<&'static str> {
         let mut v: Vec<&'static str> = Vec::new();
-        for (_, op) in self.ops.lock().iter() {
+        for (_, op) in self.ops.lock().iter().filter(|(c, _)| *c == cpu) {
             if v.last() != Some(&op.what) {
                 v.push(op.what);
             }

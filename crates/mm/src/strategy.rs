@@ -162,27 +162,22 @@ pub fn __flush_cache_page(cpu: &Cpu, vma: &Vma, addr: u64) -> Result<(), MmError
     Ok(())
 }
 
-/// The page's file index and the mapping, or `None` when the prologue finished
-/// the job.
-fn walk_setup(cpu: &mut Cpu, pfn: u64) -> Result<Option<(Arc<AddressSpace>, u64)>, MmError> {
+/// The walk every strategy makes: the 2.6.14 prologue (which may finish the
+/// job), then `body(cpu, vma, addr)` for each vma mapping the page, inside
+/// `flush_dcache_mmap_lock`, until `body` says stop.
+fn walk_vmas(
+    cpu: &mut Cpu,
+    pfn: u64,
+    mut body: impl FnMut(&mut Cpu, &Arc<Vma>, u64) -> Result<bool, MmError>,
+) -> Result<(), MmError> {
     let Some(mapping) = flush_dcache_page_prologue(cpu, pfn)? else {
-        return Ok(None);
+        return Ok(());
     };
     cpu.page_op(pfn, false, "flush_dcache_page");
     let pgoff = cpu.world().page(pfn)?.index();
-    Ok(Some((mapping, pgoff)))
-}
-
-/// Runs `body` over the vmas mapping `pgoff` inside `flush_dcache_mmap_lock`.
-fn under_mmap_lock(
-    cpu: &mut Cpu,
-    mapping: &AddressSpace,
-    pgoff: u64,
-    mut body: impl FnMut(&mut Cpu, &Arc<Vma>, u64) -> Result<bool, MmError>,
-) -> Result<(), MmError> {
-    flush_dcache_mmap_lock(cpu, mapping);
+    flush_dcache_mmap_lock(cpu, &mapping);
     let r = (|| {
-        for vma in vmas_mapping(cpu, mapping, pgoff) {
+        for vma in vmas_mapping(cpu, &mapping, pgoff) {
             let Some(addr) = vma.address_of(pgoff) else {
                 continue;
             };
@@ -192,8 +187,19 @@ fn under_mmap_lock(
         }
         Ok(())
     })();
-    flush_dcache_mmap_unlock(cpu, mapping)?;
+    flush_dcache_mmap_unlock(cpu, &mapping)?;
     r
+}
+
+/// `flush_dcache_page_asm(page_to_phys(page), addr)`: the page flushed at
+/// `addr`'s colour through this CPU's tmpalias window, counted in the stats.
+pub fn flush_dcache_page_asm(cpu: &Cpu, pfn: u64, addr: u64) -> Result<(), MmError> {
+    cpu.world()
+        .stats
+        .tmpalias_flushes
+        .fetch_add(1, Ordering::Relaxed);
+    cpu.tmpalias_flush(pfn, addr, "flush_dcache_page_asm")?;
+    Ok(())
 }
 
 // ---- the strategies --------------------------------------------------------------
@@ -208,10 +214,7 @@ impl FlushStrategy for Legacy2005 {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
-            return Ok(());
-        };
-        under_mmap_lock(cpu, &mapping, pgoff, |cpu, vma, addr| {
+        walk_vmas(cpu, pfn, |cpu, vma, addr| {
             if !translation_exists_legacy(cpu, vma, addr, pfn)? {
                 return Ok(false);
             }
@@ -231,10 +234,7 @@ impl FlushStrategy for Patched2005 {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
-            return Ok(());
-        };
-        under_mmap_lock(cpu, &mapping, pgoff, |cpu, vma, addr| {
+        walk_vmas(cpu, pfn, |cpu, vma, addr| {
             if !translation_exists(cpu, vma, addr, pfn)? {
                 return Ok(false);
             }
@@ -255,10 +255,7 @@ impl FlushStrategy for Recheck {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
-            return Ok(());
-        };
-        under_mmap_lock(cpu, &mapping, pgoff, |cpu, vma, addr| {
+        walk_vmas(cpu, pfn, |cpu, vma, addr| {
             if !translation_exists(cpu, vma, addr, pfn)? {
                 return Ok(false);
             }
@@ -285,17 +282,10 @@ impl FlushStrategy for Tmpalias {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
-            return Ok(());
-        };
         let mut done = BTreeSet::new();
-        under_mmap_lock(cpu, &mapping, pgoff, |cpu, _, addr| {
+        walk_vmas(cpu, pfn, |cpu, _, addr| {
             if done.insert(colour(addr)) {
-                cpu.world()
-                    .stats
-                    .tmpalias_flushes
-                    .fetch_add(1, Ordering::Relaxed);
-                cpu.tmpalias_flush(pfn, addr, "flush_dcache_page_asm")?;
+                flush_dcache_page_asm(cpu, pfn, addr)?;
             }
             Ok(false)
         })
@@ -313,20 +303,13 @@ impl FlushStrategy for Modern {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
-            return Ok(());
-        };
         let mut done = BTreeSet::new();
         let mut first_shared: Option<u64> = None;
-        under_mmap_lock(cpu, &mapping, pgoff, |cpu, vma, addr| {
+        walk_vmas(cpu, pfn, |cpu, vma, addr| {
             // The TLB is the engine of coherence: no entry, no move-in.
             cpu.flush_tlb_page(vma.space, addr, "flush_tlb_page");
             if done.insert(colour(addr)) {
-                cpu.world()
-                    .stats
-                    .tmpalias_flushes
-                    .fetch_add(1, Ordering::Relaxed);
-                cpu.tmpalias_flush(pfn, addr, "flush_dcache_page_asm")?;
+                flush_dcache_page_asm(cpu, pfn, addr)?;
             }
             if vma.vm_flags.contains(VmFlags::VM_SHARED) {
                 match first_shared {
@@ -335,7 +318,7 @@ impl FlushStrategy for Modern {
                         cpu.world().alias_reports.lock().push(AliasReport {
                             first: old,
                             second: addr,
-                            file: mapping.id,
+                            file: vma.vm_file.as_ref().map_or(0, |f| f.id),
                         });
                     }
                     Some(_) => {}
@@ -358,10 +341,7 @@ impl FlushStrategy for PatchedPteLock {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let Some((mapping, pgoff)) = walk_setup(cpu, pfn)? else {
-            return Ok(());
-        };
-        under_mmap_lock(cpu, &mapping, pgoff, |cpu, vma, addr| {
+        walk_vmas(cpu, pfn, |cpu, vma, addr| {
             let Some(mm) = vma.mm() else { return Ok(false) };
             let ptl = cpu.pte_lockptr(&mm, addr)?;
             let exists = cpu.locked(ptl, "translation_exists", |cpu| {

@@ -367,17 +367,6 @@ fn an_anonymous_page_goes_to_swap_and_comes_back() {
     w.check_invariants().unwrap();
 }
 
-/// The functions a path performed, in order, as the scheduling hook saw them.
-fn steps(rec: &vipt_mm::sched::Recorder, cpu: usize) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = Vec::new();
-    for (c, op) in rec.ops() {
-        if c == cpu && v.last() != Some(&op.what) {
-            v.push(op.what);
-        }
-    }
-    v
-}
-
 fn position(v: &[&str], what: &str) -> usize {
     v.iter()
         .position(|x| *x == what)
@@ -403,7 +392,7 @@ fn try_to_unmap_one_flushes_then_clears_then_purges_then_dirties() {
     let mut k = Cpu::new(&w, 2).unwrap();
     rec.clear();
     shrink_page(&mut k, f.cached_pfn(0).unwrap(), true).unwrap();
-    let s = steps(&rec, 2);
+    let s = rec.functions(2);
     let order = [
         "try_to_unmap_one",
         "page_check_address",
@@ -448,7 +437,7 @@ fn do_wp_page_copies_then_rechecks_then_flushes_the_old_pfn_then_installs() {
     a.user_load(va, 8).unwrap();
     rec.clear();
     a.user_store(va, 8, 9).unwrap();
-    let s = steps(&rec, 0);
+    let s = rec.functions(0);
     let order = [
         "do_wp_page",
         "copy_user_page",
