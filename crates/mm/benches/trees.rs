@@ -4,9 +4,9 @@
 //!
 //! `cargo bench -p vipt-mm --bench trees`; figures in `crates/mm/BENCHMARKS.md`.
 
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
-use vipt_mm::{Interval, IntervalIndex, IntervalTree, NaiveIntervals, PrioTree, StabCount};
+use vipt_mm::{Interval, IntervalIndex, IntervalTree, ItemId, NaiveIntervals, PrioTree, StabCount};
 
 /// Vma-like intervals: starts spread over 2^24 pages, lengths up to 256 pages,
 /// from a fixed LCG (the benchmark is the same in every run).
@@ -43,7 +43,27 @@ fn query<I: IntervalIndex<u32>>(t: &I, qs: &[Interval]) -> (usize, u64) {
     (m, v)
 }
 
+/// Inserts every interval of `extra`, then removes them all again.
+fn churn<I: IntervalIndex<u32>>(t: &mut I, extra: &[Interval]) {
+    let mut ids = [ItemId(0); 64];
+    for (i, &iv) in extra.iter().enumerate() {
+        ids[i] = t.insert(iv, i as u32).unwrap();
+    }
+    for &id in &ids[..extra.len()] {
+        black_box(t.remove(id).unwrap());
+    }
+}
+
 fn bench(c: &mut Criterion) {
+    // 64 intervals for the insert+remove batch, shifted by a few pages so
+    // they do not land on the duplicate lists of intervals already present.
+    let extra: Vec<Interval> = intervals(128)[64..]
+        .iter()
+        .map(|iv| Interval {
+            start: iv.start + 7,
+            last: iv.last + 7,
+        })
+        .collect();
     let qs: Vec<Interval> = intervals(64)
         .iter()
         .map(|iv| Interval {
@@ -77,31 +97,23 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| black_box(query(&naive, &qs)))
             });
         }
-        // Insert one interval and remove it again, on the full tree.
-        let extra = Interval {
-            start: 12345,
-            last: 12400,
-        };
+        // A batch of 64 inserts then 64 removes on the full index, which
+        // comes back to n intervals each iteration: no clone in the timing.
+        let mut p = p;
+        let mut t = t;
         g.bench_function(BenchmarkId::new("insert+remove", "prio"), |b| {
-            b.iter_batched_ref(
-                || p.clone(),
-                |p| {
-                    let id = p.insert(extra, 0).unwrap();
-                    p.remove(id).unwrap();
-                },
-                BatchSize::LargeInput,
-            )
+            b.iter(|| churn(&mut p, &extra))
         });
         g.bench_function(BenchmarkId::new("insert+remove", "interval"), |b| {
-            b.iter_batched_ref(
-                || t.clone(),
-                |t| {
-                    let id = t.insert(extra, 0).unwrap();
-                    t.remove(id).unwrap();
-                },
-                BatchSize::LargeInput,
-            )
+            b.iter(|| churn(&mut t, &extra))
         });
+        let mut naive = build(NaiveIntervals::new(), &ivs);
+        g.bench_function(BenchmarkId::new("insert+remove", "naive"), |b| {
+            b.iter(|| churn(&mut naive, &extra))
+        });
+        assert_eq!((p.len(), t.len(), naive.len()), (n, n, n));
+        p.check().unwrap();
+        t.check().unwrap();
         g.finish();
     }
 }
