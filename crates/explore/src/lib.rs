@@ -1,7 +1,16 @@
-//! # vipt-explore (not yet implemented)
+//! # vipt-explore
 //!
-//! Will hold: The deterministic race explorer, scenarios and reports.
-//!
-//! This crate is an empty placeholder in the workspace so that the layering of
-//! `DESIGN.md` is visible from the start; it exports nothing yet and nothing may
-//! depend on it until its issue lands.
+//! The deterministic race explorer: simulated CPUs as coroutines switched at
+//! the mm layer's scheduling points ([`engine`]), schedules as strings
+//! ([`schedule`]), exhaustive / random / PCT search with a report and
+//! minimisation ([`search`]), timelines ([`timeline`]), the built-in
+//! scenarios ([`scenario`]) and the answers to the seed thread's questions
+//! ([`report`]).
+
+pub mod engine;
+pub mod schedule;
+pub mod search;
+
+pub use engine::{execute, Body, Chooser, Ending, ExploreSched, Run, Step};
+pub use schedule::{Replay, Schedule};
+pub use search::{explore, minimise, run_one, Config, Failure, Mode, Outcome, Program, Report};

@@ -1,0 +1,677 @@
+//! Search: exhaustive depth-first with a preemption bound and sleep sets,
+//! uniform random, and PCT; the per-run report; counterexample minimisation.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use vipt_mm::Op;
+
+use crate::engine::{execute, Body, Chooser, Ending, Run};
+use crate::schedule::{default_choice, Schedule, MAX_CPUS};
+
+/// A program the explorer can run: it builds a fresh state and the bodies of
+/// its CPUs for every execution, and judges each execution afterwards.
+pub trait Program: Sync {
+    /// What `check` needs from set-up (a world, the user's CPU, …).
+    type State;
+
+    /// Builds one execution's state and its CPUs' bodies (at most
+    /// [`MAX_CPUS`]). Set-up runs outside the explorer's control.
+    fn setup(&self) -> Result<(Self::State, Vec<Body>), String>;
+
+    /// Judges a finished (or deadlocked, or panicked) execution.
+    fn check(&self, state: Self::State, run: &Run) -> Outcome;
+}
+
+/// The verdict on one execution.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// What went wrong; empty when the execution passes.
+    pub failures: Vec<String>,
+    /// The observable result, for comparing outcome sets (empty: none).
+    pub observed: String,
+    /// Cost counters to sum over executions.
+    pub counters: Vec<(&'static str, u64)>,
+}
+
+impl Outcome {
+    /// Whether the execution failed.
+    pub fn failed(&self) -> bool {
+        !self.failures.is_empty()
+    }
+}
+
+/// How schedules are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Every schedule with at most `bound` preemptions (none: unbounded),
+    /// depth first; `reduction` skips schedules that only reorder
+    /// independent steps (sleep sets over the operations' footprints).
+    Exhaustive {
+        /// The preemption bound.
+        bound: Option<u32>,
+        /// Sleep-set reduction.
+        reduction: bool,
+    },
+    /// Every step picks uniformly among the CPUs that can run.
+    Random,
+    /// Probabilistic concurrency testing with bug depth `depth`.
+    Pct {
+        /// The depth d (d − 1 priority change points).
+        depth: u32,
+    },
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::Exhaustive { bound, reduction } => {
+                write!(f, "exhaustive")?;
+                match bound {
+                    Some(b) => write!(f, ", preemption bound {b}")?,
+                    None => write!(f, ", unbounded")?,
+                }
+                if *reduction {
+                    write!(f, ", sleep sets")?;
+                }
+                Ok(())
+            }
+            Mode::Random => write!(f, "uniform random"),
+            Mode::Pct { depth } => write!(f, "PCT depth {depth}"),
+        }
+    }
+}
+
+/// A search's parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// How schedules are chosen.
+    pub mode: Mode,
+    /// At most this many executions.
+    pub budget: u64,
+    /// The seed of random and PCT runs (execution i uses a seed derived from
+    /// this and i, so results do not depend on the number of threads).
+    pub seed: u64,
+    /// Worker threads for random and PCT (exhaustive runs on one).
+    pub threads: usize,
+    /// Steps after which an execution counts as a livelock.
+    pub max_steps: usize,
+    /// Stop at the first failing execution.
+    pub stop_on_failure: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mode: Mode::Exhaustive {
+                bound: Some(2),
+                reduction: true,
+            },
+            budget: 10_000,
+            seed: 0,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_steps: 20_000,
+            stop_on_failure: false,
+        }
+    }
+}
+
+/// One failing execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Its index in the search (random and PCT: the seed index).
+    pub index: u64,
+    /// Its schedule.
+    pub schedule: Schedule,
+    /// Its preemptions.
+    pub preemptions: usize,
+    /// What went wrong.
+    pub failures: Vec<String>,
+}
+
+/// What a search found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The mode.
+    pub mode: Mode,
+    /// The seed (random and PCT).
+    pub seed: u64,
+    /// Executions judged.
+    pub executions: u64,
+    /// Executions abandoned as redundant by the reduction (exhaustive).
+    pub pruned: u64,
+    /// Failing executions.
+    pub failing: u64,
+    /// Distinct schedules among the failing executions.
+    pub distinct_failing: u64,
+    /// Whether the exhaustive search covered every schedule within its bound.
+    pub complete: bool,
+    /// The first failing execution (lowest index).
+    pub first: Option<Failure>,
+    /// Observed outcomes with their counts.
+    pub outcomes: BTreeMap<String, u64>,
+    /// Failure messages with their counts.
+    pub failure_kinds: BTreeMap<String, u64>,
+    /// Cost counters summed over executions.
+    pub counters: BTreeMap<&'static str, u64>,
+    /// The longest execution, in steps.
+    pub max_steps: usize,
+}
+
+impl Report {
+    fn new(mode: Mode, seed: u64) -> Report {
+        Report {
+            mode,
+            seed,
+            executions: 0,
+            pruned: 0,
+            failing: 0,
+            distinct_failing: 0,
+            complete: false,
+            first: None,
+            outcomes: BTreeMap::new(),
+            failure_kinds: BTreeMap::new(),
+            counters: BTreeMap::new(),
+            max_steps: 0,
+        }
+    }
+
+    /// Failing executions over executions.
+    pub fn rate(&self) -> f64 {
+        if self.executions == 0 {
+            0.0
+        } else {
+            self.failing as f64 / self.executions as f64
+        }
+    }
+
+    /// The 95% Wilson score interval of the failure rate.
+    pub fn interval(&self) -> (f64, f64) {
+        wilson(self.failing, self.executions)
+    }
+
+    /// The mean of a cost counter per execution.
+    pub fn mean(&self, counter: &str) -> f64 {
+        let v = self.counters.get(counter).copied().unwrap_or(0);
+        if self.executions == 0 {
+            0.0
+        } else {
+            v as f64 / self.executions as f64
+        }
+    }
+
+    fn record(&mut self, index: u64, run: &Run, out: &Outcome, distinct: &mut HashSet<Schedule>) {
+        self.executions += 1;
+        self.max_steps = self.max_steps.max(run.steps.len());
+        if !out.observed.is_empty() {
+            *self.outcomes.entry(out.observed.clone()).or_default() += 1;
+        }
+        for &(k, v) in &out.counters {
+            *self.counters.entry(k).or_default() += v;
+        }
+        if out.failed() {
+            self.failing += 1;
+            for f in &out.failures {
+                *self.failure_kinds.entry(f.clone()).or_default() += 1;
+            }
+            let schedule = Schedule::from_choices(&run.choices());
+            if self.first.as_ref().is_none_or(|f| index < f.index) {
+                self.first = Some(Failure {
+                    index,
+                    schedule: schedule.clone(),
+                    preemptions: run.preemptions(),
+                    failures: out.failures.clone(),
+                });
+            }
+            if distinct.insert(schedule) {
+                self.distinct_failing += 1;
+            }
+        }
+    }
+
+    fn merge(&mut self, o: Report) {
+        self.executions += o.executions;
+        self.pruned += o.pruned;
+        self.failing += o.failing;
+        self.max_steps = self.max_steps.max(o.max_steps);
+        for (k, v) in o.outcomes {
+            *self.outcomes.entry(k).or_default() += v;
+        }
+        for (k, v) in o.failure_kinds {
+            *self.failure_kinds.entry(k).or_default() += v;
+        }
+        for (k, v) in o.counters {
+            *self.counters.entry(k).or_default() += v;
+        }
+        if let Some(f) = o.first {
+            if self.first.as_ref().is_none_or(|g| f.index < g.index) {
+                self.first = Some(f);
+            }
+        }
+    }
+}
+
+/// The 95% Wilson score interval for `k` successes in `n` trials.
+pub fn wilson(k: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let z = 1.959_963_984_540_054_f64;
+    let (n, p) = (n as f64, k as f64 / n as f64);
+    let d = 1.0 + z * z / n;
+    let c = (p + z * z / (2.0 * n)) / d;
+    let h = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
+    ((c - h).max(0.0), (c + h).min(1.0))
+}
+
+/// Runs one execution of `program` under `chooser` and judges it; the
+/// executor's own findings (deadlock, panic, step limit) become failures.
+pub fn run_one<P: Program>(
+    program: &P,
+    chooser: &mut dyn Chooser,
+    max_steps: usize,
+) -> Result<(Run, Option<Outcome>), String> {
+    let (state, bodies) = program.setup()?;
+    if bodies.len() > MAX_CPUS {
+        return Err(format!("{} CPUs; at most {MAX_CPUS}", bodies.len()));
+    }
+    let run = execute(bodies, chooser, max_steps);
+    if run.ending == Ending::Abandoned {
+        return Ok((run, None));
+    }
+    let mut out = program.check(state, &run);
+    match &run.ending {
+        Ending::Deadlock(w) => {
+            let who: Vec<String> = w.iter().map(|(c, op)| format!("CPU{c} in {op}")).collect();
+            out.failures.push(format!("deadlock: {}", who.join("; ")));
+        }
+        Ending::Panic(m) => out.failures.push(format!("panic: {m}")),
+        Ending::StepLimit => out.failures.push(format!("no end after {max_steps} steps")),
+        Ending::Finished | Ending::Abandoned => {}
+    }
+    Ok((run, Some(out)))
+}
+
+/// A search node of the exhaustive mode: the CPUs that could run, the one
+/// chosen, those already explored from here, and those asleep.
+#[derive(Debug, Clone)]
+struct Node {
+    enabled: Vec<(usize, Op)>,
+    prev: Option<usize>,
+    preemptions: u32,
+    sleep: Vec<usize>,
+    tried: Vec<usize>,
+    chosen: usize,
+}
+
+fn op_of(enabled: &[(usize, Op)], c: usize) -> Option<&Op> {
+    enabled.iter().find(|(e, _)| *e == c).map(|(_, op)| op)
+}
+
+/// Whether running `c` after `prev` is a preemption.
+fn preempts(prev: Option<usize>, enabled: &[(usize, Op)], c: usize) -> u32 {
+    u32::from(matches!(prev, Some(p) if p != c && op_of(enabled, p).is_some()))
+}
+
+/// Depth-first search over schedules, replaying the path to the newest node.
+#[derive(Debug)]
+struct Dfs {
+    stack: Vec<Node>,
+    bound: Option<u32>,
+    reduction: bool,
+    diverged: Option<usize>,
+}
+
+impl Dfs {
+    /// The next CPU to explore at `node`: the running one first (no
+    /// preemption), then in CPU order; skipping explored, asleep and
+    /// over-bound choices.
+    fn next(&self, node: &Node) -> Option<usize> {
+        let first = node.prev.filter(|&p| op_of(&node.enabled, p).is_some());
+        first
+            .into_iter()
+            .chain(node.enabled.iter().map(|(c, _)| *c))
+            .find(|&c| {
+                !node.tried.contains(&c)
+                    && !node.sleep.contains(&c)
+                    && self.bound.is_none_or(|b| {
+                        node.preemptions + preempts(node.prev, &node.enabled, c) <= b
+                    })
+            })
+    }
+
+    /// Moves to the next unexplored branch; false when the search is over.
+    fn backtrack(&mut self) -> bool {
+        while let Some(mut top) = self.stack.pop() {
+            top.tried.push(top.chosen);
+            if let Some(c) = self.next(&top) {
+                top.chosen = c;
+                self.stack.push(top);
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl Chooser for Dfs {
+    fn choose(
+        &mut self,
+        step: usize,
+        prev: Option<usize>,
+        enabled: &[(usize, Op)],
+    ) -> Option<usize> {
+        if let Some(n) = self.stack.get(step) {
+            // Lock ids differ between worlds; kinds and functions must not.
+            let same = n.enabled.len() == enabled.len()
+                && n.enabled
+                    .iter()
+                    .zip(enabled)
+                    .all(|((a, x), (b, y))| a == b && x.kind == y.kind && x.what == y.what);
+            if !same {
+                self.diverged = Some(step);
+                return None;
+            }
+            return Some(n.chosen);
+        }
+        let (sleep, preemptions) = match self.stack.last() {
+            None => (Vec::new(), 0),
+            Some(p) => {
+                let ran = op_of(&p.enabled, p.chosen).expect("chosen was enabled");
+                let sleep = if self.reduction {
+                    p.sleep
+                        .iter()
+                        .chain(&p.tried)
+                        .copied()
+                        .filter(|&q| {
+                            q != p.chosen
+                                && op_of(enabled, q).is_some()
+                                && op_of(&p.enabled, q).is_some_and(|o| !o.conflicts(ran))
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                (
+                    sleep,
+                    p.preemptions + preempts(p.prev, &p.enabled, p.chosen),
+                )
+            }
+        };
+        let mut node = Node {
+            enabled: enabled.to_vec(),
+            prev,
+            preemptions,
+            sleep,
+            tried: Vec::new(),
+            chosen: 0,
+        };
+        let c = self.next(&node)?;
+        node.chosen = c;
+        self.stack.push(node);
+        Some(c)
+    }
+}
+
+/// Uniformly random choices.
+struct RandomChooser(fastrand::Rng);
+
+impl Chooser for RandomChooser {
+    fn choose(&mut self, _: usize, _: Option<usize>, enabled: &[(usize, Op)]) -> Option<usize> {
+        Some(enabled[self.0.usize(..enabled.len())].0)
+    }
+}
+
+/// PCT (Burckhardt et al. 2010): random distinct initial priorities of at
+/// least `depth`, `depth − 1` change points uniform over the expected
+/// length; the highest-priority CPU that can run runs, and the CPU that runs
+/// at change point i drops to priority i.
+struct PctChooser {
+    prio: [u32; MAX_CPUS],
+    change: Vec<usize>,
+}
+
+impl PctChooser {
+    fn new(rng: &mut fastrand::Rng, depth: u32, length: usize) -> PctChooser {
+        let mut order: Vec<u32> = (0..MAX_CPUS as u32).collect();
+        rng.shuffle(&mut order);
+        let mut prio = [0; MAX_CPUS];
+        for (i, p) in order.into_iter().enumerate() {
+            prio[i] = depth + p;
+        }
+        let change = (1..depth).map(|_| rng.usize(0..length.max(1))).collect();
+        PctChooser { prio, change }
+    }
+}
+
+impl Chooser for PctChooser {
+    fn choose(&mut self, step: usize, _: Option<usize>, enabled: &[(usize, Op)]) -> Option<usize> {
+        let best = |p: &[u32; MAX_CPUS]| enabled.iter().map(|(c, _)| *c).max_by_key(|&c| p[c]);
+        let mut c = best(&self.prio)?;
+        for (i, &k) in self.change.iter().enumerate() {
+            if k == step {
+                self.prio[c] = i as u32 + 1;
+                c = best(&self.prio)?;
+            }
+        }
+        Some(c)
+    }
+}
+
+/// The default schedule: no preemption at all.
+struct Default0;
+
+impl Chooser for Default0 {
+    fn choose(&mut self, _: usize, prev: Option<usize>, enabled: &[(usize, Op)]) -> Option<usize> {
+        Some(default_choice(prev, enabled))
+    }
+}
+
+/// The seed of execution `i` (splitmix64 of the search seed and `i`).
+pub fn seed_of(seed: u64, i: u64) -> u64 {
+    let mut z = seed ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Progress callback: (executions done, budget).
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Searches `program`'s schedules as `config` says.
+pub fn explore<P: Program>(
+    program: &P,
+    config: &Config,
+    progress: Option<Progress<'_>>,
+) -> Result<Report, String> {
+    match config.mode {
+        Mode::Exhaustive { bound, reduction } => {
+            exhaustive(program, config, bound, reduction, progress)
+        }
+        Mode::Random | Mode::Pct { .. } => sampled(program, config, progress),
+    }
+}
+
+fn exhaustive<P: Program>(
+    program: &P,
+    config: &Config,
+    bound: Option<u32>,
+    reduction: bool,
+    progress: Option<Progress<'_>>,
+) -> Result<Report, String> {
+    let mut report = Report::new(config.mode, config.seed);
+    let mut distinct = HashSet::new();
+    let mut dfs = Dfs {
+        stack: Vec::new(),
+        bound,
+        reduction,
+        diverged: None,
+    };
+    let mut index = 0;
+    loop {
+        if index >= config.budget {
+            break;
+        }
+        let (run, out) = run_one(program, &mut dfs, config.max_steps)?;
+        if let Some(step) = dfs.diverged {
+            return Err(format!(
+                "the program is not deterministic: execution {index} diverged at step {step}"
+            ));
+        }
+        match out {
+            Some(out) => {
+                report.record(index, &run, &out, &mut distinct);
+                if out.failed() && config.stop_on_failure {
+                    break;
+                }
+            }
+            None => report.pruned += 1,
+        }
+        index += 1;
+        if let Some(p) = progress {
+            if index % 256 == 0 {
+                p(index, config.budget);
+            }
+        }
+        if !dfs.backtrack() {
+            report.complete = true;
+            break;
+        }
+    }
+    Ok(report)
+}
+
+fn sampled<P: Program>(
+    program: &P,
+    config: &Config,
+    progress: Option<Progress<'_>>,
+) -> Result<Report, String> {
+    // PCT needs the expected length: one run without preemptions.
+    let length = match config.mode {
+        Mode::Pct { .. } => run_one(program, &mut Default0, config.max_steps)?
+            .0
+            .steps
+            .len(),
+        _ => 0,
+    };
+    let threads = config.threads.clamp(1, config.budget.max(1) as usize);
+    let done = AtomicU64::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let error = Mutex::new(None);
+    let parts: Vec<(Report, HashSet<Schedule>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|w| {
+                let (done, stop, error) = (&done, &stop, &error);
+                s.spawn(move || {
+                    let mut part = Report::new(config.mode, config.seed);
+                    let mut distinct = HashSet::new();
+                    let mut i = w as u64;
+                    while i < config.budget && !stop.load(Ordering::Relaxed) {
+                        let mut rng = fastrand::Rng::with_seed(seed_of(config.seed, i));
+                        let r = match config.mode {
+                            Mode::Pct { depth } => {
+                                let mut c = PctChooser::new(&mut rng, depth, length);
+                                run_one(program, &mut c, config.max_steps)
+                            }
+                            _ => run_one(program, &mut RandomChooser(rng), config.max_steps),
+                        };
+                        match r {
+                            Ok((run, Some(out))) => {
+                                part.record(i, &run, &out, &mut distinct);
+                                if out.failed() && config.stop_on_failure {
+                                    stop.store(true, Ordering::Relaxed);
+                                }
+                            }
+                            Ok((_, None)) => part.pruned += 1,
+                            Err(e) => {
+                                *error.lock().expect("error slot") = Some(e);
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if let Some(p) = progress {
+                            if d % 256 == 0 {
+                                p(d, config.budget);
+                            }
+                        }
+                        i += threads as u64;
+                    }
+                    (part, distinct)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|h| h.join().expect("worker panicked"))
+            .collect()
+    });
+    if let Some(e) = error.into_inner().expect("error slot") {
+        return Err(e);
+    }
+    let mut report = Report::new(config.mode, config.seed);
+    let mut distinct: HashSet<Schedule> = HashSet::new();
+    for (part, d) in parts {
+        report.merge(part);
+        distinct.extend(d);
+    }
+    report.distinct_failing = distinct.len() as u64;
+    report.complete = false;
+    Ok(report)
+}
+
+/// A failing schedule with the fewest preemptions found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Minimised {
+    /// The schedule.
+    pub schedule: Schedule,
+    /// Its preemptions.
+    pub preemptions: usize,
+    /// What went wrong in it.
+    pub failures: Vec<String>,
+}
+
+/// Looks for a failing schedule with fewer preemptions than `failing`: an
+/// exhaustive search with sleep sets at bound 0, 1, … below the failing
+/// schedule's count, `budget` executions per bound. Returns the failing
+/// schedule itself (replayed) when nothing smaller fails within the budget,
+/// or `None` when `failing` does not fail.
+pub fn minimise<P: Program>(
+    program: &P,
+    failing: &Schedule,
+    budget: u64,
+    max_steps: usize,
+) -> Result<Option<Minimised>, String> {
+    let mut replay = crate::schedule::Replay::new(failing.clone());
+    let (run, out) = run_one(program, &mut replay, max_steps)?;
+    let Some(out) = out.filter(Outcome::failed) else {
+        return Ok(None);
+    };
+    let have = run.preemptions();
+    for b in 0..have as u32 {
+        let config = Config {
+            mode: Mode::Exhaustive {
+                bound: Some(b),
+                reduction: true,
+            },
+            budget,
+            max_steps,
+            stop_on_failure: true,
+            ..Config::default()
+        };
+        let r = explore(program, &config, None)?;
+        if let Some(f) = r.first {
+            return Ok(Some(Minimised {
+                schedule: f.schedule,
+                preemptions: f.preemptions,
+                failures: f.failures,
+            }));
+        }
+    }
+    Ok(Some(Minimised {
+        schedule: Schedule::from_choices(&run.choices()),
+        preemptions: have,
+        failures: out.failures,
+    }))
+}

@@ -1,0 +1,373 @@
+//! The explorer against brute force on small programs: a naive generator
+//! enumerates every interleaving of tiny thread programs over shared
+//! variables and one lock; the explorer (with and without reduction, bounded
+//! and not, random) must find the same outcomes, never lose a failing one,
+//! and replay what it reports.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+use proptest::prelude::*;
+use vipt_explore::{
+    explore, run_one, Body, Config, ExploreSched, Mode, Outcome, Program, Replay, Run,
+};
+use vipt_mm::{Footprint, LockClass, LockId, Object, Op, OpKind, Sched};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum T {
+    /// reg = var
+    Read(usize),
+    /// var = k (+ reg)
+    Write(usize, u64, bool),
+    Lock,
+    Unlock,
+}
+
+const LOCK: LockId = LockId(u32::MAX);
+
+#[derive(Debug, Clone)]
+struct Toy {
+    threads: Vec<Vec<T>>,
+    vars: usize,
+    /// Fails when var 0 ends with this value.
+    bad: u64,
+}
+
+struct State {
+    vars: Rc<RefCell<Vec<u64>>>,
+    regs: Rc<RefCell<Vec<u64>>>,
+}
+
+fn observed(vars: &[u64], regs: &[u64]) -> String {
+    format!("{vars:?} {regs:?}")
+}
+
+impl Program for Toy {
+    type State = State;
+
+    fn setup(&self) -> Result<(State, Vec<Body>), String> {
+        let vars = Rc::new(RefCell::new(vec![0u64; self.vars]));
+        let regs = Rc::new(RefCell::new(vec![0u64; self.threads.len()]));
+        let owner: Rc<Cell<Option<usize>>> = Rc::new(Cell::new(None));
+        let bodies = self
+            .threads
+            .iter()
+            .enumerate()
+            .map(|(t, ops)| {
+                let (ops, vars, regs, owner) =
+                    (ops.clone(), vars.clone(), regs.clone(), owner.clone());
+                Box::new(move || {
+                    let s = ExploreSched;
+                    for op in ops {
+                        match op {
+                            T::Read(v) => {
+                                s.point(
+                                    t,
+                                    &Op::new(
+                                        OpKind::PteRead,
+                                        "read",
+                                        Footprint::read(Object::Page(v as u64)),
+                                    ),
+                                );
+                                let x = vars.borrow()[v];
+                                regs.borrow_mut()[t] = x;
+                            }
+                            T::Write(v, k, add) => {
+                                s.point(
+                                    t,
+                                    &Op::new(
+                                        OpKind::PteWrite,
+                                        "write",
+                                        Footprint::write(Object::Page(v as u64)),
+                                    ),
+                                );
+                                let r = if add { regs.borrow()[t] } else { 0 };
+                                vars.borrow_mut()[v] = k + r;
+                            }
+                            T::Lock => {
+                                let kind = OpKind::Lock {
+                                    class: LockClass::PteLock,
+                                    shared: false,
+                                };
+                                s.point(
+                                    t,
+                                    &Op::new(kind, "lock", Footprint::write(Object::Lock(LOCK))),
+                                );
+                                while owner.get().is_some() {
+                                    s.contended(t, LOCK);
+                                }
+                                owner.set(Some(t));
+                            }
+                            T::Unlock => {
+                                let kind = OpKind::Unlock {
+                                    class: LockClass::PteLock,
+                                };
+                                s.point(
+                                    t,
+                                    &Op::new(kind, "unlock", Footprint::write(Object::Lock(LOCK))),
+                                );
+                                owner.set(None);
+                                s.released(t, LOCK);
+                            }
+                        }
+                    }
+                }) as Body
+            })
+            .collect();
+        Ok((State { vars, regs }, bodies))
+    }
+
+    fn check(&self, state: State, run: &Run) -> Outcome {
+        if matches!(run.ending, vipt_explore::Ending::Deadlock(_)) {
+            return Outcome {
+                observed: "deadlock".into(),
+                ..Outcome::default()
+            };
+        }
+        let (v, r) = (state.vars.borrow(), state.regs.borrow());
+        Outcome {
+            failures: if v[0] == self.bad {
+                vec![format!("var0 = {}", self.bad)]
+            } else {
+                vec![]
+            },
+            observed: observed(&v, &r),
+            counters: vec![],
+        }
+    }
+}
+
+/// Every final state of every interleaving, by naive recursion.
+fn brute(p: &Toy) -> BTreeSet<String> {
+    fn go(
+        p: &Toy,
+        pc: &mut Vec<usize>,
+        vars: &mut Vec<u64>,
+        regs: &mut Vec<u64>,
+        owner: Option<usize>,
+        out: &mut BTreeSet<String>,
+    ) {
+        let mut any = false;
+        let mut live = false;
+        for t in 0..p.threads.len() {
+            let Some(&op) = p.threads[t].get(pc[t]) else {
+                continue;
+            };
+            live = true;
+            let (sv, sr, so) = (vars.clone(), regs.clone(), owner);
+            let mut owner2 = owner;
+            match op {
+                T::Read(v) => regs[t] = vars[v],
+                T::Write(v, k, add) => vars[v] = k + if add { regs[t] } else { 0 },
+                T::Lock => {
+                    if owner.is_some() {
+                        continue;
+                    }
+                    owner2 = Some(t);
+                }
+                T::Unlock => owner2 = None,
+            }
+            any = true;
+            pc[t] += 1;
+            go(p, pc, vars, regs, owner2, out);
+            pc[t] -= 1;
+            *vars = sv;
+            *regs = sr;
+            let _ = so;
+        }
+        if !any {
+            out.insert(if live {
+                "deadlock".into()
+            } else {
+                observed(vars, regs)
+            });
+        }
+    }
+    let mut out = BTreeSet::new();
+    go(
+        p,
+        &mut vec![0; p.threads.len()],
+        &mut vec![0; p.vars],
+        &mut vec![0; p.threads.len()],
+        None,
+        &mut out,
+    );
+    out
+}
+
+fn outcomes(p: &Toy, mode: Mode) -> (BTreeSet<String>, vipt_explore::Report) {
+    let budget = if matches!(mode, Mode::Exhaustive { .. }) {
+        1_000_000
+    } else {
+        2_000
+    };
+    let cfg = Config {
+        mode,
+        budget,
+        threads: 2,
+        ..Config::default()
+    };
+    let r = explore(p, &cfg, None).unwrap();
+    (r.outcomes.keys().cloned().collect(), r)
+}
+
+const EXH: Mode = Mode::Exhaustive {
+    bound: None,
+    reduction: true,
+};
+const EXH_FULL: Mode = Mode::Exhaustive {
+    bound: None,
+    reduction: false,
+};
+
+/// A thread: plain ops and locked sections (so lock use is balanced).
+fn thread() -> impl Strategy<Value = Vec<T>> {
+    let plain = prop_oneof![
+        (0..2usize).prop_map(T::Read),
+        (0..2usize, 0..3u64, any::<bool>()).prop_map(|(v, k, a)| T::Write(v, k, a)),
+    ];
+    let block = prop_oneof![
+        3 => plain.clone().prop_map(|o| vec![o]),
+        1 => proptest::collection::vec(plain, 1..3).prop_map(|mut v| {
+            v.insert(0, T::Lock);
+            v.push(T::Unlock);
+            v
+        }),
+    ];
+    proptest::collection::vec(block, 1..3).prop_map(|b| b.concat())
+}
+
+fn program() -> impl Strategy<Value = Toy> {
+    (proptest::collection::vec(thread(), 2..4), 0..4u64).prop_map(|(threads, bad)| Toy {
+        threads,
+        vars: 2,
+        bad,
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn exhaustive_finds_exactly_the_brute_force_outcomes(p in program()) {
+        let want = brute(&p);
+        let (got, r) = outcomes(&p, EXH);
+        prop_assert!(r.complete);
+        prop_assert_eq!(&got, &want);
+        let (full, rf) = outcomes(&p, EXH_FULL);
+        prop_assert_eq!(&full, &want);
+        // Reduction explores no more than the full search.
+        prop_assert!(r.executions <= rf.executions);
+    }
+
+    #[test]
+    fn reduction_and_bounds_never_invent_outcomes_and_keep_failures(p in program()) {
+        let want = brute(&p);
+        let fails = want.iter().any(|o| o.starts_with(&format!("[{},", p.bad)));
+        let (_, r) = outcomes(&p, EXH);
+        prop_assert_eq!(r.failing > 0, fails, "reduction lost or invented a failure");
+        for b in 0..3 {
+            let (got, _) = outcomes(&p, Mode::Exhaustive { bound: Some(b), reduction: true });
+            prop_assert!(got.is_subset(&want));
+        }
+        let (got, _) = outcomes(&p, Mode::Random);
+        prop_assert!(got.is_subset(&want));
+        let (got, _) = outcomes(&p, Mode::Pct { depth: 2 });
+        prop_assert!(got.is_subset(&want));
+    }
+
+    #[test]
+    fn every_failing_schedule_replays_to_the_same_outcome(p in program()) {
+        let cfg = Config { mode: Mode::Random, budget: 200, seed: 7, threads: 1, ..Config::default() };
+        let r = explore(&p, &cfg, None).unwrap();
+        if let Some(f) = r.first {
+            let (run, out) = run_one(&p, &mut Replay::new(f.schedule.clone()), 1000).unwrap();
+            let out = out.unwrap();
+            prop_assert!(out.failed());
+            prop_assert_eq!(vipt_explore::Schedule::from_choices(&run.choices()), f.schedule);
+        }
+    }
+}
+
+/// The classic lost update, as a fixed corpus entry: both threads read x,
+/// then write x + 1. Unlocked it can end at 1; locked it cannot.
+#[test]
+fn lost_update_is_found_and_the_lock_removes_it() {
+    let inc = vec![T::Read(0), T::Write(0, 1, true)];
+    let racy = Toy {
+        threads: vec![inc.clone(), inc.clone()],
+        vars: 1,
+        bad: 1,
+    };
+    let (got, r) = outcomes(&racy, EXH);
+    assert_eq!(got, brute(&racy));
+    assert!(r.failing > 0);
+    // Bound 0 (no preemption) cannot lose the update; bound 1 can.
+    let (_, r0) = outcomes(
+        &racy,
+        Mode::Exhaustive {
+            bound: Some(0),
+            reduction: true,
+        },
+    );
+    assert_eq!(r0.failing, 0);
+    let (_, r1) = outcomes(
+        &racy,
+        Mode::Exhaustive {
+            bound: Some(1),
+            reduction: true,
+        },
+    );
+    assert!(r1.failing > 0);
+    let m = vipt_explore::minimise(&racy, &r.first.unwrap().schedule, 1000, 1000)
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.preemptions, 1);
+    let locked: Vec<T> = [vec![T::Lock], inc, vec![T::Unlock]].concat();
+    let safe = Toy {
+        threads: vec![locked.clone(), locked],
+        vars: 1,
+        bad: 1,
+    };
+    let (got, r) = outcomes(&safe, EXH);
+    assert_eq!(got, brute(&safe));
+    assert_eq!(r.failing, 0);
+}
+
+/// Opposite lock orders deadlock in some interleaving; the explorer names it.
+#[test]
+fn a_deadlock_is_an_ending_the_explorer_reports() {
+    // One lock only in the toy, so the deadlock is two threads each waiting
+    // for a lock held by a finished thread: lock without unlock.
+    let p = Toy {
+        threads: vec![vec![T::Lock], vec![T::Lock]],
+        vars: 1,
+        bad: 99,
+    };
+    let (got, r) = outcomes(&p, EXH);
+    assert_eq!(got, brute(&p));
+    assert!(got.contains("deadlock"));
+    assert!(
+        r.failure_kinds.keys().any(|k| k.starts_with("deadlock")),
+        "{:?}",
+        r.failure_kinds
+    );
+}
+
+/// Sleep sets prune: two threads writing different variables commute.
+#[test]
+fn independent_steps_are_explored_once() {
+    let p = Toy {
+        threads: vec![
+            vec![T::Write(0, 1, false); 3],
+            vec![T::Write(1, 1, false); 3],
+        ],
+        vars: 2,
+        bad: 99,
+    };
+    let (_, full) = outcomes(&p, EXH_FULL);
+    let (_, red) = outcomes(&p, EXH);
+    assert_eq!(full.executions, 20, "C(6,3) interleavings");
+    assert_eq!(red.executions, 1, "one Mazurkiewicz trace");
+}
