@@ -33,7 +33,8 @@ pub struct HwConfig {
     /// Entries per CPU TLB (1 to 4096; 160 by default, the PA-8500's unified TLB).
     pub tlb_entries: usize,
     /// The 2.6.14 non-access miss handler inserts flush-only translations for
-    /// `_PAGE_FLUSH` ptes; off models 3.x, where that pte state is gone.
+    /// `_PAGE_FLUSH` ptes; off models 3.x, where that pte state is gone (the mm
+    /// layer then also makes `ptep_get_and_clear` store a zero pte).
     pub honour_flush_pte: bool,
     /// The non-access miss handler knows the tmpalias window (James Bottomley's
     /// later change; in 2.6.14 only the data miss path did, so an `fdc` through

@@ -7,9 +7,14 @@
 //! scenarios ([`scenario`]) and the answers to the seed thread's questions
 //! ([`report`]).
 
+pub mod cost;
 pub mod engine;
+pub mod report;
+pub mod scenario;
 pub mod schedule;
 pub mod search;
+pub mod stress;
+pub mod timeline;
 
 pub use engine::{execute, Body, Chooser, Ending, ExploreSched, Run, Step};
 pub use schedule::{Replay, Schedule};

@@ -231,6 +231,23 @@ impl Report {
         }
     }
 
+    /// Adds another search's counts to this one (the first failure kept is
+    /// the one with fewer preemptions; distinct schedules are summed).
+    pub fn absorb(&mut self, o: Report) {
+        let first = o.first.clone();
+        self.distinct_failing += o.distinct_failing;
+        self.merge(Report { first: None, ..o });
+        if let Some(f) = first {
+            if self
+                .first
+                .as_ref()
+                .is_none_or(|g| f.preemptions < g.preemptions)
+            {
+                self.first = Some(f);
+            }
+        }
+    }
+
     fn merge(&mut self, o: Report) {
         self.executions += o.executions;
         self.pruned += o.pruned;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use vipt_cache::{
-    CacheError, Flush, FlushSummary, Machine, Shape, SpaceId, TmpaliasHalf, Who, KERNEL_SPACE,
+    CacheError, Flush, FlushSummary, Machine, SpaceId, TmpaliasHalf, Who, KERNEL_SPACE,
 };
 use vipt_pte::{Pte, PAGE_SHIFT, PAGE_SIZE};
 
@@ -38,8 +38,6 @@ pub struct Cpu {
     held: Vec<Held>,
     irqs_off: u32,
     inversions: Vec<Inversion>,
-    /// The data cache's shape (fixed for the machine's life), for footprints.
-    shape: Shape,
 }
 
 impl std::fmt::Debug for Cpu {
@@ -65,7 +63,6 @@ impl Cpu {
             held: Vec::new(),
             irqs_off: 0,
             inversions: Vec::new(),
-            shape: *world.hw.lock().shape(),
         })
     }
 
@@ -324,7 +321,12 @@ impl Cpu {
         };
         let world = self.world.clone();
         self.check_order(&world.pa_dbit_lock, 0, what);
-        Ok(cell.ptep_get_and_clear(&world.pa_dbit_lock))
+        // 2.6.14 leaves a flush-only pte; 3.x (no `_PAGE_FLUSH`) really clears.
+        Ok(if world.config.hw.honour_flush_pte {
+            cell.ptep_get_and_clear(&world.pa_dbit_lock)
+        } else {
+            cell.ptep_get_and_clear_3x(&world.pa_dbit_lock)
+        })
     }
 
     /// `ptep_set_wrprotect` (compare-and-swap loop).
@@ -376,9 +378,16 @@ impl Cpu {
         f(&mut self.world.hw.lock(), &mut w)
     }
 
-    fn set_fp(&self, va: u64) -> Footprint {
-        let set = self.shape.set_of(va);
-        Footprint::write(Object::CacheSet(set))
+    /// Every cache or memory operation may fill, evict or write back.
+    const MEM: Footprint = Footprint::write(Object::Memory);
+
+    /// The translation of `space:va`: its pte, and the TLB entries for it
+    /// that accesses insert and purges remove.
+    fn xlate_fp(space: SpaceId, va: u64) -> Footprint {
+        Footprint::write(Object::Pte {
+            space: space.0,
+            va: va & !(PAGE_SIZE - 1),
+        })
     }
 
     fn lines(&self) -> u64 {
@@ -399,11 +408,8 @@ impl Cpu {
         } else {
             OpKind::UserLoad
         };
-        let pte = Footprint::read(Object::Pte {
-            space: space.0,
-            va: va & !(PAGE_SIZE - 1),
-        });
-        self.point(Op::two(kind, what, self.set_fp(va), pte));
+        // A TLB miss sets the accessed bit and inserts an entry: a write.
+        self.point(Op::two(kind, what, Self::MEM, Self::xlate_fp(space, va)));
         let who = Who::user(self.id);
         self.hw(|m, w| match store {
             Some(v) => m.store(who, space, va, size, v, w).map(|_| v),
@@ -414,7 +420,7 @@ impl Cpu {
     /// A kernel load through the direct map (`*(u64 *)__va(pa)`).
     pub fn kernel_load(&self, pa: u64, size: u32, what: &'static str) -> Result<u64, MmError> {
         let va = Machine::kernel_va(pa);
-        self.point(Op::new(OpKind::KernelAccess, what, self.set_fp(va)));
+        self.point(Op::new(OpKind::KernelAccess, what, Self::MEM));
         let who = Who::kernel(self.id);
         Ok(self.hw(|m, w| m.load(who, KERNEL_SPACE, va, size, w))?)
     }
@@ -428,14 +434,20 @@ impl Cpu {
         what: &'static str,
     ) -> Result<(), MmError> {
         let va = Machine::kernel_va(pa);
-        self.point(Op::new(OpKind::KernelAccess, what, self.set_fp(va)));
+        self.point(Op::new(OpKind::KernelAccess, what, Self::MEM));
         let who = Who::kernel(self.id);
         Ok(self.hw(|m, w| m.store(who, KERNEL_SPACE, va, size, v, w))?)
     }
 
     /// One `fdc` through `space:va`.
     pub fn fdc(&self, space: SpaceId, va: u64, what: &'static str) -> Result<Flush, MmError> {
-        self.point(Op::new(OpKind::Fdc, what, self.set_fp(va)));
+        // A user-address fdc walks (and may insert) the translation.
+        let xlate = if space == KERNEL_SPACE {
+            Footprint::NONE
+        } else {
+            Self::xlate_fp(space, va)
+        };
+        self.point(Op::two(OpKind::Fdc, what, Self::MEM, xlate));
         let who = if space == KERNEL_SPACE {
             Who::kernel(self.id)
         } else {
@@ -492,9 +504,10 @@ impl Cpu {
 
     /// `flush_tlb_page`: purges the page on every CPU (SMP broadcast).
     pub fn flush_tlb_page(&self, space: SpaceId, va: u64, what: &'static str) {
-        self.point(Op::new(
+        self.point(Op::two(
             OpKind::TlbPurge,
             what,
+            Self::xlate_fp(space, va),
             Footprint::write(Object::Tlb(usize::MAX)),
         ));
         self.hw(|m, _| m.tlb_purge_all_cpus(space, va));
@@ -502,34 +515,38 @@ impl Cpu {
 
     /// `flush_cache_all`.
     pub fn flush_cache_all(&self, what: &'static str) -> Result<(), MmError> {
-        self.point(Op::new(
-            OpKind::FlushAll,
-            what,
-            Footprint::write(Object::CacheSet(usize::MAX)),
-        ));
+        self.point(Op::new(OpKind::FlushAll, what, Self::MEM));
         Ok(self.hw(|m, _| m.flush_cache_all(Who::kernel(self.id)))?)
     }
 
     /// The oracle's coherence point: `flush_dcache_page(pfn)` has completed.
     pub fn coherence_point(&self, pfn: u64, what: &'static str) -> Result<usize, MmError> {
-        self.point(Op::new(
-            OpKind::CoherencePoint,
-            what,
-            Footprint::read(Object::Page(pfn)),
-        ));
+        // The oracle judges loads against this point: ordered with every
+        // cache access.
+        self.point(Op::new(OpKind::CoherencePoint, what, Self::MEM));
         Ok(self.hw(|m, _| m.coherence_point(Who::kernel(self.id), pfn))?)
     }
 
     /// A speculative move-in of the line of `space:va` through this CPU's TLB.
     pub fn move_in(&self, space: SpaceId, va: u64, what: &'static str) -> Result<bool, MmError> {
-        self.point(Op::new(OpKind::MoveIn, what, self.set_fp(va)));
+        self.point(Op::two(
+            OpKind::MoveIn,
+            what,
+            Self::MEM,
+            Self::xlate_fp(space, va),
+        ));
         Ok(self.hw(|m, _| m.move_in(self.id, space, va))?)
     }
 
     /// Writes a frame's contents in memory with nothing cached (a read from
     /// disk or swap: DMA into a frame the allocator handed out clean).
     pub fn init_page(&self, pfn: u64, data: &[u8], what: &'static str) -> Result<(), MmError> {
-        self.page_op(pfn, true, what);
+        self.point(Op::two(
+            OpKind::Page,
+            what,
+            Footprint::write(Object::Page(pfn)),
+            Self::MEM,
+        ));
         Ok(self.hw(|m, _| m.init_page(pfn, data))?)
     }
 
@@ -540,7 +557,7 @@ impl Cpu {
             OpKind::KernelAccess,
             what,
             Footprint::write(Object::Page(dst)),
-            Footprint::read(Object::Page(src)),
+            Self::MEM,
         ));
         let who = Who::kernel(self.id);
         self.hw(|m, w| {
@@ -555,7 +572,12 @@ impl Cpu {
 
     /// `clear_page` through the kernel's direct map, as one step.
     pub fn clear_page_kernel(&self, pfn: u64, what: &'static str) -> Result<(), MmError> {
-        self.page_op(pfn, true, what);
+        self.point(Op::two(
+            OpKind::KernelAccess,
+            what,
+            Footprint::write(Object::Page(pfn)),
+            Self::MEM,
+        ));
         let who = Who::kernel(self.id);
         let base = pfn << PAGE_SHIFT;
         self.hw(|m, w| {
@@ -570,7 +592,12 @@ impl Cpu {
     /// Reads a frame as a device would (`pageout` after the kernel flushed it):
     /// memory, not the cache.
     pub fn read_memory(&self, pfn: u64, what: &'static str) -> Result<Vec<u8>, MmError> {
-        self.page_op(pfn, false, what);
+        self.point(Op::two(
+            OpKind::Page,
+            what,
+            Footprint::read(Object::Page(pfn)),
+            Footprint::read(Object::Memory),
+        ));
         Ok(self.hw(|m, _| {
             m.mem()
                 .bytes(pfn << PAGE_SHIFT, PAGE_SIZE as usize)

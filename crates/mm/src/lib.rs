@@ -43,7 +43,7 @@ pub use mm_struct::MmStruct;
 pub use mmap::{MapFlags, Prot};
 pub use page::Page;
 pub use prio_tree::PrioTree;
-pub use sched::{Contended, Footprint, Native, Object, Op, OpKind, Sched};
+pub use sched::{Contended, Footprint, Native, Object, Op, OpKind, Recorder, Sched};
 pub use strategy::FlushStrategy;
 pub use vma::{VmFlags, Vma};
 pub use world::{Colouring, World, WorldConfig};

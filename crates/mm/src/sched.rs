@@ -25,8 +25,10 @@ pub enum Object {
     },
     /// A model lock.
     Lock(LockId),
-    /// A data-cache set (by index).
-    CacheSet(usize),
+    /// The data cache and physical memory, as one object: a fill, an
+    /// eviction or a write-back of any line can change what a later access to
+    /// another set reads (through memory), so cache operations never commute.
+    Memory,
     /// One CPU's TLB (a purge broadcast names CPU `usize::MAX`).
     Tlb(usize),
     /// A `struct page` (flags, mapcount, mapping) by pfn.

@@ -97,6 +97,16 @@ impl AtomicPte {
         })
     }
 
+    /// `ptep_get_and_clear` as 3.x has it (no `_PAGE_FLUSH`): under
+    /// `pa_dbit_lock`, store the zero pte; returns the old value.
+    pub fn ptep_get_and_clear_3x<L: DbitLock>(&self, lock: &L) -> Pte {
+        lock.with_lock(|| {
+            let old = self.load();
+            self.set_pte_at(Pte::NONE);
+            old
+        })
+    }
+
     /// `ptep_test_and_clear_young`: false if the bit is clear, else an atomic
     /// test-and-clear of `ACCESSED`.
     pub fn ptep_test_and_clear_young(&self) -> bool {
@@ -206,6 +216,14 @@ mod tests {
         assert!(!pte_present(now));
         assert_eq!(pte_pfn(now), 42);
         assert!(now.flags().contains(PteFlags::FLUSH));
+    }
+
+    #[test]
+    fn get_and_clear_3x_leaves_nothing() {
+        let lock = PaDbitLock::new();
+        let cell = AtomicPte::new(shared(42));
+        assert_eq!(cell.ptep_get_and_clear_3x(&lock), shared(42));
+        assert_eq!(cell.load(), Pte::NONE);
     }
 
     #[test]

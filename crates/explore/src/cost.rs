@@ -1,0 +1,207 @@
+//! Question 4: what `flush_dcache_page` costs each strategy as the number of
+//! vmas mapping the file grows and as fewer of them have a present pte.
+//!
+//! Deterministic, no racer: one `write()` into a page mapped shared by `n`
+//! processes at congruent addresses, of which a fraction touched the page
+//! (present pte) and the rest did not (none pte). The real PA-RISC geometry
+//! is used (32-byte lines: 128 `fdc` per page flush).
+
+use std::sync::Arc;
+
+use vipt_cache::HwConfig;
+use vipt_mm::filemap::sys_write;
+use vipt_mm::mmap::do_mmap;
+use vipt_mm::strategy::by_name;
+use vipt_mm::{Cpu, LockClass, MapFlags, OpKind, Prot, Recorder, World, WorldConfig};
+use vipt_pte::PAGE_SIZE;
+
+/// One point of the sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostPoint {
+    /// The strategy.
+    pub strategy: String,
+    /// Vmas mapping the file.
+    pub vmas: usize,
+    /// Fraction of them with a present pte.
+    pub present: f64,
+    /// `fdc` issued by the write (kernel alias, user and tmpalias flushes).
+    pub fdc_issued: u64,
+    /// Of those, nullified.
+    pub fdc_nullified: u64,
+    /// TLB inserts (including tmpalias and flush-only ones).
+    pub tlb_inserts: u64,
+    /// TLB purges.
+    pub tlb_purges: u64,
+    /// i_mmap index nodes read.
+    pub tree_nodes: u64,
+    /// `translation_exists` calls.
+    pub translation_checks: u64,
+    /// Model steps the writer took while holding `tree_lock`
+    /// (`flush_dcache_mmap_lock`): the lock hold time.
+    pub lock_hold_steps: u64,
+}
+
+/// Whether vma `i` of `n` has a present pte at fraction `f` (spread evenly).
+pub fn is_present(i: usize, f: f64) -> bool {
+    ((i + 1) as f64 * f).floor() > (i as f64 * f).floor()
+}
+
+/// Measures one point.
+pub fn measure(strategy: &str, vmas: usize, present: f64) -> Result<CostPoint, String> {
+    if !(1..=256).contains(&vmas) || !(0.0..=1.0).contains(&present) {
+        return Err(format!(
+            "vmas 1..=256 and fraction 0..=1, not {vmas} and {present}"
+        ));
+    }
+    let s = by_name(strategy).ok_or_else(|| format!("unknown strategy {strategy:?}"))?;
+    let rec = Arc::new(Recorder::new());
+    let cfg = WorldConfig {
+        hw: HwConfig {
+            frames: 64 + 2 * vmas as u64,
+            cpus: 2,
+            ..HwConfig::default()
+        },
+        ..WorldConfig::default()
+    };
+    let w = World::with(cfg, s, rec.clone()).map_err(|e| e.to_string())?;
+    let e = |e: vipt_mm::MmError| e.to_string();
+    let f = w.new_file(1);
+    let rw = Prot::PROT_READ.union(Prot::PROT_WRITE);
+    for i in 0..vmas {
+        let mut c = Cpu::new(&w, 1).map_err(e)?;
+        c.use_mm(Some(w.new_mm()));
+        let va = do_mmap(&mut c, Some(&f), 0, PAGE_SIZE, rw, MapFlags::MAP_SHARED, 0).map_err(e)?;
+        if is_present(i, present) {
+            c.user_load(va, 8).map_err(e)?;
+        }
+    }
+    if f.cached_pfn(0).is_none() {
+        // No vma touched it: bring it into the page cache.
+        let mut k = Cpu::new(&w, 0).map_err(e)?;
+        vipt_mm::filemap::find_or_read_page(&mut k, &f, 0).map_err(e)?;
+    }
+    let before = (w.with_hw(|m| *m.counters()), w.stats.named());
+    rec.clear();
+    let mut k = Cpu::new(&w, 0).map_err(e)?;
+    sys_write(&mut k, &f, 0, 0x5eed).map_err(e)?;
+    let c = w.with_hw(|m| *m.counters());
+    let stat = |name: &str| {
+        let now = w
+            .stats
+            .named()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |x| x.1);
+        let was = before.1.iter().find(|(n, _)| *n == name).map_or(0, |x| x.1);
+        now - was
+    };
+    let mut held = 0u32;
+    let mut hold = 0;
+    for (cpu, op) in rec.ops() {
+        if cpu != 0 {
+            continue;
+        }
+        if held > 0 {
+            hold += 1;
+        }
+        match op.kind {
+            OpKind::Lock {
+                class: LockClass::TreeLock,
+                ..
+            } => held += 1,
+            OpKind::Unlock {
+                class: LockClass::TreeLock,
+            } => held = held.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(CostPoint {
+        strategy: strategy.to_string(),
+        vmas,
+        present,
+        fdc_issued: c.fdc_issued - before.0.fdc_issued,
+        fdc_nullified: c.fdc_nullified - before.0.fdc_nullified,
+        tlb_inserts: c.tlb_inserts - before.0.tlb_inserts,
+        tlb_purges: c.tlb_purges - before.0.tlb_purges,
+        tree_nodes: stat("tree_nodes_visited"),
+        translation_checks: stat("translation_checks"),
+        lock_hold_steps: hold,
+    })
+}
+
+/// The default sweep's vma counts.
+pub const VMAS: [usize; 6] = [1, 2, 4, 8, 16, 32];
+/// The default sweep's fractions of vmas with a present pte.
+pub const PRESENT: [f64; 4] = [0.0, 0.25, 0.5, 1.0];
+
+/// The whole sweep for the given strategies.
+pub fn sweep(
+    strategies: &[&str],
+    vmas: &[usize],
+    present: &[f64],
+) -> Result<Vec<CostPoint>, String> {
+    let mut v = Vec::new();
+    for s in strategies {
+        for &n in vmas {
+            for &p in present {
+                v.push(measure(s, n, p)?);
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// An SVG line plot of `fdc` issued against the number of vmas, one line
+/// per strategy, at one fraction of present ptes.
+pub fn plot(points: &[CostPoint], present: f64) -> String {
+    let pts: Vec<&CostPoint> = points.iter().filter(|p| p.present == present).collect();
+    let mut strategies: Vec<&str> = pts.iter().map(|p| p.strategy.as_str()).collect();
+    strategies.dedup();
+    let max_x = pts.iter().map(|p| p.vmas).max().unwrap_or(1) as f64;
+    let max_y = pts.iter().map(|p| p.fdc_issued).max().unwrap_or(1).max(1) as f64;
+    let (w, h, l, t) = (640.0, 360.0, 70.0, 40.0);
+    let x = |v: usize| l + (v as f64).log2().max(0.0) / max_x.log2().max(1.0) * (w - l - 150.0);
+    let y = |v: u64| t + (h - t - 50.0) * (1.0 - v as f64 / max_y);
+    let colours = [
+        "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
+    ];
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="10" y="20" font-size="14">fdc issued per write() against vmas mapping the file ({:.0}% with a present pte)</text>
+<line x1="{l}" y1="{}" x2="{}" y2="{}" stroke="black"/><line x1="{l}" y1="{t}" x2="{l}" y2="{}" stroke="black"/>
+<text x="{}" y="{}">vmas (log scale)</text><text x="5" y="{}">{max_y}</text><text x="5" y="{}">0</text>
+"#,
+        present * 100.0,
+        h - 50.0,
+        w - 150.0,
+        h - 50.0,
+        h - 50.0,
+        (w - 150.0) / 2.0,
+        h - 15.0,
+        t + 5.0,
+        h - 50.0
+    );
+    for &n in &VMAS {
+        if n as f64 <= max_x {
+            s += &format!(r#"<text x="{}" y="{}">{n}</text>"#, x(n) - 4.0, h - 35.0);
+            s.push('\n');
+        }
+    }
+    for (i, st) in strategies.iter().enumerate() {
+        let c = colours[i % colours.len()];
+        let line: Vec<String> = pts
+            .iter()
+            .filter(|p| p.strategy == *st)
+            .map(|p| format!("{:.1},{:.1}", x(p.vmas), y(p.fdc_issued)))
+            .collect();
+        s += &format!(
+            r#"<polyline fill="none" stroke="{c}" stroke-width="2" points="{}"/><text x="{}" y="{}" fill="{c}">{st}</text>"#,
+            line.join(" "),
+            w - 140.0,
+            t + 20.0 * i as f64 + 20.0
+        );
+        s.push('\n');
+    }
+    s + "</svg>\n"
+}

@@ -1,0 +1,568 @@
+//! The built-in scenarios: a writer CPU doing `write()` into a page-cache
+//! page (so `flush_dcache_page` runs), a racer CPU doing one of the paths
+//! that change the pte `flush_dcache_page` relies on, and a user CPU reading
+//! the page through its own alias before, during and after.
+//!
+//! Every execution builds a fresh small world (set-up runs straight
+//! through, outside the explorer's control), then explores the three
+//! bodies. Roles: CPU 0 (`a` in schedules) writes, CPU 1 (`b`) races, CPU 2
+//! (`c`) is the user. The page is file page 1; process A (the racer's
+//! victim) maps it first in `i_mmap`, so every strategy tries A's address
+//! first; B is the user's mapping.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use vipt_cache::{Geometry, HwConfig};
+use vipt_mm::filemap::sys_write;
+use vipt_mm::mmap::{do_mmap, do_munmap, vmtruncate, zap_page_range};
+use vipt_mm::rmap::{shrink_page, try_to_unmap_one, Reclaim};
+use vipt_mm::strategy::by_name;
+use vipt_mm::{
+    AddressSpace, Colouring, Cpu, FlushStrategy, LockClass, MapFlags, OpKind, Prot, World,
+    WorldConfig,
+};
+use vipt_pte::PAGE_SIZE;
+
+use crate::engine::{Body, ExploreSched, Run};
+use crate::search::{Outcome, Program};
+
+/// How B's mapping is placed relative to A's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colour {
+    /// 2.6.14 `get_shared_area`: the colour ignores `vm_pgoff`.
+    Linux2614,
+    /// The later colouring that adds `vm_pgoff` to the colour.
+    PgoffAware,
+    /// B placed by `MAP_FIXED` one page off A's colour.
+    MapFixed,
+}
+
+impl Colour {
+    /// The names on the command line.
+    pub const NAMES: [&'static str; 3] = ["2.6.14", "pgoff-aware", "map-fixed"];
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Result<Colour, String> {
+        match s {
+            "2.6.14" | "linux-2.6.14" => Ok(Colour::Linux2614),
+            "pgoff-aware" | "pgoff" => Ok(Colour::PgoffAware),
+            "map-fixed" | "fixed" => Ok(Colour::MapFixed),
+            _ => Err(format!(
+                "unknown colouring {s:?}; one of {}",
+                Colour::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Colour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = match self {
+            Colour::Linux2614 => 0,
+            Colour::PgoffAware => 1,
+            Colour::MapFixed => 2,
+        };
+        f.write_str(Colour::NAMES[i])
+    }
+}
+
+/// A scenario's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// Vmas mapping the file: A, B and `vmas − 2` more (each with a present
+    /// pte, placed between A and B in `i_mmap`).
+    pub vmas: usize,
+    /// Cache lines per page (a page flush is that many `fdc`s).
+    pub lines: u64,
+    /// How B is placed.
+    pub colour: Colour,
+    /// The 2.6.14 `_PAGE_FLUSH` pte semantics (off: 3.x).
+    pub page_flush: bool,
+    /// Speculative move-in through any TLB entry (PA8800/PA8900).
+    pub move_in: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            vmas: 2,
+            lines: 2,
+            colour: Colour::Linux2614,
+            page_flush: true,
+            move_in: false,
+        }
+    }
+}
+
+impl fmt::Display for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "vmas={} lines={} colour={} page-flush={} move-in={}",
+            self.vmas,
+            self.lines,
+            self.colour,
+            if self.page_flush { "on" } else { "off" },
+            if self.move_in { "on" } else { "off" }
+        )
+    }
+}
+
+/// The scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// A's COW copy swapped out to the slot whose swap pte has the page's
+    /// pfn bits; no racer (question 1).
+    SwapPte,
+    /// kswapd's `try_to_unmap_one` on A (question 2).
+    Reclaim,
+    /// A writes its private mapping: `do_wp_page` (question 2).
+    Cow,
+    /// A unmaps: `do_munmap` → `zap_pte_range` (question 2).
+    Munmap,
+    /// The file is truncated under the page: `unmap_mapping_range` then
+    /// `truncate_inode_pages` (question 2).
+    Truncate,
+    /// A's pte is zapped and A faults it straight back: right before, wrong
+    /// during, right after (questions 2 and 3).
+    ZapRefault,
+    /// B's mapping is inequivalent to A's; no racer (question 5).
+    Inequivalent,
+    /// The reclaim race with a dirty pte (so `try_to_unmap_one` takes
+    /// `tree_lock` under the pte lock), for a strategy taking the pte lock
+    /// inside the flush (question 6).
+    PteLock,
+    /// A's CPU moves lines in speculatively through its TLB (question 8).
+    MoveIn,
+}
+
+impl Kind {
+    /// Every scenario, in report order.
+    pub const ALL: [Kind; 9] = [
+        Kind::SwapPte,
+        Kind::Reclaim,
+        Kind::Cow,
+        Kind::Munmap,
+        Kind::Truncate,
+        Kind::ZapRefault,
+        Kind::Inequivalent,
+        Kind::PteLock,
+        Kind::MoveIn,
+    ];
+
+    /// The scenario's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::SwapPte => "swap-pte",
+            Kind::Reclaim => "reclaim",
+            Kind::Cow => "cow",
+            Kind::Munmap => "munmap",
+            Kind::Truncate => "truncate",
+            Kind::ZapRefault => "zap-refault",
+            Kind::Inequivalent => "inequivalent",
+            Kind::PteLock => "pte-lock",
+            Kind::MoveIn => "move-in",
+        }
+    }
+
+    /// What the racer does.
+    pub fn racer(self) -> &'static str {
+        match self {
+            Kind::SwapPte | Kind::Inequivalent => "none",
+            Kind::Reclaim | Kind::PteLock => "try_to_unmap_one(A)",
+            Kind::Cow => "do_wp_page(A)",
+            Kind::Munmap => "do_munmap(A) → zap_pte_range",
+            Kind::Truncate => "vmtruncate → unmap_mapping_range, truncate_inode_pages",
+            Kind::ZapRefault => "zap_page_range(A), then A faults the page back",
+            Kind::MoveIn => "speculative move-in through A's TLB entry",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Result<Kind, String> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown scenario {s:?}; one of {}", names.join(", "))
+            })
+    }
+
+    /// The scenario's default parameters.
+    pub fn defaults(self) -> Params {
+        Params {
+            move_in: self == Kind::MoveIn,
+            ..Params::default()
+        }
+    }
+}
+
+/// What the writer stores at the start of every line.
+pub const VALUE: u64 = 0x00c0_ffee;
+/// The file page the scenarios write.
+pub const TARGET: u64 = 1;
+const RW: Prot = Prot::PROT_READ.union(Prot::PROT_WRITE);
+
+/// A scenario bound to a strategy: a [`Program`] for the explorer.
+#[derive(Clone)]
+pub struct Scenario {
+    /// Which scenario.
+    pub kind: Kind,
+    /// Its parameters.
+    pub params: Params,
+    /// The strategy's name.
+    pub strategy_name: String,
+    strategy: Arc<dyn FlushStrategy>,
+}
+
+impl fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scenario")
+            .field("kind", &self.kind)
+            .field("params", &self.params)
+            .field("strategy", &self.strategy_name)
+            .finish()
+    }
+}
+
+impl Scenario {
+    /// A scenario with a built-in strategy (see `vipt_mm::strategy::by_name`).
+    pub fn new(kind: Kind, strategy: &str, params: Params) -> Result<Scenario, String> {
+        let s = by_name(strategy).ok_or_else(|| format!("unknown strategy {strategy:?}"))?;
+        Scenario::with_strategy(kind, s, params)
+    }
+
+    /// A scenario with any strategy (one of the user's own).
+    pub fn with_strategy(
+        kind: Kind,
+        strategy: Arc<dyn FlushStrategy>,
+        params: Params,
+    ) -> Result<Scenario, String> {
+        if !(2..=8).contains(&params.vmas) {
+            return Err(format!("vmas must be 2 to 8, not {}", params.vmas));
+        }
+        Geometry::explore(params.lines).map_err(|e| e.to_string())?;
+        Ok(Scenario {
+            kind,
+            params,
+            strategy_name: strategy.name().to_string(),
+            strategy,
+        })
+    }
+
+    fn config(&self) -> Result<WorldConfig, String> {
+        Ok(WorldConfig {
+            hw: HwConfig {
+                geometry: Geometry::explore(self.params.lines).map_err(|e| e.to_string())?,
+                frames: 48,
+                cpus: 4,
+                honour_flush_pte: self.params.page_flush,
+                speculative_move_in: self.params.move_in,
+                ..HwConfig::default()
+            },
+            colouring: if self.params.colour == Colour::PgoffAware {
+                Colouring::PgoffAware
+            } else {
+                Colouring::Linux2614
+            },
+            ..WorldConfig::default()
+        })
+    }
+}
+
+/// One execution's world and the handles the check needs.
+pub struct State {
+    /// The world.
+    pub world: Arc<World>,
+    user: Rc<RefCell<Cpu>>,
+    /// B's address of the page.
+    pub vb: u64,
+    errors: Rc<RefCell<Vec<String>>>,
+    base: Vec<(&'static str, u64)>,
+}
+
+fn cost_counters(w: &World) -> Vec<(&'static str, u64)> {
+    let mut v = w.stats.named();
+    w.with_hw(|m| {
+        let c = m.counters();
+        v.extend([
+            ("fdc_issued", c.fdc_issued),
+            ("fdc_nullified", c.fdc_nullified),
+            ("tlb_inserts", c.tlb_inserts),
+            ("tlb_purges", c.tlb_purges),
+            ("tmpalias_inserts", c.tmpalias_inserts),
+        ])
+    });
+    v
+}
+
+/// Reads the first word of every line of the page at `va`.
+fn read_page(c: &mut Cpu, va: u64, lines: u64) -> Result<Vec<u64>, String> {
+    let step = PAGE_SIZE / lines;
+    (0..lines)
+        .map(|i| c.user_load(va + i * step, 8).map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn process(w: &Arc<World>, cpu: usize) -> Result<Cpu, String> {
+    let mut c = Cpu::new(w, cpu).map_err(|e| e.to_string())?;
+    c.use_mm(Some(w.new_mm()));
+    Ok(c)
+}
+
+fn mmap(
+    c: &mut Cpu,
+    f: &Arc<AddressSpace>,
+    addr: Option<u64>,
+    pages: u64,
+    flags: MapFlags,
+    pgoff: u64,
+) -> Result<u64, String> {
+    let flags = if addr.is_some() {
+        flags | MapFlags::MAP_FIXED
+    } else {
+        flags
+    };
+    do_mmap(
+        c,
+        Some(f),
+        addr.unwrap_or(0),
+        pages * PAGE_SIZE,
+        RW,
+        flags,
+        pgoff,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Runs `f` and files its error, if any, for the check.
+fn noting(errors: &Rc<RefCell<Vec<String>>>, who: &str, r: Result<(), String>) {
+    if let Err(e) = r {
+        errors.borrow_mut().push(format!("{who}: {e}"));
+    }
+}
+
+impl Program for Scenario {
+    type State = State;
+
+    fn setup(&self) -> Result<(State, Vec<Body>), String> {
+        let w = World::with(
+            self.config()?,
+            self.strategy.clone(),
+            Arc::new(ExploreSched),
+        )
+        .map_err(|e| e.to_string())?;
+        let e = |e: vipt_mm::MmError| e.to_string();
+        let lines = self.params.lines;
+        let f = w.new_file(2);
+        let shared = MapFlags::MAP_SHARED;
+        // A: the racer's process, first in i_mmap.
+        let mut a = process(&w, 1)?;
+        let a_flags = if matches!(self.kind, Kind::Cow | Kind::SwapPte) {
+            MapFlags::MAP_PRIVATE
+        } else {
+            shared
+        };
+        let va = mmap(&mut a, &f, None, 2, a_flags, 0)?;
+        let va_t = va + TARGET * PAGE_SIZE;
+        read_page(&mut a, va_t, lines)?;
+        if self.kind == Kind::PteLock {
+            // A dirtied the page through its pte: try_to_unmap_one will call
+            // set_page_dirty (tree_lock) with the pte lock held.
+            a.user_store(va_t + 8, 8, 0xd1).map_err(|e| e.to_string())?;
+            // Write the store back, so only the pte stays dirty, not a line
+            // that would later land on top of the kernel's data.
+            let space = a.mm().ok_or("A has no mm")?.context;
+            a.flush_page_lines(space, va_t, "setup")
+                .map_err(|e| e.to_string())?;
+        }
+        let pfn = f.cached_pfn(TARGET).ok_or("the page is not cached")?;
+        // Extra mappers, each with a present pte.
+        for _ in 2..self.params.vmas {
+            let mut x = process(&w, 3)?;
+            let vx = mmap(&mut x, &f, None, 2, shared, 0)?;
+            read_page(&mut x, vx + TARGET * PAGE_SIZE, lines)?;
+        }
+        // B: the user's mapping.
+        let mut b = process(&w, 2)?;
+        let vb = match (self.kind, self.params.colour) {
+            (_, Colour::MapFixed) => {
+                let fixed = va + (64 << 20) + PAGE_SIZE;
+                mmap(&mut b, &f, Some(fixed), 2, shared, 0)? + TARGET * PAGE_SIZE
+            }
+            // The page alone at pgoff 1: 2.6.14 colours it like pgoff 0.
+            (Kind::Inequivalent, _) => mmap(&mut b, &f, None, 1, shared, TARGET)?,
+            _ => mmap(&mut b, &f, None, 2, shared, 0)? + TARGET * PAGE_SIZE,
+        };
+        if self.kind == Kind::SwapPte {
+            // A's COW copy, swapped out to the slot whose swap pte has the
+            // page's pfn in its pfn bits.
+            a.user_store(va_t, 8, 0xa).map_err(e)?;
+            let amm = a.mm().ok_or("A has no mm")?.clone();
+            let copy = vipt_pte::pte_pfn(
+                amm.pgd
+                    .pte_offset(va_t)
+                    .map_err(e)?
+                    .ok_or("A's pte table is missing")?
+                    .1
+                    .load(),
+            );
+            w.set_next_swap_slot(16 * pfn).map_err(e)?;
+            let mut k = Cpu::new(&w, 0).map_err(e)?;
+            if shrink_page(&mut k, copy, true).map_err(e)? != Reclaim::Freed {
+                return Err("A's copy was not swapped out".into());
+            }
+        }
+        read_page(&mut b, vb, lines)?;
+        let amm = a.mm().ok_or("A has no mm")?.clone();
+        let vma_a = amm.find_vma(va_t).ok_or("A's vma is missing")?;
+        let base = cost_counters(&w);
+
+        let errors = Rc::new(RefCell::new(Vec::new()));
+        let mut bodies: Vec<Body> = Vec::new();
+        // CPU 0: write() into the page.
+        {
+            let (w, f, errors) = (w.clone(), f.clone(), errors.clone());
+            let mut k = Cpu::new(&w, 0).map_err(e)?;
+            bodies.push(Box::new(move || {
+                let r = sys_write(&mut k, &f, TARGET, VALUE).map(|_| ());
+                noting(&errors, "write", r.map_err(|e| e.to_string()));
+            }));
+        }
+        // CPU 1: the racer.
+        {
+            let (w, f, errors, kind) = (w.clone(), f.clone(), errors.clone(), self.kind);
+            bodies.push(Box::new(move || {
+                let r: Result<(), String> = (|| {
+                    let e = |e: vipt_mm::MmError| e.to_string();
+                    match kind {
+                        Kind::SwapPte | Kind::Inequivalent => {}
+                        Kind::Reclaim | Kind::PteLock => {
+                            let mut k = Cpu::new(&w, 1).map_err(e)?;
+                            try_to_unmap_one(&mut k, pfn, &vma_a, true).map_err(e)?;
+                        }
+                        Kind::Cow => a.user_store(va_t, 8, 0xc0).map_err(e)?,
+                        Kind::Munmap => do_munmap(&mut a, va, 2 * PAGE_SIZE).map_err(e)?,
+                        Kind::Truncate => vmtruncate(&mut a, &f, TARGET).map_err(e)?,
+                        Kind::ZapRefault => {
+                            zap_page_range(&mut a, &vma_a, va_t, va_t + PAGE_SIZE).map_err(e)?;
+                            a.user_load(va_t, 8).map_err(e)?;
+                        }
+                        Kind::MoveIn => {
+                            let space = amm.context;
+                            for _ in 0..2 {
+                                for i in 0..lines {
+                                    a.move_in(space, va_t + i * (PAGE_SIZE / lines), "speculation")
+                                        .map_err(e)?;
+                                }
+                            }
+                        }
+                    }
+                    Ok(())
+                })();
+                noting(&errors, "racer", r);
+            }));
+        }
+        // CPU 2: the user reads its alias twice.
+        let user = Rc::new(RefCell::new(b));
+        {
+            let (user, errors) = (user.clone(), errors.clone());
+            bodies.push(Box::new(move || {
+                for _ in 0..2 {
+                    let r = read_page(&mut user.borrow_mut(), vb, lines).map(|_| ());
+                    noting(&errors, "user", r);
+                }
+            }));
+        }
+        Ok((
+            State {
+                world: w,
+                user,
+                vb,
+                errors,
+                base,
+            },
+            bodies,
+        ))
+    }
+
+    fn check(&self, st: State, run: &Run) -> Outcome {
+        let w = &st.world;
+        let mut failures = Vec::new();
+        let finished = run.ending == crate::engine::Ending::Finished;
+        // The user reads once more after everything completed.
+        let after = if finished {
+            read_page(&mut st.user.borrow_mut(), st.vb, self.params.lines)
+        } else {
+            Err("not finished".into())
+        };
+        let (_, violations) = w.oracle_counts();
+        if violations > 0 {
+            failures.push(format!(
+                "stale read: the user read old data after write() and flush_dcache_page completed ({violations} loads)"
+            ));
+        }
+        for inv in w.lockdep.reports() {
+            failures.push(format!("lock order: {inv}"));
+        }
+        for b in w.bugs() {
+            failures.push(format!("BUG: {b}"));
+        }
+        if finished {
+            if let Err(e) = w.check_invariants() {
+                failures.push(format!("invariant: {e}"));
+            }
+        }
+        let mut counters = Vec::new();
+        for (k, v) in cost_counters(w) {
+            let b = st.base.iter().find(|(n, _)| *n == k).map_or(0, |x| x.1);
+            counters.push((k, v.saturating_sub(b)));
+        }
+        counters.push(("tree_lock_hold_steps", tree_lock_hold(run)));
+        counters.push(("alias_reports", w.alias_reports().len() as u64));
+        counters.push(("steps", run.steps.len() as u64));
+        let errors = st.errors.borrow();
+        let observed = format!(
+            "after={} errors={}",
+            match &after {
+                Ok(v) => format!("{v:x?}"),
+                Err(e) => e.clone(),
+            },
+            errors.len()
+        );
+        Outcome {
+            failures,
+            observed,
+            counters,
+        }
+    }
+}
+
+/// Steps (all CPUs) taken while the writer held a `tree_lock`: the lock
+/// hold time of `flush_dcache_mmap_lock` and `set_page_dirty`, in steps.
+fn tree_lock_hold(run: &Run) -> u64 {
+    let mut held = 0u32;
+    let mut n = 0;
+    for s in &run.steps {
+        if held > 0 {
+            n += 1;
+        }
+        if s.cpu == 0 {
+            match s.op.kind {
+                OpKind::Lock {
+                    class: LockClass::TreeLock,
+                    ..
+                } => held += 1,
+                OpKind::Unlock {
+                    class: LockClass::TreeLock,
+                } => held = held.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    n
+}

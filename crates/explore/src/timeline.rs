@@ -1,0 +1,234 @@
+//! Per-CPU timelines of an execution: text (one column per CPU) and an SVG
+//! swim-lane picture (one lane per CPU, time to the right).
+
+use std::fmt::Write;
+
+use vipt_mm::OpKind;
+
+use crate::engine::Step;
+
+/// A run of consecutive steps of one CPU in one kernel function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// The CPU.
+    pub cpu: usize,
+    /// First step.
+    pub first: usize,
+    /// Last step.
+    pub last: usize,
+    /// The function.
+    pub what: &'static str,
+    /// The operations, as "Kind" or "Kind×n".
+    pub ops: String,
+    /// The segment starts with a preemption.
+    pub preempted: bool,
+}
+
+fn kind_name(k: OpKind) -> String {
+    match k {
+        OpKind::Lock { class, shared } => {
+            format!("{}lock {class:?}", if shared { "read-" } else { "" })
+        }
+        OpKind::Unlock { class } => format!("unlock {class:?}"),
+        k => format!("{k:?}"),
+    }
+}
+
+/// Groups steps into segments.
+pub fn segments(steps: &[Step]) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    let flush = |seg: &mut Segment, kinds: &mut Vec<(String, usize)>| {
+        seg.ops = kinds
+            .iter()
+            .map(|(k, n)| {
+                if *n > 1 {
+                    format!("{k}×{n}")
+                } else {
+                    k.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        kinds.clear();
+    };
+    for (i, s) in steps.iter().enumerate() {
+        let k = kind_name(s.op.kind);
+        match out.last_mut() {
+            Some(seg) if seg.cpu == s.cpu && seg.what == s.op.what => {
+                seg.last = i;
+            }
+            last => {
+                if let Some(seg) = last {
+                    flush(seg, &mut kinds);
+                }
+                out.push(Segment {
+                    cpu: s.cpu,
+                    first: i,
+                    last: i,
+                    what: s.op.what,
+                    ops: String::new(),
+                    preempted: s.preemption,
+                });
+            }
+        }
+        match kinds.last_mut() {
+            Some((pk, n)) if *pk == k => *n += 1,
+            _ => kinds.push((k, 1)),
+        }
+    }
+    if let Some(seg) = out.last_mut() {
+        flush(seg, &mut kinds);
+    }
+    out
+}
+
+/// The text timeline: a row per segment, in its CPU's column.
+pub fn text(steps: &[Step], cpus: usize, names: &[&str]) -> String {
+    const COL: usize = 44;
+    let mut s = String::new();
+    let _ = write!(s, "{:>9}  ", "step");
+    for c in 0..cpus {
+        let name = names.get(c).copied().unwrap_or("");
+        let h = format!("{} CPU{c} {name}", (b'a' + c as u8) as char);
+        let _ = write!(s, "{h:<COL$}");
+    }
+    s.push('\n');
+    for seg in segments(steps) {
+        let range = if seg.first == seg.last {
+            format!("{}", seg.first)
+        } else {
+            format!("{}-{}", seg.first, seg.last)
+        };
+        let mark = if seg.preempted { "»" } else { " " };
+        let mut cell = format!("{mark}{}: {}", seg.what, seg.ops);
+        if cell.chars().count() > COL * (cpus - seg.cpu) - 1 {
+            cell = cell
+                .chars()
+                .take(COL * (cpus - seg.cpu) - 2)
+                .collect::<String>()
+                + "…";
+        }
+        let _ = writeln!(
+            s,
+            "{range:>9}  {:indent$}{cell}",
+            "",
+            indent = COL * seg.cpu
+        );
+    }
+    s.push_str("(» marks a preemption)\n");
+    s
+}
+
+fn colour(k: OpKind) -> &'static str {
+    match k {
+        OpKind::PteRead => "#9ecae1",
+        OpKind::PteWrite => "#de2d26",
+        OpKind::Lock { .. } => "#636363",
+        OpKind::Unlock { .. } => "#bdbdbd",
+        OpKind::UserLoad | OpKind::UserStore => "#31a354",
+        OpKind::KernelAccess => "#756bb1",
+        OpKind::Fdc | OpKind::FlushAll => "#fd8d3c",
+        OpKind::TlbPurge => "#e6550d",
+        OpKind::TmpaliasMap => "#fdd0a2",
+        OpKind::Page | OpKind::Structure => "#c7e9c0",
+        OpKind::CoherencePoint => "#000000",
+        OpKind::MoveIn => "#f768a1",
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The SVG swim-lane picture: a lane per CPU, a box per step coloured by
+/// the kind of operation, each function's name above its run.
+pub fn svg(steps: &[Step], cpus: usize, names: &[&str], title: &str) -> String {
+    let (w, lane, left, top) = (14usize, 70usize, 150usize, 50usize);
+    let width = left + w * steps.len().max(1) + 20;
+    let height = top + lane * cpus + 90;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="monospace" font-size="11">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="10" y="20" font-size="14">{}</text>"#,
+        esc(title)
+    );
+    for c in 0..cpus {
+        let y = top + c * lane;
+        let name = names.get(c).copied().unwrap_or("");
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="#ddd"/><text x="10" y="{}">{} CPU{c} {}</text>"##,
+            y + 40,
+            width - 10,
+            y + 40,
+            y + 44,
+            (b'a' + c as u8) as char,
+            esc(name)
+        );
+    }
+    for (i, st) in steps.iter().enumerate() {
+        let x = left + i * w;
+        let y = top + st.cpu * lane + 30;
+        let _ = writeln!(
+            s,
+            r#"<rect x="{x}" y="{y}" width="{}" height="20" fill="{}"><title>{i}: {}</title></rect>"#,
+            w - 2,
+            colour(st.op.kind),
+            esc(&st.op.to_string())
+        );
+        if st.preemption {
+            let _ = writeln!(
+                s,
+                r#"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="red" stroke-width="2"/>"#,
+                top,
+                top + lane * cpus
+            );
+        }
+    }
+    for seg in segments(steps) {
+        let x = left + seg.first * w;
+        let y = top + seg.cpu * lane + 25 - (seg.first % 2) * 10;
+        let _ = writeln!(
+            s,
+            r#"<text x="{x}" y="{y}" font-size="9">{}</text>"#,
+            esc(seg.what)
+        );
+    }
+    let legend = [
+        ("pte read", OpKind::PteRead),
+        ("pte write", OpKind::PteWrite),
+        ("fdc", OpKind::Fdc),
+        ("TLB purge", OpKind::TlbPurge),
+        ("user access", OpKind::UserLoad),
+        ("kernel access", OpKind::KernelAccess),
+        ("coherence point", OpKind::CoherencePoint),
+        ("page/structure", OpKind::Page),
+        ("move-in", OpKind::MoveIn),
+    ];
+    let ly = top + lane * cpus + 30;
+    for (i, (n, k)) in legend.iter().enumerate() {
+        let x = 10 + i * 110;
+        let _ = writeln!(
+            s,
+            r#"<rect x="{x}" y="{ly}" width="12" height="12" fill="{}"/><text x="{}" y="{}">{n}</text>"#,
+            colour(*k),
+            x + 16,
+            ly + 10
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="10" y="{}">red line: preemption</text>"#,
+        ly + 35
+    );
+    s.push_str("</svg>\n");
+    s
+}
