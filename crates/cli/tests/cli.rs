@@ -192,3 +192,164 @@ fn readme_example_is_current() {
     let out = vipt(&["pte", "decode", "0x12345001"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap(), body);
 }
+
+#[test]
+fn report_json_has_the_promised_shape() {
+    let v = json(&[
+        "report",
+        "--json",
+        "--bound",
+        "1",
+        "--budget",
+        "300",
+        "--samples",
+        "200",
+    ]);
+    let qs = v["questions"].as_array().unwrap();
+    assert_eq!(
+        qs.iter()
+            .map(|q| q["id"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        (1..=8).collect::<Vec<_>>()
+    );
+    let cells = v["cells"].as_array().unwrap();
+    assert!(cells.len() >= 54);
+    for c in cells {
+        for k in [
+            "scenario", "strategy", "verdict", "explored", "failing", "rate", "schedule",
+        ] {
+            assert!(c.get(k).is_some(), "{k} missing in {c}");
+        }
+        let verdict = c["verdict"].as_str().unwrap();
+        assert!(verdict == "pass" || verdict == "fail");
+        assert_eq!(verdict == "fail", c["failing"].as_u64().unwrap() > 0);
+        assert_eq!(verdict == "fail", c["schedule"].is_string(), "{c}");
+    }
+    // Question 5's verdicts come through even with a tiny budget.
+    let fail = |s: &str, st: &str| {
+        cells
+            .iter()
+            .any(|c| c["scenario"] == s && c["strategy"] == st && c["verdict"] == "fail")
+    };
+    assert!(fail("inequivalent", "patched-2005"));
+    assert!(!fail("inequivalent", "tmpalias"));
+    assert!(fail("swap-pte", "legacy-2005"));
+}
+
+#[test]
+fn explore_replay_round_trip() {
+    let v = json(&[
+        "explore",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "legacy-2005",
+        "--json",
+    ]);
+    assert_eq!(v["verdict"], "fail");
+    let sched = v["schedule"].as_str().unwrap().to_string();
+    let dir = std::env::temp_dir().join(format!("vipt-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("t.svg");
+    let r = json(&[
+        "replay",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "legacy-2005",
+        &sched,
+        "--json",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["schedule"], sched.as_str());
+    let pic = std::fs::read_to_string(&svg).unwrap();
+    assert!(pic.starts_with("<svg") && pic.trim_end().ends_with("</svg>"));
+    // The same schedule on the patched strategy passes.
+    let p = json(&[
+        "replay",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "patched-2005",
+        &sched,
+        "--json",
+    ]);
+    assert_eq!(p["verdict"], "pass");
+}
+
+#[test]
+fn explore_bad_input_is_a_usage_error() {
+    assert_usage_error(
+        &["explore", "--scenario", "nope", "--strategy", "modern"],
+        "unknown scenario",
+    );
+    assert_usage_error(
+        &["explore", "--scenario", "reclaim", "--strategy", "nope"],
+        "unknown strategy",
+    );
+    assert_usage_error(
+        &[
+            "explore",
+            "--scenario",
+            "reclaim",
+            "--strategy",
+            "modern",
+            "--lines",
+            "3",
+        ],
+        "power of two",
+    );
+    assert_usage_error(
+        &[
+            "explore",
+            "--scenario",
+            "reclaim",
+            "--strategy",
+            "modern",
+            "--mode",
+            "dfs",
+        ],
+        "unknown mode",
+    );
+    assert_usage_error(
+        &[
+            "replay",
+            "--scenario",
+            "reclaim",
+            "--strategy",
+            "modern",
+            "a1x",
+        ],
+        "bad schedule",
+    );
+    assert_usage_error(
+        &[
+            "replay",
+            "--scenario",
+            "reclaim",
+            "--strategy",
+            "modern",
+            "z9",
+        ],
+        "cannot run",
+    );
+}
+
+#[test]
+fn cost_and_stress_run() {
+    let c = json(&["cost", "--json"]);
+    let pts = c["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 5 * 6 * 4);
+    // modern purges the TLB once per vma, tmpalias never walks a pte.
+    let at = |s: &str, n: u64| {
+        pts.iter()
+            .find(|p| p["strategy"] == s && p["vmas"] == n && p["present"] == 1.0)
+            .unwrap()
+    };
+    assert!(at("modern", 32)["tlb_purges"].as_u64().unwrap() >= 32);
+    assert_eq!(at("tmpalias", 32)["translation_checks"], 0);
+    let s = json(&["stress", "--rounds", "20", "--json"]);
+    assert_eq!(s["ok"], true);
+}
