@@ -320,7 +320,7 @@ fn explore_bad_input_is_a_usage_error() {
             "reclaim",
             "--strategy",
             "modern",
-            "a1x",
+            "a1-",
         ],
         "bad schedule",
     );
