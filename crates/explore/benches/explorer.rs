@@ -1,0 +1,307 @@
+//! Executions per second of the explorer: the reclaim-race scenario (the
+//! whole mm model: a world built per execution), and one small race written
+//! three times, against vipt's engine, shuttle's random scheduler and loom,
+//! side by side in one run. Also counts loom's executions for an exhaustive
+//! search at the same preemption bound as vipt's.
+//!
+//! `cargo bench -p vipt-explore --bench explorer`; figures in
+//! `crates/explore/BENCHMARKS.md`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use vipt_explore::scenario::{Kind, Params, Scenario};
+use vipt_explore::{explore, Body, Config, ExploreSched, Mode, Outcome, Program, Run};
+use vipt_mm::{Footprint, LockClass, LockId, Object, Op, OpKind, Sched};
+
+/// The small race: a writer (kernel store, kernel flush, check the victim's
+/// pte, flush through it, all under a lock), a racer (flush, clear the pte,
+/// under another lock) and a user reading its alias twice.
+const NEW: u64 = 7;
+
+struct Small;
+
+struct SmallState {
+    v: Rc<[Cell<u64>; 4]>,
+}
+
+// Variables: 0 = pte present, 1 = user's cached line (0: not cached),
+// 2 = memory, 3 = kernel's dirty line (0: clean).
+fn access(t: usize, var: usize, write: bool) {
+    let fp = if write {
+        Footprint::write(Object::Page(var as u64))
+    } else {
+        Footprint::read(Object::Page(var as u64))
+    };
+    ExploreSched.point(
+        t,
+        &Op::new(
+            if write {
+                OpKind::PteWrite
+            } else {
+                OpKind::PteRead
+            },
+            "small",
+            fp,
+        ),
+    );
+}
+
+fn lock(t: usize, id: u32, owner: &Cell<bool>) {
+    let op = Op::new(
+        OpKind::Lock {
+            class: LockClass::TreeLock,
+            shared: false,
+        },
+        "lock",
+        Footprint::write(Object::Lock(LockId(id))),
+    );
+    ExploreSched.point(t, &op);
+    while owner.get() {
+        ExploreSched.contended(t, LockId(id));
+    }
+    owner.set(true);
+}
+
+fn unlock(t: usize, id: u32, owner: &Cell<bool>) {
+    let op = Op::new(
+        OpKind::Unlock {
+            class: LockClass::TreeLock,
+        },
+        "unlock",
+        Footprint::write(Object::Lock(LockId(id))),
+    );
+    ExploreSched.point(t, &op);
+    owner.set(false);
+    ExploreSched.released(t, LockId(id));
+}
+
+impl Program for Small {
+    type State = SmallState;
+
+    fn setup(&self) -> Result<(SmallState, Vec<Body>), String> {
+        let v: Rc<[Cell<u64>; 4]> =
+            Rc::new([Cell::new(1), Cell::new(1), Cell::new(1), Cell::new(0)]);
+        let locks: Rc<[Cell<bool>; 2]> = Rc::new([Cell::new(false), Cell::new(false)]);
+        let (v0, l0) = (v.clone(), locks.clone());
+        let writer: Body = Box::new(move || {
+            lock(0, 1, &l0[0]);
+            access(0, 3, true);
+            v0[3].set(NEW);
+            access(0, 3, true);
+            access(0, 2, true);
+            v0[2].set(v0[3].replace(0));
+            access(0, 0, false);
+            if v0[0].get() == 1 {
+                access(0, 0, false);
+                access(0, 1, true);
+                if v0[0].get() == 1 {
+                    v0[1].set(0);
+                }
+            }
+            unlock(0, 1, &l0[0]);
+        });
+        let (v1, l1) = (v.clone(), locks.clone());
+        let racer: Body = Box::new(move || {
+            lock(1, 2, &l1[1]);
+            access(1, 1, true);
+            v1[1].set(0);
+            access(1, 0, true);
+            v1[0].set(0);
+            unlock(1, 2, &l1[1]);
+        });
+        let v2 = v.clone();
+        let user: Body = Box::new(move || {
+            for _ in 0..2 {
+                access(2, 1, true);
+                if v2[1].get() == 0 {
+                    access(2, 2, false);
+                    v2[1].set(v2[2].get());
+                }
+            }
+        });
+        Ok((SmallState { v }, vec![writer, racer, user]))
+    }
+
+    fn check(&self, s: SmallState, _: &Run) -> Outcome {
+        let line = s.v[1].get();
+        Outcome {
+            failures: if line != 0 && line != NEW {
+                vec!["stale".into()]
+            } else {
+                vec![]
+            },
+            ..Outcome::default()
+        }
+    }
+}
+
+fn shuttle_small() {
+    use shuttle::sync::atomic::AtomicU64 as A;
+    use shuttle::sync::{Arc, Mutex};
+    let v = Arc::new([A::new(1), A::new(1), A::new(1), A::new(0)]);
+    let (tree, ptl) = (Arc::new(Mutex::new(())), Arc::new(Mutex::new(())));
+    let (v0, v1, v2) = (v.clone(), v.clone(), v.clone());
+    let w = shuttle::thread::spawn(move || {
+        let _g = tree.lock().unwrap();
+        v0[3].store(NEW, Ordering::SeqCst);
+        let k = v0[3].swap(0, Ordering::SeqCst);
+        v0[2].store(k, Ordering::SeqCst);
+        if v0[0].load(Ordering::SeqCst) == 1 && v0[0].load(Ordering::SeqCst) == 1 {
+            v0[1].store(0, Ordering::SeqCst);
+        }
+    });
+    let r = shuttle::thread::spawn(move || {
+        let _g = ptl.lock().unwrap();
+        v1[1].store(0, Ordering::SeqCst);
+        v1[0].store(0, Ordering::SeqCst);
+    });
+    let u = shuttle::thread::spawn(move || {
+        for _ in 0..2 {
+            if v2[1].load(Ordering::SeqCst) == 0 {
+                let m = v2[2].load(Ordering::SeqCst);
+                v2[1].store(m, Ordering::SeqCst);
+            }
+        }
+    });
+    for h in [w, r, u] {
+        h.join().unwrap();
+    }
+}
+
+fn loom_small() {
+    use loom::sync::atomic::AtomicU64 as A;
+    use loom::sync::{Arc, Mutex};
+    let v = Arc::new([A::new(1), A::new(1), A::new(1), A::new(0)]);
+    let (tree, ptl) = (Arc::new(Mutex::new(())), Arc::new(Mutex::new(())));
+    let (v0, v1) = (v.clone(), v.clone());
+    let w = loom::thread::spawn(move || {
+        let _g = tree.lock().unwrap();
+        v0[3].store(NEW, Ordering::SeqCst);
+        let k = v0[3].swap(0, Ordering::SeqCst);
+        v0[2].store(k, Ordering::SeqCst);
+        if v0[0].load(Ordering::SeqCst) == 1 && v0[0].load(Ordering::SeqCst) == 1 {
+            v0[1].store(0, Ordering::SeqCst);
+        }
+    });
+    let r = loom::thread::spawn(move || {
+        let _g = ptl.lock().unwrap();
+        v1[1].store(0, Ordering::SeqCst);
+        v1[0].store(0, Ordering::SeqCst);
+    });
+    // The user runs on the main thread (loom allows few threads).
+    for _ in 0..2 {
+        if v[1].load(Ordering::SeqCst) == 0 {
+            let m = v[2].load(Ordering::SeqCst);
+            v[1].store(m, Ordering::SeqCst);
+        }
+    }
+    w.join().unwrap();
+    r.join().unwrap();
+}
+
+fn loom_executions(bound: usize) -> u64 {
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.store(0, Ordering::SeqCst);
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(bound);
+    b.check(|| {
+        N.fetch_add(1, Ordering::SeqCst);
+        loom_small();
+    });
+    N.load(Ordering::SeqCst)
+}
+
+fn random(budget: u64) -> Config {
+    Config {
+        mode: Mode::Random,
+        budget,
+        threads: 1,
+        seed: 1,
+        ..Config::default()
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    const N: u64 = 200;
+    for bound in [1u32, 2] {
+        let ours = explore(
+            &Small,
+            &Config {
+                mode: Mode::Exhaustive {
+                    bound: Some(bound),
+                    reduction: true,
+                },
+                budget: u64::MAX,
+                threads: 1,
+                ..Config::default()
+            },
+            None,
+        )
+        .unwrap();
+        let full = explore(
+            &Small,
+            &Config {
+                mode: Mode::Exhaustive {
+                    bound: Some(bound),
+                    reduction: false,
+                },
+                budget: u64::MAX,
+                threads: 1,
+                ..Config::default()
+            },
+            None,
+        )
+        .unwrap();
+        eprintln!(
+            "small race, preemption bound {bound}: vipt {} executions with sleep sets ({} without; failing {} / {}), loom {}",
+            ours.executions, full.executions, ours.failing, full.failing, loom_executions(bound as usize)
+        );
+    }
+    let mut g = c.benchmark_group("executions");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(N));
+    g.bench_function("small race/vipt random", |b| {
+        b.iter(|| explore(&Small, &random(N), None).unwrap())
+    });
+    // loom before shuttle: shuttle leaves its panic hook installed. One
+    // iteration is loom's whole exhaustive search at bound 2.
+    g.throughput(Throughput::Elements(loom_executions(2)));
+    g.bench_function("small race/loom exhaustive", |b| {
+        b.iter(|| loom_executions(2))
+    });
+    g.throughput(Throughput::Elements(N));
+    g.bench_function("small race/shuttle random", |b| {
+        b.iter(|| shuttle::check_random(shuttle_small, N as usize))
+    });
+    let reclaim = Scenario::new(
+        Kind::Reclaim,
+        "patched-2005",
+        Params {
+            page_flush: false,
+            ..Kind::Reclaim.defaults()
+        },
+    )
+    .unwrap();
+    g.bench_function("reclaim race/vipt random", |b| {
+        b.iter(|| explore(&reclaim, &random(N), None).unwrap())
+    });
+    let exh = Config {
+        mode: Mode::Exhaustive {
+            bound: Some(3),
+            reduction: true,
+        },
+        budget: N,
+        threads: 1,
+        ..Config::default()
+    };
+    g.bench_function("reclaim race/vipt exhaustive", |b| {
+        b.iter(|| explore(&reclaim, &exh, None).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
