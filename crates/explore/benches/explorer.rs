@@ -7,7 +7,7 @@
 //! `cargo bench -p vipt-explore --bench explorer`; figures in
 //! `crates/explore/BENCHMARKS.md`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
