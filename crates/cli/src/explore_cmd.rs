@@ -113,6 +113,9 @@ pub struct ExploreArgs {
     /// PCT depth.
     #[arg(long, default_value_t = 3)]
     depth: u32,
+    /// Write the minimised failing schedule's swim-lane picture here.
+    #[arg(long)]
+    svg: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -254,6 +257,20 @@ pub fn run_explore(a: ExploreArgs) -> Result<String, UsageError> {
         None => None,
     };
     let (lo, hi) = r.interval();
+    // The minimised failure's timeline.
+    let steps = match &min {
+        Some(m) => Some(
+            run_one(&sc, &mut Replay::new(m.schedule.clone()), cfg.max_steps)?
+                .0
+                .steps,
+        ),
+        None => None,
+    };
+    if let (Some(path), Some(steps)) = (&a.svg, &steps) {
+        let title = format!("{} / {} / {}", sc.kind.name(), sc.strategy_name, sc.params);
+        std::fs::write(path, timeline::svg(steps, 3, &ROLES, &title))
+            .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+    }
     if a.json {
         let v = json!({
             "scenario": sc.kind.name(), "strategy": sc.strategy_name, "params": sc.params.to_string(),
@@ -325,6 +342,11 @@ pub fn run_explore(a: ExploreArgs) -> Result<String, UsageError> {
             m.schedule, m.preemptions
         );
         let _ = writeln!(s, "replay: {}", replay_cmd(&sc, &m.schedule.to_string()));
+    }
+    if let Some(steps) = &steps {
+        let _ = writeln!(s, "\ntimeline of the minimised schedule:");
+        s += &timeline::text(steps, 3, &ROLES);
+        s.push('\n');
     }
     let _ = writeln!(s, "mean cost per execution:");
     for k in r.counters.keys() {

@@ -155,3 +155,26 @@ impl Chooser for Replay {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_run_lengths() {
+        let s: Schedule = "a12b3ac".parse().unwrap();
+        assert_eq!(s.len(), 17);
+        assert_eq!(s.0[12..], [1, 1, 1, 0, 2]);
+        assert_eq!(s.to_string(), "a12b3ac");
+        assert_eq!(s.switches(), 3);
+        assert_eq!(Schedule::from_choices(&[0, 0, 1]).to_string(), "a2b");
+        assert_eq!("".parse::<Schedule>().unwrap(), Schedule::default());
+    }
+
+    #[test]
+    fn bad_schedules_are_errors() {
+        for bad in ["A", "a0", "1a", "a-", "a99999999999"] {
+            assert!(bad.parse::<Schedule>().is_err(), "{bad}");
+        }
+    }
+}

@@ -692,3 +692,27 @@ pub fn minimise<P: Program>(
         failures: out.failures,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_interval() {
+        let (lo, hi) = wilson(50, 100);
+        assert!(
+            (lo - 0.4038).abs() < 1e-3 && (hi - 0.5962).abs() < 1e-3,
+            "{lo} {hi}"
+        );
+        assert_eq!(wilson(0, 10).0, 0.0);
+        assert!(wilson(10, 10).1 > 0.999_999);
+        assert!(wilson(0, 10).1 > 0.2, "zero failures in 10 is not a proof");
+        assert_eq!(wilson(0, 0), (0.0, 1.0));
+    }
+
+    #[test]
+    fn seeds_differ_per_execution() {
+        assert_ne!(seed_of(1, 0), seed_of(1, 1));
+        assert_ne!(seed_of(1, 0), seed_of(2, 0));
+    }
+}

@@ -232,3 +232,42 @@ pub fn svg(steps: &[Step], cpus: usize, names: &[&str], title: &str) -> String {
     s.push_str("</svg>\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vipt_mm::{Footprint, Op};
+
+    fn step(cpu: usize, kind: OpKind, what: &'static str, preemption: bool) -> Step {
+        Step {
+            cpu,
+            op: Op::new(kind, what, Footprint::NONE),
+            preemption,
+        }
+    }
+
+    #[test]
+    fn segments_group_runs_of_one_function_on_one_cpu() {
+        let steps = [
+            step(0, OpKind::Fdc, "f", false),
+            step(0, OpKind::Fdc, "f", false),
+            step(0, OpKind::PteRead, "f", false),
+            step(1, OpKind::PteWrite, "g", true),
+            step(0, OpKind::Fdc, "f", false),
+        ];
+        let s = segments(&steps);
+        assert_eq!(s.len(), 3);
+        assert_eq!(
+            (s[0].first, s[0].last, s[0].ops.as_str()),
+            (0, 2, "Fdc×2, PteRead")
+        );
+        assert!(s[1].preempted && s[1].cpu == 1);
+        assert_eq!(s[2].first, 4);
+        let t = text(&steps, 2, &["w", "r"]);
+        assert!(t.lines().nth(2).unwrap().contains("»g: PteWrite"));
+        let pic = svg(&steps, 2, &["w", "r"], "t");
+        assert_eq!(pic.matches("<title>").count(), steps.len());
+        assert_eq!(pic.matches(r#"stroke="red""#).count(), 1);
+        assert!(pic.trim_end().ends_with("</svg>"));
+    }
+}

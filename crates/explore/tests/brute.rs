@@ -371,3 +371,71 @@ fn independent_steps_are_explored_once() {
     assert_eq!(full.executions, 20, "C(6,3) interleavings");
     assert_eq!(red.executions, 1, "one Mazurkiewicz trace");
 }
+
+/// Random and PCT results depend on the seed, not on the number of workers.
+#[test]
+fn sampled_results_do_not_depend_on_threads() {
+    let inc = vec![T::Read(0), T::Write(0, 1, true)];
+    let p = Toy {
+        threads: vec![inc.clone(), inc.clone(), inc],
+        vars: 1,
+        bad: 1,
+    };
+    for mode in [Mode::Random, Mode::Pct { depth: 2 }] {
+        let run = |threads| {
+            let cfg = Config {
+                mode,
+                budget: 500,
+                seed: 42,
+                threads,
+                ..Config::default()
+            };
+            explore(&p, &cfg, None).unwrap()
+        };
+        let (a, b) = (run(1), run(2));
+        assert_eq!((a.failing, &a.outcomes), (b.failing, &b.outcomes), "{mode}");
+        assert_eq!(a.first.map(|f| f.schedule), b.first.map(|f| f.schedule));
+    }
+}
+
+/// A panicking body ends the execution with a failure naming the panic, and
+/// the other CPUs are unwound.
+#[test]
+fn a_panicking_cpu_is_a_failure() {
+    struct Boom;
+    impl Program for Boom {
+        type State = ();
+        fn setup(&self) -> Result<((), Vec<Body>), String> {
+            let a: Body = Box::new(|| {
+                ExploreSched.point(0, &Op::new(OpKind::PteRead, "a", Footprint::NONE));
+                panic!("BUG_ON in the model");
+            });
+            let b: Body = Box::new(|| {
+                for _ in 0..3 {
+                    ExploreSched.point(1, &Op::new(OpKind::PteRead, "b", Footprint::NONE));
+                }
+            });
+            Ok(((), vec![a, b]))
+        }
+        fn check(&self, _: (), _: &Run) -> Outcome {
+            Outcome::default()
+        }
+    }
+    let r = explore(
+        &Boom,
+        &Config {
+            budget: 100,
+            ..Config::default()
+        },
+        None,
+    )
+    .unwrap();
+    assert!(r.failing > 0);
+    assert!(
+        r.failure_kinds
+            .keys()
+            .any(|k| k.contains("BUG_ON in the model")),
+        "{:?}",
+        r.failure_kinds
+    );
+}
