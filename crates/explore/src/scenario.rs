@@ -258,7 +258,7 @@ impl Scenario {
         Ok(WorldConfig {
             hw: HwConfig {
                 geometry: Geometry::explore(self.params.lines).map_err(|e| e.to_string())?,
-                frames: 48,
+                frames: 16,
                 cpus: 4,
                 honour_flush_pte: self.params.page_flush,
                 speculative_move_in: self.params.move_in,

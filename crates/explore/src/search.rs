@@ -650,8 +650,8 @@ pub struct Minimised {
 }
 
 /// Looks for a failing schedule with fewer preemptions than `failing`: an
-/// exhaustive search with sleep sets at bound 0, 1, … below the failing
-/// schedule's count, `budget` executions per bound. Returns the failing
+/// exhaustive search at bound 0, 1, … below the failing schedule's count,
+/// with sleep sets and then without, `budget` executions per search. Returns the failing
 /// schedule itself (replayed) when nothing smaller fails within the budget,
 /// or `None` when `failing` does not fail.
 pub fn minimise<P: Program>(
@@ -667,23 +667,27 @@ pub fn minimise<P: Program>(
     };
     let have = run.preemptions();
     for b in 0..have as u32 {
-        let config = Config {
-            mode: Mode::Exhaustive {
-                bound: Some(b),
-                reduction: true,
-            },
-            budget,
-            max_steps,
-            stop_on_failure: true,
-            ..Config::default()
-        };
-        let r = explore(program, &config, None)?;
-        if let Some(f) = r.first {
-            return Ok(Some(Minimised {
-                schedule: f.schedule,
-                preemptions: f.preemptions,
-                failures: f.failures,
-            }));
+        // Reduced first (cheap); unreduced too, since sleep sets under a
+        // bound can prune the only small representative.
+        for reduction in [true, false] {
+            let config = Config {
+                mode: Mode::Exhaustive {
+                    bound: Some(b),
+                    reduction,
+                },
+                budget,
+                max_steps,
+                stop_on_failure: true,
+                ..Config::default()
+            };
+            let r = explore(program, &config, None)?;
+            if let Some(f) = r.first {
+                return Ok(Some(Minimised {
+                    schedule: f.schedule,
+                    preemptions: f.preemptions,
+                    failures: f.failures,
+                }));
+            }
         }
     }
     Ok(Some(Minimised {
