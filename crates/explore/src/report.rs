@@ -252,6 +252,33 @@ impl FullReport {
             s += &q.text();
             s.push('\n');
         }
+        s += "## Every failing cell, with the command that replays its minimal schedule\n\n";
+        let mut t = vec![[
+            "scenario",
+            "strategy",
+            "params",
+            "failing/explored",
+            "first failure",
+            "replay",
+        ]
+        .map(String::from)
+        .to_vec()];
+        for c in self.cells.iter().filter(|c| c.report.failing > 0) {
+            t.push(vec![
+                c.scenario.to_string(),
+                c.strategy.clone(),
+                report_params(c),
+                format!("{}/{}", c.report.failing, c.report.executions),
+                c.report
+                    .failure_kinds
+                    .keys()
+                    .next()
+                    .map(|k| k.lines().next().unwrap_or("").chars().take(60).collect())
+                    .unwrap_or_default(),
+                c.replay().unwrap_or_default(),
+            ]);
+        }
+        s += &table_text(&t);
         s
     }
 
@@ -260,6 +287,16 @@ impl FullReport {
         self.cells
             .iter()
             .find(|c| c.scenario == k.name() && c.strategy == strategy && c.params == p)
+    }
+}
+
+/// The cell's parameters that differ from its scenario's defaults.
+fn report_params(c: &Cell) -> String {
+    let f = param_flags(c.params, c.kind().defaults());
+    if f.is_empty() {
+        "defaults".into()
+    } else {
+        f.trim().to_string()
     }
 }
 
