@@ -15,6 +15,8 @@ use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use vipt_mm::{Contended, LockId, Op, Sched};
 
+use crate::schedule::MAX_CPUS;
+
 /// The code one simulated CPU runs in an execution.
 pub type Body = Box<dyn FnOnce() + 'static>;
 
@@ -85,15 +87,16 @@ impl Run {
 
 /// The executor's state that the scheduling hook reaches through a
 /// thread-local pointer while an execution runs on this thread.
+/// Fixed-size arrays: no allocation per execution.
 struct Ctx {
     /// The CPU whose coroutine is running.
     cur: Cell<usize>,
     /// Each CPU's yielder, set when its coroutine first runs.
-    yielders: Vec<Cell<*const Yielder<(), ()>>>,
+    yielders: [Cell<*const Yielder<(), ()>>; MAX_CPUS],
     /// Each CPU's announced next operation.
-    pending: Vec<Cell<Option<Op>>>,
+    pending: [Cell<Option<Op>>; MAX_CPUS],
     /// The lock each blocked CPU waits for.
-    blocked: Vec<Cell<Option<LockId>>>,
+    blocked: [Cell<Option<LockId>>; MAX_CPUS],
 }
 
 thread_local! {
@@ -196,14 +199,21 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs one execution of `bodies` under `chooser`, at most `max_steps`
 /// steps. Bodies are started in CPU order, each up to its first scheduling
-/// point (code before it must not touch shared state).
+/// point (code before it must not touch shared state). More than
+/// [`MAX_CPUS`] bodies end at once with [`Ending::Panic`].
 pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -> Run {
     let n = bodies.len();
+    if n > MAX_CPUS {
+        return Run {
+            steps: Vec::new(),
+            ending: Ending::Panic(format!("{n} CPUs; at most {MAX_CPUS}")),
+        };
+    }
     let ctx = Ctx {
         cur: Cell::new(0),
-        yielders: (0..n).map(|_| Cell::new(std::ptr::null())).collect(),
-        pending: (0..n).map(|_| Cell::new(None)).collect(),
-        blocked: (0..n).map(|_| Cell::new(None)).collect(),
+        yielders: std::array::from_fn(|_| Cell::new(std::ptr::null())),
+        pending: std::array::from_fn(|_| Cell::new(None)),
+        blocked: std::array::from_fn(|_| Cell::new(None)),
     };
     let guard = CtxGuard::install(&ctx);
     let ctxp: *const Ctx = &ctx;
@@ -222,7 +232,7 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
             ))
         })
         .collect();
-    let mut steps = Vec::new();
+    let mut steps = Vec::with_capacity(64);
     let mut ending = None;
     // Resumes CPU `i`; returns a panic message if its body panicked.
     let resume = |cos: &mut Vec<Option<Co>>, i: usize| -> Option<String> {
