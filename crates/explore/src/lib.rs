@@ -8,9 +8,9 @@
 //! ([`report`]), with the cost sweep ([`cost`]) and native stress ([`stress`]).
 //!
 //! Measured (`cargo bench -p vipt-explore`, `BENCHMARKS.md`): on one small
-//! race, 838 k executions/s against shuttle's 243 k and loom's 35.9 k; at
+//! race, 860 k executions/s against shuttle's 240 k and loom's 35.1 k; at
 //! preemption bound 2 the exhaustive search needs 15 executions where loom
-//! needs 464; the full reclaim-race scenario runs 22 k executions/s.
+//! needs 464; the full reclaim-race scenario runs 24 k executions/s.
 
 pub mod cost;
 pub mod engine;
