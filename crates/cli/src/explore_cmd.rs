@@ -139,7 +139,8 @@ pub struct ReplayArgs {
 /// Arguments of `vipt cost`.
 #[derive(Debug, Args)]
 pub struct CostArgs {
-    /// Write the plot (fdc issued against vmas, a quarter present) here.
+    /// Write the plot (fdc issued against vmas, a quarter present, two
+    /// colours) here.
     #[arg(long)]
     svg: Option<PathBuf>,
     /// Print one JSON object.
@@ -410,15 +411,20 @@ pub fn run_replay(a: ReplayArgs) -> Result<String, UsageError> {
 
 /// `vipt cost`.
 pub fn run_cost(a: CostArgs) -> Result<String, UsageError> {
-    let pts = cost::sweep(&report::STRATEGIES[..5], &cost::VMAS, &cost::PRESENT)?;
+    let pts = cost::sweep(
+        &report::STRATEGIES[..5],
+        &cost::VMAS,
+        &cost::PRESENT,
+        &cost::COLOURS,
+    )?;
     if let Some(p) = &a.svg {
-        std::fs::write(p, cost::plot(&pts, 0.25))
+        std::fs::write(p, cost::plot(&pts, 0.25, 2))
             .map_err(|e| UsageError(format!("{}: {e}", p.display())))?;
     }
     if a.json {
         let v: Vec<_> = pts
             .iter()
-            .map(|p| json!({"strategy": p.strategy, "vmas": p.vmas, "present": p.present, "fdc_issued": p.fdc_issued,
+            .map(|p| json!({"strategy": p.strategy, "vmas": p.vmas, "colours": p.colours, "present": p.present, "fdc_issued": p.fdc_issued,
                 "fdc_nullified": p.fdc_nullified, "tlb_inserts": p.tlb_inserts, "tlb_purges": p.tlb_purges,
                 "tree_nodes": p.tree_nodes, "translation_checks": p.translation_checks, "lock_hold_steps": p.lock_hold_steps}))
             .collect();
@@ -427,6 +433,7 @@ pub fn run_cost(a: CostArgs) -> Result<String, UsageError> {
     let mut t = vec![[
         "strategy",
         "vmas",
+        "colours",
         "present",
         "fdc issued",
         "nullified",
@@ -442,6 +449,7 @@ pub fn run_cost(a: CostArgs) -> Result<String, UsageError> {
         t.push(vec![
             p.strategy.clone(),
             p.vmas.to_string(),
+            p.colours.to_string(),
             format!("{:.0}%", p.present * 100.0),
             p.fdc_issued.to_string(),
             p.fdc_nullified.to_string(),
@@ -523,7 +531,7 @@ pub fn run_report(a: ReportArgs) -> Result<String, UsageError> {
         std::fs::create_dir_all(dir).map_err(err)?;
         std::fs::write(dir.join("report.txt"), r.text()).map_err(err)?;
         std::fs::write(dir.join("report.json"), format!("{:#}\n", r.json())).map_err(err)?;
-        std::fs::write(dir.join("cost.svg"), cost::plot(&r.cost, 0.25)).map_err(err)?;
+        std::fs::write(dir.join("cost.svg"), cost::plot(&r.cost, 0.25, 2)).map_err(err)?;
         for c in r.cells.iter().filter(|c| c.schedule.is_some()) {
             let sc = Scenario::new(Kind::parse(c.scenario)?, &c.strategy, c.params)?;
             let sched: Schedule = c.schedule.as_deref().unwrap_or_default().parse()?;

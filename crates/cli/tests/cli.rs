@@ -341,11 +341,13 @@ fn explore_bad_input_is_a_usage_error() {
 fn cost_and_stress_run() {
     let c = json(&["cost", "--json"]);
     let pts = c["points"].as_array().unwrap();
-    assert_eq!(pts.len(), 5 * 6 * 4);
+    assert_eq!(pts.len(), 5 * 2 * 6 * 4);
     // modern purges the TLB once per vma, tmpalias never walks a pte.
     let at = |s: &str, n: u64| {
         pts.iter()
-            .find(|p| p["strategy"] == s && p["vmas"] == n && p["present"] == 1.0)
+            .find(|p| {
+                p["strategy"] == s && p["vmas"] == n && p["present"] == 1.0 && p["colours"] == 1
+            })
             .unwrap()
     };
     assert!(at("modern", 32)["tlb_purges"].as_u64().unwrap() >= 32);

@@ -24,6 +24,9 @@ pub struct CostPoint {
     pub vmas: usize,
     /// Fraction of them with a present pte.
     pub present: f64,
+    /// Colours the vmas' addresses fall into (1: all congruent; 2: every
+    /// second vma placed by `MAP_FIXED` one page off).
+    pub colours: usize,
     /// `fdc` issued by the write (kernel alias, user and tmpalias flushes).
     pub fdc_issued: u64,
     /// Of those, nullified.
@@ -47,10 +50,16 @@ pub fn is_present(i: usize, f: f64) -> bool {
 }
 
 /// Measures one point.
-pub fn measure(strategy: &str, vmas: usize, present: f64) -> Result<CostPoint, String> {
-    if !(1..=256).contains(&vmas) || !(0.0..=1.0).contains(&present) {
+pub fn measure(
+    strategy: &str,
+    vmas: usize,
+    present: f64,
+    colours: usize,
+) -> Result<CostPoint, String> {
+    if !(1..=256).contains(&vmas) || !(0.0..=1.0).contains(&present) || !(1..=2).contains(&colours)
+    {
         return Err(format!(
-            "vmas 1..=256 and fraction 0..=1, not {vmas} and {present}"
+            "vmas 1..=256, fraction 0..=1 and colours 1 or 2, not {vmas}, {present} and {colours}"
         ));
     }
     let s = by_name(strategy).ok_or_else(|| format!("unknown strategy {strategy:?}"))?;
@@ -67,10 +76,20 @@ pub fn measure(strategy: &str, vmas: usize, present: f64) -> Result<CostPoint, S
     let e = |e: vipt_mm::MmError| e.to_string();
     let f = w.new_file(1);
     let rw = Prot::PROT_READ.union(Prot::PROT_WRITE);
+    let mut first = 0;
     for i in 0..vmas {
         let mut c = Cpu::new(&w, 1).map_err(e)?;
         c.use_mm(Some(w.new_mm()));
-        let va = do_mmap(&mut c, Some(&f), 0, PAGE_SIZE, rw, MapFlags::MAP_SHARED, 0).map_err(e)?;
+        let va = if colours == 2 && i % 2 == 1 {
+            let fixed = first + (64 << 20) + PAGE_SIZE;
+            let flags = MapFlags::MAP_SHARED | MapFlags::MAP_FIXED;
+            do_mmap(&mut c, Some(&f), fixed, PAGE_SIZE, rw, flags, 0).map_err(e)?
+        } else {
+            do_mmap(&mut c, Some(&f), 0, PAGE_SIZE, rw, MapFlags::MAP_SHARED, 0).map_err(e)?
+        };
+        if i == 0 {
+            first = va;
+        }
         if is_present(i, present) {
             c.user_load(va, 8).map_err(e)?;
         }
@@ -119,6 +138,7 @@ pub fn measure(strategy: &str, vmas: usize, present: f64) -> Result<CostPoint, S
         strategy: strategy.to_string(),
         vmas,
         present,
+        colours,
         fdc_issued: c.fdc_issued - before.0.fdc_issued,
         fdc_nullified: c.fdc_nullified - before.0.fdc_nullified,
         tlb_inserts: c.tlb_inserts - before.0.tlb_inserts,
@@ -134,17 +154,23 @@ pub const VMAS: [usize; 6] = [1, 2, 4, 8, 16, 32];
 /// The default sweep's fractions of vmas with a present pte.
 pub const PRESENT: [f64; 4] = [0.0, 0.25, 0.5, 1.0];
 
+/// The default sweep's colour counts.
+pub const COLOURS: [usize; 2] = [1, 2];
+
 /// The whole sweep for the given strategies.
 pub fn sweep(
     strategies: &[&str],
     vmas: &[usize],
     present: &[f64],
+    colours: &[usize],
 ) -> Result<Vec<CostPoint>, String> {
     let mut v = Vec::new();
     for s in strategies {
-        for &n in vmas {
-            for &p in present {
-                v.push(measure(s, n, p)?);
+        for &k in colours {
+            for &n in vmas {
+                for &p in present {
+                    v.push(measure(s, n, p, k)?);
+                }
             }
         }
     }
@@ -152,9 +178,12 @@ pub fn sweep(
 }
 
 /// An SVG line plot of `fdc` issued against the number of vmas, one line
-/// per strategy, at one fraction of present ptes.
-pub fn plot(points: &[CostPoint], present: f64) -> String {
-    let pts: Vec<&CostPoint> = points.iter().filter(|p| p.present == present).collect();
+/// per strategy, at one fraction of present ptes and one colour count.
+pub fn plot(points: &[CostPoint], present: f64, colours: usize) -> String {
+    let pts: Vec<&CostPoint> = points
+        .iter()
+        .filter(|p| p.present == present && p.colours == colours)
+        .collect();
     let mut strategies: Vec<&str> = pts.iter().map(|p| p.strategy.as_str()).collect();
     strategies.dedup();
     let max_x = pts.iter().map(|p| p.vmas).max().unwrap_or(1) as f64;
@@ -162,13 +191,13 @@ pub fn plot(points: &[CostPoint], present: f64) -> String {
     let (w, h, l, t) = (640.0, 360.0, 70.0, 40.0);
     let x = |v: usize| l + (v as f64).log2().max(0.0) / max_x.log2().max(1.0) * (w - l - 150.0);
     let y = |v: u64| t + (h - t - 50.0) * (1.0 - v as f64 / max_y);
-    let colours = [
+    let palette = [
         "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
     ];
     let mut s = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
-<text x="10" y="20" font-size="14">fdc issued per write() against vmas mapping the file ({:.0}% with a present pte)</text>
+<text x="10" y="20" font-size="14">fdc issued per write() against vmas mapping the file ({:.0}% with a present pte, {colours} colour(s))</text>
 <line x1="{l}" y1="{}" x2="{}" y2="{}" stroke="black"/><line x1="{l}" y1="{t}" x2="{l}" y2="{}" stroke="black"/>
 <text x="{}" y="{}">vmas (log scale)</text><text x="5" y="{}">{max_y}</text><text x="5" y="{}">0</text>
 "#,
@@ -189,7 +218,7 @@ pub fn plot(points: &[CostPoint], present: f64) -> String {
         }
     }
     for (i, st) in strategies.iter().enumerate() {
-        let c = colours[i % colours.len()];
+        let c = palette[i % palette.len()];
         let line: Vec<String> = pts
             .iter()
             .filter(|p| p.strategy == *st)
