@@ -87,16 +87,89 @@ impl Run {
 
 /// The executor's state that the scheduling hook reaches through a
 /// thread-local pointer while an execution runs on this thread.
-/// Fixed-size arrays: no allocation per execution.
+///
+/// Decisions are made where the step is announced: `point` asks the chooser
+/// itself and, when the same CPU goes on, returns without switching; only a
+/// different choice (or the end) suspends back to the executor.
 struct Ctx {
     /// The CPU whose coroutine is running.
     cur: Cell<usize>,
+    /// Number of CPUs.
+    n: usize,
     /// Each CPU's yielder, set when its coroutine first runs.
     yielders: [Cell<*const Yielder<(), ()>>; MAX_CPUS],
     /// Each CPU's announced next operation.
     pending: [Cell<Option<Op>>; MAX_CPUS],
     /// The lock each blocked CPU waits for.
     blocked: [Cell<Option<LockId>>; MAX_CPUS],
+    /// Which CPUs have not finished.
+    live: [Cell<bool>; MAX_CPUS],
+    /// Every CPU reached its first point: decisions may be made inline.
+    running: Cell<bool>,
+    /// The chooser (lifetime erased: valid for the whole of `execute`, and
+    /// only ever called through this pointer, never re-entered).
+    chooser: *mut (dyn Chooser + 'static),
+    /// Steps after which the run ends.
+    max_steps: usize,
+    /// The record and the scratch the decisions use.
+    record: RefCell<Record>,
+    /// A decision made inside `point` for another CPU.
+    next: Cell<Option<usize>>,
+    /// An ending decided inside `point`.
+    end: RefCell<Option<Ending>>,
+}
+
+/// The steps so far, the last CPU, and a reusable enabled list.
+struct Record {
+    steps: Vec<Step>,
+    prev: Option<usize>,
+    enabled: Vec<(usize, Op)>,
+}
+
+/// Chooses the next step and records it, or says how the run ends.
+fn decide(ctx: &Ctx) -> Result<usize, Ending> {
+    let mut r = ctx.record.borrow_mut();
+    let r = &mut *r;
+    r.enabled.clear();
+    for i in 0..ctx.n {
+        if ctx.live[i].get() && ctx.blocked[i].get().is_none() {
+            let op = ctx.pending[i].get().expect("a live CPU announced its step");
+            r.enabled.push((i, op));
+        }
+    }
+    if r.enabled.is_empty() {
+        let stuck: Vec<(usize, Op)> = (0..ctx.n)
+            .filter(|&i| ctx.live[i].get())
+            .filter_map(|i| ctx.pending[i].get().map(|op| (i, op)))
+            .collect();
+        return Err(if stuck.is_empty() {
+            Ending::Finished
+        } else {
+            Ending::Deadlock(stuck)
+        });
+    }
+    if r.steps.len() >= ctx.max_steps {
+        return Err(Ending::StepLimit);
+    }
+    // SAFETY: see `Ctx::chooser`; one thread, and no chooser calls `point`.
+    let chosen = unsafe { (*ctx.chooser).choose(r.steps.len(), r.prev, &r.enabled) };
+    let c = chosen.ok_or(Ending::Abandoned)?;
+    let op = r
+        .enabled
+        .iter()
+        .find(|(i, _)| *i == c)
+        .map(|&(_, op)| op)
+        .ok_or(Ending::Abandoned)?;
+    let preemption = r
+        .prev
+        .is_some_and(|p| p != c && r.enabled.iter().any(|(e, _)| *e == p));
+    r.steps.push(Step {
+        cpu: c,
+        op,
+        preemption,
+    });
+    r.prev = Some(c);
+    Ok(c)
 }
 
 thread_local! {
@@ -134,7 +207,16 @@ pub struct ExploreSched;
 impl Sched for ExploreSched {
     fn point(&self, _cpu: usize, op: &Op) {
         with_ctx(|ctx| {
-            ctx.pending[ctx.cur.get()].set(Some(*op));
+            let cur = ctx.cur.get();
+            ctx.pending[cur].set(Some(*op));
+            if ctx.running.get() {
+                match decide(ctx) {
+                    // The same CPU goes on: no switch.
+                    Ok(c) if c == cur => return,
+                    Ok(c) => ctx.next.set(Some(c)),
+                    Err(e) => *ctx.end.borrow_mut() = Some(e),
+                }
+            }
             suspend(ctx);
         });
     }
@@ -209,11 +291,29 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
             ending: Ending::Panic(format!("{n} CPUs; at most {MAX_CPUS}")),
         };
     }
+    // SAFETY: only the lifetime bound changes; `ctx` (which holds the
+    // pointer) is dropped before `execute` returns, and the chooser is
+    // used through this pointer alone until then.
+    let chooser: *mut (dyn Chooser + 'static) = unsafe {
+        std::mem::transmute::<*mut (dyn Chooser + '_), *mut (dyn Chooser + 'static)>(chooser)
+    };
     let ctx = Ctx {
         cur: Cell::new(0),
+        n,
         yielders: std::array::from_fn(|_| Cell::new(std::ptr::null())),
         pending: std::array::from_fn(|_| Cell::new(None)),
         blocked: std::array::from_fn(|_| Cell::new(None)),
+        live: std::array::from_fn(|i| Cell::new(i < n)),
+        running: Cell::new(false),
+        chooser,
+        max_steps,
+        record: RefCell::new(Record {
+            steps: Vec::with_capacity(64),
+            prev: None,
+            enabled: Vec::with_capacity(n),
+        }),
+        next: Cell::new(None),
+        end: RefCell::new(None),
     };
     let guard = CtxGuard::install(&ctx);
     let ctxp: *const Ctx = &ctx;
@@ -232,23 +332,19 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
             ))
         })
         .collect();
-    let mut steps = Vec::with_capacity(64);
     let mut ending = None;
     // Resumes CPU `i`; returns a panic message if its body panicked.
     let resume = |cos: &mut Vec<Option<Co>>, i: usize| -> Option<String> {
         ctx.cur.set(i);
         let co = cos[i].as_mut().expect("resume a live CPU");
-        match catch_unwind(AssertUnwindSafe(|| co.resume(()))) {
-            Ok(CoroutineResult::Yield(())) => None,
-            Ok(CoroutineResult::Return(())) => {
-                give_stack(cos[i].take().expect("live").into_stack());
-                None
-            }
-            Err(p) => {
-                give_stack(cos[i].take().expect("live").into_stack());
-                Some(panic_message(&*p))
-            }
-        }
+        let r = match catch_unwind(AssertUnwindSafe(|| co.resume(()))) {
+            Ok(CoroutineResult::Yield(())) => return None,
+            Ok(CoroutineResult::Return(())) => None,
+            Err(p) => Some(panic_message(&*p)),
+        };
+        ctx.live[i].set(false);
+        give_stack(cos[i].take().expect("live").into_stack());
+        r
     };
     for i in 0..n {
         if let Some(msg) = resume(&mut cos, i) {
@@ -256,52 +352,28 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
             break;
         }
     }
-    let mut prev = None;
-    let mut enabled = Vec::with_capacity(n);
+    ctx.running.set(true);
+    let mut next = None;
     while ending.is_none() {
-        enabled.clear();
-        for (i, co) in cos.iter().enumerate() {
-            if co.is_some() && ctx.blocked[i].get().is_none() {
-                enabled.push((
-                    i,
-                    ctx.pending[i].get().expect("a live CPU announced its step"),
-                ));
-            }
-        }
-        if enabled.is_empty() {
-            let stuck: Vec<(usize, Op)> = (0..n)
-                .filter(|&i| cos[i].is_some())
-                .filter_map(|i| ctx.pending[i].get().map(|op| (i, op)))
-                .collect();
-            ending = Some(if stuck.is_empty() {
-                Ending::Finished
-            } else {
-                Ending::Deadlock(stuck)
-            });
-            break;
-        }
-        if steps.len() >= max_steps {
-            ending = Some(Ending::StepLimit);
-            break;
-        }
-        let Some(c) = chooser.choose(steps.len(), prev, &enabled) else {
-            ending = Some(Ending::Abandoned);
-            break;
+        let c = match next.take() {
+            Some(c) => c,
+            None => match decide(&ctx) {
+                Ok(c) => c,
+                Err(e) => {
+                    ending = Some(e);
+                    break;
+                }
+            },
         };
-        let Some(&(_, op)) = enabled.iter().find(|(i, _)| *i == c) else {
-            ending = Some(Ending::Abandoned);
-            break;
-        };
-        let preemption = prev.is_some_and(|p| p != c && enabled.iter().any(|(e, _)| *e == p));
-        steps.push(Step {
-            cpu: c,
-            op,
-            preemption,
-        });
-        prev = Some(c);
         if let Some(msg) = resume(&mut cos, c) {
             ending = Some(Ending::Panic(msg));
+            break;
         }
+        if let Some(e) = ctx.end.borrow_mut().take() {
+            ending = Some(e);
+            break;
+        }
+        next = ctx.next.take();
     }
     // Unwind the CPUs that did not finish (deadlock, limit, abandon, panic):
     // their stacks run destructors only, the hook does not suspend while
@@ -313,6 +385,7 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
         }
     }
     drop(guard);
+    let steps = std::mem::take(&mut ctx.record.borrow_mut().steps);
     Run {
         steps,
         ending: ending.unwrap_or(Ending::Finished),

@@ -8,9 +8,9 @@
 //! ([`report`]), with the cost sweep ([`cost`]) and native stress ([`stress`]).
 //!
 //! Measured (`cargo bench -p vipt-explore`, `BENCHMARKS.md`): on one small
-//! race, 860 k executions/s against shuttle's 240 k and loom's 35.1 k; at
+//! race, 946 k executions/s against shuttle's 234 k and loom's 33.9 k; at
 //! preemption bound 2 the exhaustive search needs 15 executions where loom
-//! needs 464; the full reclaim-race scenario runs 24 k executions/s.
+//! needs 464; the full reclaim-race scenario runs 25 k executions/s.
 
 pub mod cost;
 pub mod engine;
