@@ -439,3 +439,88 @@ fn a_panicking_cpu_is_a_failure() {
         r.failure_kinds
     );
 }
+
+/// Every final state of the interleavings with at most `bound` preemptions
+/// (switches away from a thread that could go on), for lock-free programs.
+fn brute_bounded(p: &Toy, bound: u32) -> BTreeSet<String> {
+    #[allow(clippy::too_many_arguments)]
+    fn go(
+        p: &Toy,
+        pc: &mut Vec<usize>,
+        vars: &mut Vec<u64>,
+        regs: &mut Vec<u64>,
+        prev: Option<usize>,
+        left: u32,
+        out: &mut BTreeSet<String>,
+    ) {
+        let live = |pc: &Vec<usize>, t: usize| pc[t] < p.threads[t].len();
+        let prev_live = prev.is_some_and(|q| live(pc, q));
+        let mut any = false;
+        for t in 0..p.threads.len() {
+            if !live(pc, t) {
+                continue;
+            }
+            let cost = u32::from(prev_live && prev != Some(t));
+            if cost > left {
+                continue;
+            }
+            any = true;
+            let (sv, sr) = (vars.clone(), regs.clone());
+            match p.threads[t][pc[t]] {
+                T::Read(v) => regs[t] = vars[v],
+                T::Write(v, k, add) => vars[v] = k + if add { regs[t] } else { 0 },
+                T::Lock | T::Unlock => unreachable!("lock-free programs only"),
+            }
+            pc[t] += 1;
+            go(p, pc, vars, regs, Some(t), left - cost, out);
+            pc[t] -= 1;
+            *vars = sv;
+            *regs = sr;
+        }
+        if !any {
+            out.insert(observed(vars, regs));
+        }
+    }
+    let mut out = BTreeSet::new();
+    let n = p.threads.len();
+    go(
+        p,
+        &mut vec![0; n],
+        &mut vec![0; p.vars],
+        &mut vec![0; n],
+        None,
+        bound,
+        &mut out,
+    );
+    out
+}
+
+fn lock_free_program() -> impl Strategy<Value = Toy> {
+    let op = prop_oneof![
+        (0..2usize).prop_map(T::Read),
+        (0..2usize, 0..3u64, any::<bool>()).prop_map(|(v, k, a)| T::Write(v, k, a)),
+    ];
+    (
+        proptest::collection::vec(proptest::collection::vec(op, 1..4), 2..4),
+        0..4u64,
+    )
+        .prop_map(|(threads, bad)| Toy {
+            threads,
+            vars: 2,
+            bad,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The bound is counted as the brute force counts it: the unreduced
+    /// bounded search reaches exactly the outcomes of the interleavings
+    /// with at most that many preemptions.
+    #[test]
+    fn bounded_search_matches_bounded_brute_force(p in lock_free_program(), bound in 0..3u32) {
+        let (got, r) = outcomes(&p, Mode::Exhaustive { bound: Some(bound), reduction: false });
+        prop_assert!(r.complete);
+        prop_assert_eq!(got, brute_bounded(&p, bound));
+    }
+}
