@@ -10,10 +10,10 @@ use serde_json::json;
 use vipt_explore::report::{self, Budget};
 use vipt_explore::scenario::{Colour, Kind, Params, Scenario};
 use vipt_explore::{
-    cost, engine::Ending, explore, minimise, run_one, stress, timeline, Config, Mode, Replay,
-    Schedule,
+    cost, engine::Ending, explore, minimise, run_one, timeline, Config, Mode, Replay, Schedule,
 };
 use vipt_mm::strategy::by_name;
+use vipt_mm::stress;
 
 use crate::UsageError;
 

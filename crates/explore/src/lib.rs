@@ -5,7 +5,8 @@
 //! ([`schedule`]), exhaustive / random / PCT search with a report and
 //! minimisation ([`search`]), timelines ([`timeline`]), the built-in
 //! scenarios ([`scenario`]) and the answers to the seed thread's questions
-//! ([`report`]), with the cost sweep ([`cost`]) and native stress ([`stress`]).
+//! ([`report`]), with the cost sweep ([`cost`]). Native stress is
+//! `vipt_mm::stress`.
 //!
 //! Measured (`cargo bench -p vipt-explore`, `BENCHMARKS.md`): on one small
 //! race, 946 k executions/s against shuttle's 234 k and loom's 33.9 k; at
@@ -18,7 +19,6 @@ pub mod report;
 pub mod scenario;
 pub mod schedule;
 pub mod search;
-pub mod stress;
 pub mod timeline;
 
 pub use engine::{execute, Body, Chooser, Ending, ExploreSched, Run, Step};

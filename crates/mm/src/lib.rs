@@ -28,6 +28,7 @@ pub mod prio_tree;
 pub mod rmap;
 pub mod sched;
 pub mod strategy;
+pub mod stress;
 pub mod vma;
 pub mod world;
 

@@ -1,4 +1,4 @@
-//! `vipt stress`: native mode. Real threads run the kernel paths against one
+//! Native mode under load (`vipt stress`, and the mm stress test). Real threads run the kernel paths against one
 //! world with `parking_lot` locks: two readers with shared mappings, a COW
 //! writer, `write()`, and kswapd reclaiming. It finds deadlocks, model bugs
 //! and broken invariants under real concurrency; races are found by the
@@ -9,11 +9,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use vipt_cache::HwConfig;
-use vipt_mm::filemap::sys_write;
-use vipt_mm::mmap::do_mmap;
-use vipt_mm::rmap::shrink_page;
-use vipt_mm::{Cpu, FlushStrategy, MapFlags, MmError, Native, Prot, World, WorldConfig};
 use vipt_pte::PAGE_SIZE;
+
+use crate::filemap::sys_write;
+use crate::mmap::do_mmap;
+use crate::rmap::shrink_page;
+use crate::{Cpu, FlushStrategy, MapFlags, MmError, Native, Prot, World, WorldConfig};
 
 /// What a stress run saw.
 #[derive(Debug, Clone)]
