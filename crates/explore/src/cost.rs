@@ -12,8 +12,10 @@ use vipt_cache::HwConfig;
 use vipt_mm::filemap::sys_write;
 use vipt_mm::mmap::do_mmap;
 use vipt_mm::strategy::by_name;
-use vipt_mm::{Cpu, LockClass, MapFlags, OpKind, Prot, Recorder, World, WorldConfig};
+use vipt_mm::{Cpu, MapFlags, Prot, Recorder, World, WorldConfig};
 use vipt_pte::PAGE_SIZE;
+
+use crate::scenario::tree_lock_hold;
 
 /// One point of the sweep.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,26 +116,8 @@ pub fn measure(
         let was = before.1.iter().find(|(n, _)| *n == name).map_or(0, |x| x.1);
         now - was
     };
-    let mut held = 0u32;
-    let mut hold = 0;
-    for (cpu, op) in rec.ops() {
-        if cpu != 0 {
-            continue;
-        }
-        if held > 0 {
-            hold += 1;
-        }
-        match op.kind {
-            OpKind::Lock {
-                class: LockClass::TreeLock,
-                ..
-            } => held += 1,
-            OpKind::Unlock {
-                class: LockClass::TreeLock,
-            } => held = held.saturating_sub(1),
-            _ => {}
-        }
-    }
+    // Only the writer runs after `clear`.
+    let hold = tree_lock_hold(rec.ops().into_iter().map(|(c, op)| (c, op.kind)), 0);
     Ok(CostPoint {
         strategy: strategy.to_string(),
         vmas,

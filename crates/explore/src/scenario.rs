@@ -526,7 +526,8 @@ impl Program for Scenario {
             let b = st.base.iter().find(|(n, _)| *n == k).map_or(0, |x| x.1);
             counters.push((k, v.saturating_sub(b)));
         }
-        counters.push(("tree_lock_hold_steps", tree_lock_hold(run)));
+        let steps = run.steps.iter().map(|s| (s.cpu, s.op.kind));
+        counters.push(("tree_lock_hold_steps", tree_lock_hold(steps, 0)));
         counters.push(("alias_reports", w.alias_reports().len() as u64));
         counters.push(("steps", run.steps.len() as u64));
         let errors = st.errors.borrow();
@@ -546,17 +547,17 @@ impl Program for Scenario {
     }
 }
 
-/// Steps (all CPUs) taken while the writer held a `tree_lock`: the lock
-/// hold time of `flush_dcache_mmap_lock` and `set_page_dirty`, in steps.
-fn tree_lock_hold(run: &Run) -> u64 {
+/// Steps (all CPUs) taken while `writer` held a `tree_lock`: the lock hold
+/// time of `flush_dcache_mmap_lock` and `set_page_dirty`, in steps.
+pub fn tree_lock_hold(steps: impl IntoIterator<Item = (usize, OpKind)>, writer: usize) -> u64 {
     let mut held = 0u32;
     let mut n = 0;
-    for s in &run.steps {
+    for (cpu, kind) in steps {
         if held > 0 {
             n += 1;
         }
-        if s.cpu == 0 {
-            match s.op.kind {
+        if cpu == writer {
+            match kind {
                 OpKind::Lock {
                     class: LockClass::TreeLock,
                     ..
