@@ -430,36 +430,7 @@ pub fn run_cost(a: CostArgs) -> Result<String, UsageError> {
             .collect();
         return Ok(format!("{:#}\n", json!({ "points": v })));
     }
-    let mut t = vec![[
-        "strategy",
-        "vmas",
-        "colours",
-        "present",
-        "fdc issued",
-        "nullified",
-        "TLB inserts",
-        "TLB purges",
-        "tree nodes",
-        "checks",
-        "tree_lock hold",
-    ]
-    .map(String::from)
-    .to_vec()];
-    for p in &pts {
-        t.push(vec![
-            p.strategy.clone(),
-            p.vmas.to_string(),
-            p.colours.to_string(),
-            format!("{:.0}%", p.present * 100.0),
-            p.fdc_issued.to_string(),
-            p.fdc_nullified.to_string(),
-            p.tlb_inserts.to_string(),
-            p.tlb_purges.to_string(),
-            p.tree_nodes.to_string(),
-            p.translation_checks.to_string(),
-            p.lock_hold_steps.to_string(),
-        ]);
-    }
+    let t = cost::table(&pts);
     Ok(format!(
         "flush_dcache_page cost of one write(): 1 MiB 4-way cache, 32-byte lines (128 fdc per page flush)\n\n{}",
         report::table_text(&t)

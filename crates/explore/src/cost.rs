@@ -161,6 +161,40 @@ pub fn sweep(
     Ok(v)
 }
 
+/// The points as a table: a header row, then a row per point.
+pub fn table<'a>(points: impl IntoIterator<Item = &'a CostPoint>) -> Vec<Vec<String>> {
+    let header = [
+        "strategy",
+        "vmas",
+        "colours",
+        "present",
+        "fdc issued",
+        "nullified",
+        "TLB inserts",
+        "TLB purges",
+        "tree nodes",
+        "translation checks",
+        "tree_lock hold (steps)",
+    ];
+    let mut t = vec![header.map(String::from).to_vec()];
+    for p in points {
+        t.push(vec![
+            p.strategy.clone(),
+            p.vmas.to_string(),
+            p.colours.to_string(),
+            format!("{:.0}%", p.present * 100.0),
+            p.fdc_issued.to_string(),
+            p.fdc_nullified.to_string(),
+            p.tlb_inserts.to_string(),
+            p.tlb_purges.to_string(),
+            p.tree_nodes.to_string(),
+            p.translation_checks.to_string(),
+            p.lock_hold_steps.to_string(),
+        ]);
+    }
+    t
+}
+
 /// An SVG line plot of `fdc` issued against the number of vmas, one line
 /// per strategy, at one fraction of present ptes and one colour count.
 pub fn plot(points: &[CostPoint], present: f64, colours: usize) -> String {

@@ -701,36 +701,11 @@ fn question3(
 }
 
 fn question4(r: &FullReport) -> Question {
-    let mut table = vec![vec![
-        "strategy".into(),
-        "vmas".into(),
-        "colours".into(),
-        "present".into(),
-        "fdc issued".into(),
-        "nullified".into(),
-        "TLB inserts".into(),
-        "TLB purges".into(),
-        "tree nodes".into(),
-        "translation checks".into(),
-        "tree_lock hold (steps)".into(),
-    ]];
-    for p in &r.cost {
-        if [1, 4, 32].contains(&p.vmas) && [0.25, 1.0].contains(&p.present) {
-            table.push(vec![
-                p.strategy.clone(),
-                p.vmas.to_string(),
-                p.colours.to_string(),
-                format!("{:.0}%", p.present * 100.0),
-                p.fdc_issued.to_string(),
-                p.fdc_nullified.to_string(),
-                p.tlb_inserts.to_string(),
-                p.tlb_purges.to_string(),
-                p.tree_nodes.to_string(),
-                p.translation_checks.to_string(),
-                p.lock_hold_steps.to_string(),
-            ]);
-        }
-    }
+    let table = cost::table(
+        r.cost
+            .iter()
+            .filter(|p| [1, 4, 32].contains(&p.vmas) && [0.25, 1.0].contains(&p.present)),
+    );
     let get = |s: &str, n: usize, f: f64, k: usize| {
         r.cost
             .iter()
