@@ -529,6 +529,14 @@ fn question1(r: &FullReport) -> Result<Question, String> {
     })
 }
 
+/// A header row: `first`, then the strategies.
+fn header(first: &str, strategies: &[&str]) -> Vec<String> {
+    std::iter::once(first)
+        .chain(strategies.iter().copied())
+        .map(String::from)
+        .collect()
+}
+
 fn verdict_row(r: &FullReport, k: Kind, p: Params, strategies: &[&str]) -> Vec<String> {
     strategies
         .iter()
@@ -728,9 +736,7 @@ fn question4(r: &FullReport) -> Question {
 
 fn question5(r: &FullReport) -> Question {
     let strategies = &STRATEGIES[..5];
-    let mut table = vec![std::iter::once("colouring".to_string())
-        .chain(strategies.iter().map(|s| s.to_string()))
-        .collect::<Vec<_>>()];
+    let mut table = vec![header("colouring", strategies)];
     for c in [Colour::Linux2614, Colour::MapFixed, Colour::PgoffAware] {
         let p = Params {
             colour: c,
@@ -815,30 +821,22 @@ fn question6(r: &FullReport) -> Question {
 
 fn question7(r: &FullReport) -> Question {
     let strategies = &STRATEGIES[..5];
-    let mut table = vec![std::iter::once("racer, _PAGE_FLUSH".to_string())
-        .chain(strategies.iter().map(|s| s.to_string()))
-        .collect::<Vec<_>>()];
+    let mut table = vec![header("racer, _PAGE_FLUSH", strategies)];
     let mut opened = Vec::new();
     for k in RACES {
+        let mut on = Vec::new();
         for pf in [true, false] {
             let p = Params {
                 page_flush: pf,
                 ..k.defaults()
             };
             let row = verdict_row(r, k, p, strategies);
-            if !pf && row.iter().any(|x| x.starts_with("FAIL")) {
-                let on = verdict_row(
-                    r,
-                    k,
-                    Params {
-                        page_flush: true,
-                        ..p
-                    },
-                    strategies,
-                );
-                if on.iter().all(|x| x.starts_with("pass")) {
-                    opened.push(k.name());
-                }
+            if pf {
+                on = row.clone();
+            } else if row.iter().any(|x| x.starts_with("FAIL"))
+                && on.iter().all(|x| x.starts_with("pass"))
+            {
+                opened.push(k.name());
             }
             table.push(
                 std::iter::once(format!("{} {}", k.name(), if pf { "on" } else { "off" }))
@@ -860,9 +858,7 @@ fn question7(r: &FullReport) -> Question {
 
 fn question8(r: &FullReport) -> Question {
     let strategies = &STRATEGIES[..5];
-    let mut table = vec![std::iter::once("move-in, _PAGE_FLUSH".to_string())
-        .chain(strategies.iter().map(|s| s.to_string()))
-        .collect::<Vec<_>>()];
+    let mut table = vec![header("move-in, _PAGE_FLUSH", strategies)];
     let mut failing = Vec::new();
     for pf in [true, false] {
         let p = Params {
