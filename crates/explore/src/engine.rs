@@ -35,17 +35,72 @@ pub struct Step {
     pub preemption: bool,
 }
 
+/// The CPUs that can take a step, in CPU order, and the operation each
+/// will perform (borrowed from the executor: nothing is copied per step).
+#[derive(Debug, Clone, Copy)]
+pub struct Enabled<'a> {
+    cpus: &'a [usize],
+    ops: &'a [Option<Op>],
+}
+
+impl<'a> Enabled<'a> {
+    /// `cpus` in increasing order, each with `ops[cpu]` set.
+    pub fn new(cpus: &'a [usize], ops: &'a [Option<Op>]) -> Enabled<'a> {
+        debug_assert!(cpus
+            .iter()
+            .all(|&c| ops.get(c).is_some_and(Option::is_some)));
+        Enabled { cpus, ops }
+    }
+
+    /// How many CPUs can run.
+    pub fn len(&self) -> usize {
+        self.cpus.len()
+    }
+
+    /// No CPU can run.
+    pub fn is_empty(&self) -> bool {
+        self.cpus.is_empty()
+    }
+
+    /// The CPUs that can run, in order.
+    pub fn cpus(&self) -> &'a [usize] {
+        self.cpus
+    }
+
+    /// Whether `cpu` can run.
+    pub fn contains(&self, cpu: usize) -> bool {
+        self.cpus.contains(&cpu)
+    }
+
+    /// The operation `cpu` will perform, if it can run.
+    pub fn op(&self, cpu: usize) -> Option<&'a Op> {
+        if self.contains(cpu) {
+            self.ops[cpu].as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Each CPU that can run with its operation.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &'a Op)> + 'a {
+        let ops = self.ops;
+        self.cpus
+            .iter()
+            .map(move |&c| (c, ops[c].as_ref().expect("an enabled CPU announced")))
+    }
+
+    /// An owned copy.
+    pub fn to_vec(&self) -> Vec<(usize, Op)> {
+        self.iter().map(|(c, op)| (c, *op)).collect()
+    }
+}
+
 /// Decides, at every step, which enabled CPU runs.
 pub trait Chooser {
     /// `enabled` lists every CPU that can take a step, in CPU order, with the
     /// operation it will perform; `prev` is the CPU that took the last step.
     /// Returns the CPU to run, or `None` to abandon the execution.
-    fn choose(
-        &mut self,
-        step: usize,
-        prev: Option<usize>,
-        enabled: &[(usize, Op)],
-    ) -> Option<usize>;
+    fn choose(&mut self, step: usize, prev: Option<usize>, enabled: Enabled<'_>) -> Option<usize>;
 }
 
 /// Why an execution ended.
@@ -86,7 +141,8 @@ impl Run {
 }
 
 /// The executor's state that the scheduling hook reaches through a
-/// thread-local pointer while an execution runs on this thread.
+/// thread-local pointer while an execution runs on this thread. One is kept
+/// per thread and reset for each execution (it is a few KiB of arrays).
 ///
 /// Decisions are made where the step is announced: `point` asks the chooser
 /// itself and, when the same CPU goes on, returns without switching; only a
@@ -95,23 +151,26 @@ struct Ctx {
     /// The CPU whose coroutine is running.
     cur: Cell<usize>,
     /// Number of CPUs.
-    n: usize,
+    n: Cell<usize>,
     /// Each CPU's yielder, set when its coroutine first runs.
     yielders: [Cell<*const Yielder<(), ()>>; MAX_CPUS],
     /// Each CPU's announced next operation.
-    pending: [Cell<Option<Op>>; MAX_CPUS],
+    pending: RefCell<[Option<Op>; MAX_CPUS]>,
     /// The lock each blocked CPU waits for.
     blocked: [Cell<Option<LockId>>; MAX_CPUS],
-    /// Which CPUs have not finished.
-    live: [Cell<bool>; MAX_CPUS],
+    /// Bit i: CPU i has not finished.
+    live: Cell<u32>,
+    /// Bit i: CPU i has not finished and is not blocked.
+    runnable: Cell<u32>,
     /// Every CPU reached its first point: decisions may be made inline.
     running: Cell<bool>,
-    /// The chooser (lifetime erased: valid for the whole of `execute`, and
-    /// only ever called through this pointer, never re-entered).
-    chooser: *mut (dyn Chooser + 'static),
+    /// The chooser (lifetime erased: set for the whole of one `execute`,
+    /// cleared before it returns, only ever called through this pointer and
+    /// never re-entered).
+    chooser: Cell<Option<std::ptr::NonNull<dyn Chooser + 'static>>>,
     /// Steps after which the run ends.
-    max_steps: usize,
-    /// The record and the scratch the decisions use.
+    max_steps: Cell<usize>,
+    /// The record of the steps so far.
     record: RefCell<Record>,
     /// A decision made inside `point` for another CPU.
     next: Cell<Option<usize>>,
@@ -119,28 +178,84 @@ struct Ctx {
     end: RefCell<Option<Ending>>,
 }
 
-/// The steps so far, the last CPU, and a reusable enabled list.
+impl Ctx {
+    fn new() -> Ctx {
+        Ctx {
+            cur: Cell::new(0),
+            n: Cell::new(0),
+            yielders: std::array::from_fn(|_| Cell::new(std::ptr::null())),
+            pending: RefCell::new([None; MAX_CPUS]),
+            blocked: std::array::from_fn(|_| Cell::new(None)),
+            live: Cell::new(0),
+            runnable: Cell::new(0),
+            running: Cell::new(false),
+            chooser: Cell::new(None),
+            max_steps: Cell::new(0),
+            record: RefCell::new(Record {
+                steps: Vec::new(),
+                prev: None,
+            }),
+            next: Cell::new(None),
+            end: RefCell::new(None),
+        }
+    }
+
+    /// Ready for an execution of `n` CPUs.
+    fn reset(&self, n: usize, chooser: std::ptr::NonNull<dyn Chooser + 'static>, max: usize) {
+        self.cur.set(0);
+        self.n.set(n);
+        let mut pending = self.pending.borrow_mut();
+        for i in 0..n {
+            self.yielders[i].set(std::ptr::null());
+            pending[i] = None;
+            self.blocked[i].set(None);
+        }
+        let all = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
+        self.live.set(all);
+        self.runnable.set(all);
+        self.running.set(false);
+        self.chooser.set(Some(chooser));
+        self.max_steps.set(max);
+        *self.record.borrow_mut() = Record {
+            steps: take_steps(),
+            prev: None,
+        };
+        self.next.set(None);
+        *self.end.borrow_mut() = None;
+    }
+
+    /// CPU `i` finished (or panicked).
+    fn finished(&self, i: usize) {
+        self.live.set(self.live.get() & !(1 << i));
+        self.runnable.set(self.runnable.get() & !(1 << i));
+    }
+}
+
+/// The steps so far and the last CPU.
 struct Record {
     steps: Vec<Step>,
     prev: Option<usize>,
-    enabled: Vec<(usize, Op)>,
 }
 
 /// Chooses the next step and records it, or says how the run ends.
 fn decide(ctx: &Ctx) -> Result<usize, Ending> {
     let mut r = ctx.record.borrow_mut();
     let r = &mut *r;
-    r.enabled.clear();
-    for i in 0..ctx.n {
-        if ctx.live[i].get() && ctx.blocked[i].get().is_none() {
-            let op = ctx.pending[i].get().expect("a live CPU announced its step");
-            r.enabled.push((i, op));
-        }
+    let pending = ctx.pending.borrow();
+    let mut cpus = [0usize; MAX_CPUS];
+    let mut len = 0;
+    let mut bits = ctx.runnable.get();
+    while bits != 0 {
+        cpus[len] = bits.trailing_zeros() as usize;
+        len += 1;
+        bits &= bits - 1;
     }
-    if r.enabled.is_empty() {
-        let stuck: Vec<(usize, Op)> = (0..ctx.n)
-            .filter(|&i| ctx.live[i].get())
-            .filter_map(|i| ctx.pending[i].get().map(|op| (i, op)))
+    let enabled = Enabled::new(&cpus[..len], &pending[..]);
+    if enabled.is_empty() {
+        let live = ctx.live.get();
+        let stuck: Vec<(usize, Op)> = (0..ctx.n.get())
+            .filter(|&i| live & (1 << i) != 0)
+            .filter_map(|i| pending[i].map(|op| (i, op)))
             .collect();
         return Err(if stuck.is_empty() {
             Ending::Finished
@@ -148,21 +263,16 @@ fn decide(ctx: &Ctx) -> Result<usize, Ending> {
             Ending::Deadlock(stuck)
         });
     }
-    if r.steps.len() >= ctx.max_steps {
+    if r.steps.len() >= ctx.max_steps.get() {
         return Err(Ending::StepLimit);
     }
-    // SAFETY: see `Ctx::chooser`; one thread, and no chooser calls `point`.
-    let chosen = unsafe { (*ctx.chooser).choose(r.steps.len(), r.prev, &r.enabled) };
+    let mut chooser = ctx.chooser.get().expect("an execution is running");
+    // SAFETY: see `Ctx::chooser`; one thread, and no chooser calls `point`,
+    // so this is the only reference to the chooser while it lives.
+    let chosen = unsafe { chooser.as_mut() }.choose(r.steps.len(), r.prev, enabled);
     let c = chosen.ok_or(Ending::Abandoned)?;
-    let op = r
-        .enabled
-        .iter()
-        .find(|(i, _)| *i == c)
-        .map(|&(_, op)| op)
-        .ok_or(Ending::Abandoned)?;
-    let preemption = r
-        .prev
-        .is_some_and(|p| p != c && r.enabled.iter().any(|(e, _)| *e == p));
+    let op = *enabled.op(c).ok_or(Ending::Abandoned)?;
+    let preemption = r.prev.is_some_and(|p| p != c && enabled.contains(p));
     r.steps.push(Step {
         cpu: c,
         op,
@@ -174,7 +284,34 @@ fn decide(ctx: &Ctx) -> Result<usize, Ending> {
 
 thread_local! {
     static CTX: Cell<*const Ctx> = const { Cell::new(std::ptr::null()) };
+    static SPARE_CTX: RefCell<Option<Box<Ctx>>> = const { RefCell::new(None) };
     static STACKS: RefCell<Vec<DefaultStack>> = const { RefCell::new(Vec::new()) };
+    static STEPS: RefCell<Vec<Vec<Step>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A step record from this thread's pool (a `Run` gives its record back
+/// when dropped: searches drop millions of runs, and a fresh record of this
+/// size is not a cheap allocation).
+fn take_steps() -> Vec<Step> {
+    STEPS
+        .with(|p| p.borrow_mut().pop())
+        .unwrap_or_else(|| Vec::with_capacity(64))
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let mut steps = std::mem::take(&mut self.steps);
+        if steps.capacity() > 0 {
+            steps.clear();
+            // `try_with`: a run dropped while the thread exits is freed.
+            let _ = STEPS.try_with(|p| {
+                let mut p = p.borrow_mut();
+                if p.len() < 8 {
+                    p.push(steps);
+                }
+            });
+        }
+    }
 }
 
 /// Runs `f` with the executor's context if this thread is inside an
@@ -208,7 +345,7 @@ impl Sched for ExploreSched {
     fn point(&self, _cpu: usize, op: &Op) {
         with_ctx(|ctx| {
             let cur = ctx.cur.get();
-            ctx.pending[cur].set(Some(*op));
+            ctx.pending.borrow_mut()[cur] = Some(*op);
             if ctx.running.get() {
                 match decide(ctx) {
                     // The same CPU goes on: no switch.
@@ -223,7 +360,9 @@ impl Sched for ExploreSched {
 
     fn contended(&self, _cpu: usize, lock: LockId) -> Contended {
         with_ctx(|ctx| {
-            ctx.blocked[ctx.cur.get()].set(Some(lock));
+            let cur = ctx.cur.get();
+            ctx.blocked[cur].set(Some(lock));
+            ctx.runnable.set(ctx.runnable.get() & !(1 << cur));
             suspend(ctx);
             Contended::Retry
         })
@@ -232,31 +371,45 @@ impl Sched for ExploreSched {
 
     fn released(&self, _cpu: usize, lock: LockId) {
         with_ctx(|ctx| {
-            for b in &ctx.blocked {
+            let live = ctx.live.get();
+            for (i, b) in ctx.blocked[..ctx.n.get()].iter().enumerate() {
                 if b.get() == Some(lock) {
                     b.set(None);
+                    ctx.runnable.set(ctx.runnable.get() | (live & (1 << i)));
                 }
             }
         });
     }
 }
 
-/// Installs a context as this thread's current one; clears it on drop.
-struct CtxGuard;
+/// Installs this thread's context as the current one for one execution;
+/// clears it, and keeps the context for the next execution, on drop.
+struct CtxGuard(Option<Box<Ctx>>);
 
 impl CtxGuard {
-    fn install(ctx: &Ctx) -> CtxGuard {
+    fn install() -> CtxGuard {
+        let ctx = SPARE_CTX
+            .with(|s| s.borrow_mut().take())
+            .unwrap_or_else(|| Box::new(Ctx::new()));
         CTX.with(|c| {
             assert!(c.get().is_null(), "executions do not nest");
-            c.set(ctx);
+            c.set(&*ctx);
         });
-        CtxGuard
+        CtxGuard(Some(ctx))
+    }
+
+    fn ctx(&self) -> &Ctx {
+        self.0.as_ref().expect("installed")
     }
 }
 
 impl Drop for CtxGuard {
     fn drop(&mut self) {
         CTX.with(|c| c.set(std::ptr::null()));
+        if let Some(ctx) = self.0.take() {
+            ctx.chooser.set(None);
+            let _ = SPARE_CTX.try_with(|s| *s.borrow_mut() = Some(ctx));
+        }
     }
 }
 
@@ -270,7 +423,8 @@ fn give_stack(s: DefaultStack) {
     STACKS.with(|p| p.borrow_mut().push(s));
 }
 
-type Co = Coroutine<(), (), (), DefaultStack>;
+/// A simulated CPU: returns its body's panic message, if it panicked.
+type Co = Coroutine<(), (), Option<String>, DefaultStack>;
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
@@ -291,60 +445,47 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
             ending: Ending::Panic(format!("{n} CPUs; at most {MAX_CPUS}")),
         };
     }
-    // SAFETY: only the lifetime bound changes; `ctx` (which holds the
-    // pointer) is dropped before `execute` returns, and the chooser is
-    // used through this pointer alone until then.
-    let chooser: *mut (dyn Chooser + 'static) = unsafe {
-        std::mem::transmute::<*mut (dyn Chooser + '_), *mut (dyn Chooser + 'static)>(chooser)
+    // SAFETY: only the lifetime bound changes; the guard clears the pointer
+    // before `execute` returns, and the chooser is used through this pointer
+    // alone until then.
+    let chooser = unsafe {
+        std::mem::transmute::<
+            std::ptr::NonNull<dyn Chooser + '_>,
+            std::ptr::NonNull<dyn Chooser + 'static>,
+        >(std::ptr::NonNull::from(chooser))
     };
-    let ctx = Ctx {
-        cur: Cell::new(0),
-        n,
-        yielders: std::array::from_fn(|_| Cell::new(std::ptr::null())),
-        pending: std::array::from_fn(|_| Cell::new(None)),
-        blocked: std::array::from_fn(|_| Cell::new(None)),
-        live: std::array::from_fn(|i| Cell::new(i < n)),
-        running: Cell::new(false),
-        chooser,
-        max_steps,
-        record: RefCell::new(Record {
-            steps: Vec::with_capacity(64),
-            prev: None,
-            enabled: Vec::with_capacity(n),
-        }),
-        next: Cell::new(None),
-        end: RefCell::new(None),
-    };
-    let guard = CtxGuard::install(&ctx);
-    let ctxp: *const Ctx = &ctx;
-    let mut cos: Vec<Option<Co>> = bodies
-        .into_iter()
-        .enumerate()
-        .map(|(i, body)| {
-            Some(Co::with_stack(
-                take_stack(),
-                move |y: &Yielder<(), ()>, ()| {
-                    // SAFETY: `ctx` outlives every coroutine: each is finished or
-                    // force-unwound below before `execute` returns.
-                    unsafe { (&(*ctxp).yielders)[i].set(y) };
-                    body();
-                },
-            ))
-        })
-        .collect();
+    let guard = CtxGuard::install();
+    let ctx = guard.ctx();
+    ctx.reset(n, chooser, max_steps);
+    let ctxp: *const Ctx = ctx;
+    let mut cos: Vec<Option<Co>> = Vec::with_capacity(n);
+    for (i, body) in bodies.into_iter().enumerate() {
+        cos.push(Some(Co::with_stack(
+            take_stack(),
+            move |y: &Yielder<(), ()>, ()| {
+                // SAFETY: the context outlives every coroutine: each is
+                // finished or force-unwound below while the guard holds it.
+                unsafe { (&(*ctxp).yielders)[i].set(y) };
+                // A forced unwind caught here just ends the body early.
+                catch_unwind(AssertUnwindSafe(body))
+                    .err()
+                    .map(|p| panic_message(&*p))
+            },
+        )));
+    }
     let mut ending = None;
     // Resumes CPU `i`; returns a panic message if its body panicked.
     let resume = |cos: &mut Vec<Option<Co>>, i: usize| -> Option<String> {
         ctx.cur.set(i);
         let co = cos[i].as_mut().expect("resume a live CPU");
-        let r = match catch_unwind(AssertUnwindSafe(|| co.resume(()))) {
-            Ok(CoroutineResult::Yield(())) => return None,
-            Ok(CoroutineResult::Return(())) => None,
-            Err(p) => Some(panic_message(&*p)),
-        };
-        ctx.live[i].set(false);
-        give_stack(cos[i].take().expect("live").into_stack());
-        r
+        match co.resume(()) {
+            CoroutineResult::Yield(()) => None,
+            CoroutineResult::Return(r) => {
+                ctx.finished(i);
+                give_stack(cos[i].take().expect("live").into_stack());
+                r
+            }
+        }
     };
     for i in 0..n {
         if let Some(msg) = resume(&mut cos, i) {
@@ -357,7 +498,7 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
     while ending.is_none() {
         let c = match next.take() {
             Some(c) => c,
-            None => match decide(&ctx) {
+            None => match decide(ctx) {
                 Ok(c) => c,
                 Err(e) => {
                     ending = Some(e);
@@ -384,8 +525,8 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
             give_stack(c.into_stack());
         }
     }
-    drop(guard);
     let steps = std::mem::take(&mut ctx.record.borrow_mut().steps);
+    drop(guard);
     Run {
         steps,
         ending: ending.unwrap_or(Ending::Finished),

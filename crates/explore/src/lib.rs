@@ -9,9 +9,9 @@
 //! `vipt_mm::stress`.
 //!
 //! Measured (`cargo bench -p vipt-explore`, `BENCHMARKS.md`): on one small
-//! race, 946 k executions/s against shuttle's 234 k and loom's 33.9 k; at
+//! race, 1.33 M executions/s against shuttle's 252 k and loom's 31.1 k; at
 //! preemption bound 2 the exhaustive search needs 15 executions where loom
-//! needs 464; the full reclaim-race scenario runs 25 k executions/s.
+//! needs 464; the full reclaim-race scenario runs 28 k executions/s.
 
 pub mod cost;
 pub mod engine;
@@ -21,6 +21,6 @@ pub mod schedule;
 pub mod search;
 pub mod timeline;
 
-pub use engine::{execute, Body, Chooser, Ending, ExploreSched, Run, Step};
+pub use engine::{execute, Body, Chooser, Enabled, Ending, ExploreSched, Run, Step};
 pub use schedule::{Replay, Schedule};
 pub use search::{explore, minimise, run_one, Config, Failure, Mode, Outcome, Program, Report};

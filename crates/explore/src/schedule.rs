@@ -9,9 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use vipt_mm::Op;
-
-use crate::engine::Chooser;
+use crate::engine::{Chooser, Enabled};
 
 /// The most CPUs a schedule can name.
 pub const MAX_CPUS: usize = 26;
@@ -112,10 +110,10 @@ impl FromStr for Schedule {
 
 /// The default continuation: the last CPU while it can run, else the
 /// lowest-numbered enabled one.
-pub fn default_choice(prev: Option<usize>, enabled: &[(usize, Op)]) -> usize {
+pub fn default_choice(prev: Option<usize>, enabled: Enabled<'_>) -> usize {
     match prev {
-        Some(p) if enabled.iter().any(|(c, _)| *c == p) => p,
-        _ => enabled[0].0,
+        Some(p) if enabled.contains(p) => p,
+        _ => enabled.cpus()[0],
     }
 }
 
@@ -139,14 +137,9 @@ impl Replay {
 }
 
 impl Chooser for Replay {
-    fn choose(
-        &mut self,
-        step: usize,
-        prev: Option<usize>,
-        enabled: &[(usize, Op)],
-    ) -> Option<usize> {
+    fn choose(&mut self, step: usize, prev: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
         match self.sched.0.get(step) {
-            Some(&c) if enabled.iter().any(|(e, _)| *e == c as usize) => Some(c as usize),
+            Some(&c) if enabled.contains(c as usize) => Some(c as usize),
             Some(_) => {
                 self.diverged = Some(step);
                 None

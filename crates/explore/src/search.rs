@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use vipt_mm::Op;
 
-use crate::engine::{execute, Body, Chooser, Ending, Run};
+use crate::engine::{execute, Body, Chooser, Enabled, Ending, Run};
 use crate::schedule::{default_choice, Schedule, MAX_CPUS};
 
 /// A program the explorer can run: it builds a fresh state and the bodies of
@@ -374,19 +374,14 @@ impl Dfs {
 }
 
 impl Chooser for Dfs {
-    fn choose(
-        &mut self,
-        step: usize,
-        prev: Option<usize>,
-        enabled: &[(usize, Op)],
-    ) -> Option<usize> {
+    fn choose(&mut self, step: usize, prev: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
         if let Some(n) = self.stack.get(step) {
             // Lock ids differ between worlds; kinds and functions must not.
             let same = n.enabled.len() == enabled.len()
                 && n.enabled
                     .iter()
-                    .zip(enabled)
-                    .all(|((a, x), (b, y))| a == b && x.kind == y.kind && x.what == y.what);
+                    .zip(enabled.iter())
+                    .all(|((a, x), (b, y))| *a == b && x.kind == y.kind && x.what == y.what);
             if !same {
                 self.diverged = Some(step);
                 return None;
@@ -404,7 +399,7 @@ impl Chooser for Dfs {
                         .copied()
                         .filter(|&q| {
                             q != p.chosen
-                                && op_of(enabled, q).is_some()
+                                && enabled.contains(q)
                                 && op_of(&p.enabled, q).is_some_and(|o| !o.conflicts(ran))
                         })
                         .collect()
@@ -436,8 +431,8 @@ impl Chooser for Dfs {
 struct RandomChooser(fastrand::Rng);
 
 impl Chooser for RandomChooser {
-    fn choose(&mut self, _: usize, _: Option<usize>, enabled: &[(usize, Op)]) -> Option<usize> {
-        Some(enabled[self.0.usize(..enabled.len())].0)
+    fn choose(&mut self, _: usize, _: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
+        Some(enabled.cpus()[self.0.usize(..enabled.len())])
     }
 }
 
@@ -464,8 +459,8 @@ impl PctChooser {
 }
 
 impl Chooser for PctChooser {
-    fn choose(&mut self, step: usize, _: Option<usize>, enabled: &[(usize, Op)]) -> Option<usize> {
-        let best = |p: &[u32; MAX_CPUS]| enabled.iter().map(|(c, _)| *c).max_by_key(|&c| p[c]);
+    fn choose(&mut self, step: usize, _: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
+        let best = |p: &[u32; MAX_CPUS]| enabled.cpus().iter().copied().max_by_key(|&c| p[c]);
         let mut c = best(&self.prio)?;
         for (i, &k) in self.change.iter().enumerate() {
             if k == step {
@@ -481,7 +476,7 @@ impl Chooser for PctChooser {
 struct Default0;
 
 impl Chooser for Default0 {
-    fn choose(&mut self, _: usize, prev: Option<usize>, enabled: &[(usize, Op)]) -> Option<usize> {
+    fn choose(&mut self, _: usize, prev: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
         Some(default_choice(prev, enabled))
     }
 }
@@ -577,53 +572,56 @@ fn sampled<P: Program>(
     let done = AtomicU64::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let error = Mutex::new(None);
-    let parts: Vec<(Report, HashSet<Schedule>)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|w| {
-                let (done, stop, error) = (&done, &stop, &error);
-                s.spawn(move || {
-                    let mut part = Report::new(config.mode, config.seed);
-                    let mut distinct = HashSet::new();
-                    let mut i = w as u64;
-                    while i < config.budget && !stop.load(Ordering::Relaxed) {
-                        let mut rng = fastrand::Rng::with_seed(seed_of(config.seed, i));
-                        let r = match config.mode {
-                            Mode::Pct { depth } => {
-                                let mut c = PctChooser::new(&mut rng, depth, length);
-                                run_one(program, &mut c, config.max_steps)
-                            }
-                            _ => run_one(program, &mut RandomChooser(rng), config.max_steps),
-                        };
-                        match r {
-                            Ok((run, Some(out))) => {
-                                part.record(i, &run, &out, &mut distinct);
-                                if out.failed() && config.stop_on_failure {
-                                    stop.store(true, Ordering::Relaxed);
-                                }
-                            }
-                            Ok((_, None)) => part.pruned += 1,
-                            Err(e) => {
-                                *error.lock().expect("error slot") = Some(e);
-                                stop.store(true, Ordering::Relaxed);
-                            }
-                        }
-                        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if let Some(p) = progress {
-                            if d % 256 == 0 {
-                                p(d, config.budget);
-                            }
-                        }
-                        i += threads as u64;
+    // One worker: execution i for i ≡ w (mod threads).
+    let work = |w: usize| -> (Report, HashSet<Schedule>) {
+        let mut part = Report::new(config.mode, config.seed);
+        let mut distinct = HashSet::new();
+        let mut i = w as u64;
+        while i < config.budget && !stop.load(Ordering::Relaxed) {
+            let mut rng = fastrand::Rng::with_seed(seed_of(config.seed, i));
+            let r = match config.mode {
+                Mode::Pct { depth } => {
+                    let mut c = PctChooser::new(&mut rng, depth, length);
+                    run_one(program, &mut c, config.max_steps)
+                }
+                _ => run_one(program, &mut RandomChooser(rng), config.max_steps),
+            };
+            match r {
+                Ok((run, Some(out))) => {
+                    part.record(i, &run, &out, &mut distinct);
+                    if out.failed() && config.stop_on_failure {
+                        stop.store(true, Ordering::Relaxed);
                     }
-                    (part, distinct)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|h| h.join().expect("worker panicked"))
-            .collect()
-    });
+                }
+                Ok((_, None)) => part.pruned += 1,
+                Err(e) => {
+                    *error.lock().expect("error slot") = Some(e);
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(p) = progress {
+                if d % 256 == 0 {
+                    p(d, config.budget);
+                }
+            }
+            i += threads as u64;
+        }
+        (part, distinct)
+    };
+    // One thread runs on the caller's thread: no spawn, and its pooled
+    // coroutine stacks and step records live on for the next search.
+    let parts: Vec<(Report, HashSet<Schedule>)> = if threads == 1 {
+        vec![work(0)]
+    } else {
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads).map(|w| s.spawn(move || work(w))).collect();
+            workers
+                .into_iter()
+                .map(|h| h.join().expect("worker panicked"))
+                .collect()
+        })
+    };
     if let Some(e) = error.into_inner().expect("error slot") {
         return Err(e);
     }
