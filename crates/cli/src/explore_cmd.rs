@@ -260,11 +260,11 @@ pub fn run_explore(a: ExploreArgs) -> Result<String, UsageError> {
     let (lo, hi) = r.interval();
     // The minimised failure's timeline.
     let steps = match &min {
-        Some(m) => Some(
-            run_one(&sc, &mut Replay::new(m.schedule.clone()), cfg.max_steps)?
+        Some(m) => Some(std::mem::take(
+            &mut run_one(&sc, &mut Replay::new(m.schedule.clone()), cfg.max_steps)?
                 .0
                 .steps,
-        ),
+        )),
         None => None,
     };
     if let (Some(path), Some(steps)) = (&a.svg, &steps) {
