@@ -194,6 +194,7 @@ impl Ctx {
             record: RefCell::new(Record {
                 steps: Vec::new(),
                 prev: None,
+                cpus: [0; MAX_CPUS],
             }),
             next: Cell::new(None),
             end: RefCell::new(None),
@@ -216,10 +217,10 @@ impl Ctx {
         self.running.set(false);
         self.chooser.set(Some(chooser));
         self.max_steps.set(max);
-        *self.record.borrow_mut() = Record {
-            steps: take_steps(),
-            prev: None,
-        };
+        let mut r = self.record.borrow_mut();
+        r.steps = take_steps();
+        r.prev = None;
+        drop(r);
         self.next.set(None);
         *self.end.borrow_mut() = None;
     }
@@ -231,10 +232,13 @@ impl Ctx {
     }
 }
 
-/// The steps so far and the last CPU.
+/// The steps so far, the last CPU, and the buffer the enabled CPUs are
+/// listed in at every step (kept here: zeroing a fresh array per step cost
+/// about as much as the rest of the listing).
 struct Record {
     steps: Vec<Step>,
     prev: Option<usize>,
+    cpus: [usize; MAX_CPUS],
 }
 
 /// Chooses the next step and records it, or says how the run ends.
@@ -242,15 +246,14 @@ fn decide(ctx: &Ctx) -> Result<usize, Ending> {
     let mut r = ctx.record.borrow_mut();
     let r = &mut *r;
     let pending = ctx.pending.borrow();
-    let mut cpus = [0usize; MAX_CPUS];
     let mut len = 0;
     let mut bits = ctx.runnable.get();
     while bits != 0 {
-        cpus[len] = bits.trailing_zeros() as usize;
+        r.cpus[len] = bits.trailing_zeros() as usize;
         len += 1;
         bits &= bits - 1;
     }
-    let enabled = Enabled::new(&cpus[..len], &pending[..]);
+    let enabled = Enabled::new(&r.cpus[..len], &pending[..]);
     if enabled.is_empty() {
         let live = ctx.live.get();
         let stuck: Vec<(usize, Op)> = (0..ctx.n.get())

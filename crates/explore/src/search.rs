@@ -212,11 +212,18 @@ impl Report {
             *self.counters.entry(k).or_default() += v;
         }
         if out.failed() {
+            // Searches record millions of failures of a few kinds: allocate
+            // only for what has not been seen.
             self.failing += 1;
             for f in &out.failures {
-                *self.failure_kinds.entry(f.clone()).or_default() += 1;
+                match self.failure_kinds.get_mut(f) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.failure_kinds.insert(f.clone(), 1);
+                    }
+                }
             }
-            let schedule = Schedule::from_choices(&run.choices());
+            let schedule = Schedule(run.steps.iter().map(|s| s.cpu as u8).collect());
             if self.first.as_ref().is_none_or(|f| index < f.index) {
                 self.first = Some(Failure {
                     index,
