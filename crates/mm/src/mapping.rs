@@ -57,6 +57,18 @@ impl AddressSpace {
         }
     }
 
+    /// Unlinks every vma from the index and the nonlinear list (the world's
+    /// teardown: a vma holds its file, so a linked vma keeps both alive).
+    pub(crate) fn unlink_all(&self) {
+        let old = {
+            let mut t = self.i_mmap.lock();
+            let kind = t.kind();
+            std::mem::replace(&mut *t, AnyTree::new(kind, 64))
+        };
+        let nonlinear = std::mem::take(&mut *self.nonlinear.lock());
+        drop((old, nonlinear));
+    }
+
     /// `mapping_mapped`: the tree or the nonlinear list is non-empty.
     pub fn mapping_mapped(&self) -> bool {
         !self.i_mmap.lock().is_empty() || !self.nonlinear.lock().is_empty()

@@ -146,6 +146,18 @@ pub struct World {
     next_space: AtomicU32,
 }
 
+impl Drop for World {
+    /// Breaks the file ↔ vma reference cycles of mappings that were never
+    /// unmapped (scenario worlds are dropped, not exited), so a world's
+    /// memory goes with it.
+    fn drop(&mut self) {
+        for f in self.files.get_mut().iter() {
+            f.unlink_all();
+        }
+        self.swapper_space.unlink_all();
+    }
+}
+
 impl std::fmt::Debug for World {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("World")
