@@ -84,15 +84,73 @@ pub fn flush_dcache_page_prologue(
 ) -> Result<Option<Arc<AddressSpace>>, MmError> {
     let mapping = page_mapping(cpu, pfn)?;
     if let Some(m) = &mapping {
-        cpu.structure_op(Object::Mapping(m.id), false, "mapping_mapped");
-        if !m.mapping_mapped() {
-            cpu.page_op(pfn, true, "flush_dcache_page");
-            cpu.world().page(pfn)?.set_bit(pg::PG_DCACHE_DIRTY);
+        if !mapping_mapped(cpu, m) {
+            set_page_dcache_dirty(cpu, pfn)?;
             return Ok(None);
         }
     }
     cpu.flush_kernel_dcache_page(pfn, "flush_kernel_dcache_page")?;
     Ok(mapping)
+}
+
+/// `mapping_mapped(mapping)`: whether any vma maps the file (a read of the
+/// mapping's index roots).
+pub fn mapping_mapped(cpu: &Cpu, mapping: &AddressSpace) -> bool {
+    cpu.structure_op(Object::Mapping(mapping.id), false, "mapping_mapped");
+    mapping.mapping_mapped()
+}
+
+/// `set_bit(PG_dcache_dirty, &page->flags)`: the flush is deferred to
+/// `update_mmu_cache`.
+pub fn set_page_dcache_dirty(cpu: &Cpu, pfn: u64) -> Result<(), MmError> {
+    page_set_bit(cpu, pfn, pg::PG_DCACHE_DIRTY, "flush_dcache_page")
+}
+
+/// The page flags `set_bit` and `test_bit` may name (`PG_locked` …
+/// `PG_swapcache`); the others are not modelled.
+const PAGE_FLAG_BITS: u32 = 32;
+
+fn check_page_bit(bit: u32) -> Result<(), MmError> {
+    if bit < PAGE_FLAG_BITS {
+        Ok(())
+    } else {
+        Err(MmError::Invalid(format!(
+            "page flag bit {bit} is not below {PAGE_FLAG_BITS}"
+        )))
+    }
+}
+
+/// `set_bit(bit, &page->flags)`, one write of the page's flags.
+pub fn page_set_bit(cpu: &Cpu, pfn: u64, bit: u32, what: &'static str) -> Result<(), MmError> {
+    check_page_bit(bit)?;
+    let page = cpu.world().page(pfn)?;
+    cpu.page_op(pfn, true, what);
+    page.set_bit(bit);
+    Ok(())
+}
+
+/// `test_bit(bit, &page->flags)`, one read of the page's flags.
+pub fn page_test_bit(cpu: &Cpu, pfn: u64, bit: u32, what: &'static str) -> Result<bool, MmError> {
+    check_page_bit(bit)?;
+    let page = cpu.world().page(pfn)?;
+    cpu.page_op(pfn, false, what);
+    Ok(page.test_bit(bit))
+}
+
+/// `page->index`: the page's offset in its file, in pages.
+pub fn page_index(cpu: &Cpu, pfn: u64) -> Result<u64, MmError> {
+    cpu.page_op(pfn, false, "flush_dcache_page");
+    Ok(cpu.world().page(pfn)?.index())
+}
+
+/// `printk("INEQUIVALENT ALIASES …")`: records that the shared vma of `vma`
+/// maps the page at `second`, not congruent with `first`.
+pub fn report_inequivalent_aliases(cpu: &Cpu, vma: &Vma, first: u64, second: u64) {
+    cpu.world().alias_reports.lock().push(AliasReport {
+        first,
+        second,
+        file: vma.vm_file.as_ref().map_or(0, |f| f.id),
+    });
 }
 
 /// `flush_dcache_mmap_lock(mapping)`: parisc's `write_lock_irq(&mapping->tree_lock)`.
@@ -110,8 +168,14 @@ pub fn flush_dcache_mmap_unlock(cpu: &mut Cpu, mapping: &AddressSpace) -> Result
 /// in the world's statistics. Call with `i_mmap_lock` or
 /// `flush_dcache_mmap_lock` held.
 pub fn vmas_mapping(cpu: &Cpu, mapping: &AddressSpace, pgoff: u64) -> Vec<Arc<Vma>> {
+    vmas_overlapping(cpu, mapping, pgoff, pgoff)
+}
+
+/// `vma_prio_tree_foreach(vma, &iter, &mapping->i_mmap, first, last)`: the
+/// vmas mapping any file page of `[first, last]`; see [`vmas_mapping`].
+pub fn vmas_overlapping(cpu: &Cpu, mapping: &AddressSpace, first: u64, last: u64) -> Vec<Arc<Vma>> {
     cpu.structure_op(Object::Mapping(mapping.id), false, "vma_prio_tree_foreach");
-    let (v, visited) = mapping.vmas_stabbing(pgoff, pgoff);
+    let (v, visited) = mapping.vmas_stabbing(first, last);
     let s = &cpu.world().stats;
     s.tree_nodes_visited.fetch_add(visited, Ordering::Relaxed);
     s.vmas_walked.fetch_add(v.len() as u64, Ordering::Relaxed);
@@ -173,8 +237,7 @@ fn walk_vmas(
     let Some(mapping) = flush_dcache_page_prologue(cpu, pfn)? else {
         return Ok(());
     };
-    cpu.page_op(pfn, false, "flush_dcache_page");
-    let pgoff = cpu.world().page(pfn)?.index();
+    let pgoff = page_index(cpu, pfn)?;
     flush_dcache_mmap_lock(cpu, &mapping);
     let r = (|| {
         for vma in vmas_mapping(cpu, &mapping, pgoff) {
@@ -266,8 +329,9 @@ impl FlushStrategy for Recheck {
     }
 }
 
-/// The colour of a user address: its offset within the alias boundary.
-fn colour(addr: u64) -> u64 {
+/// The colour of a user address: its offset within the alias boundary, page
+/// aligned (addresses of one colour are equivalent aliases).
+pub fn colour(addr: u64) -> u64 {
     addr & (SHM_COLOUR - 1) & !(PAGE_SIZE - 1)
 }
 
@@ -315,11 +379,7 @@ impl FlushStrategy for Modern {
                 match first_shared {
                     None => first_shared = Some(addr),
                     Some(old) if colour(old) != colour(addr) => {
-                        cpu.world().alias_reports.lock().push(AliasReport {
-                            first: old,
-                            second: addr,
-                            file: vma.vm_file.as_ref().map_or(0, |f| f.id),
-                        });
+                        report_inequivalent_aliases(cpu, vma, old, addr);
                     }
                     Some(_) => {}
                 }
