@@ -52,6 +52,77 @@
 #define VIPT_REPORT_DIVERGENT_COPIES 1
 
 /*
+ `PG_locked`.
+ */
+#define VIPT_PG_LOCKED 0
+
+/*
+ `PG_dirty`.
+ */
+#define VIPT_PG_DIRTY 4
+
+/*
+ `PG_arch_1`, parisc's `PG_dcache_dirty`: the kernel alias still needs a
+ flush before the page is mapped into user space.
+ */
+#define VIPT_PG_DCACHE_DIRTY 9
+
+/*
+ `PG_swapcache`.
+ */
+#define VIPT_PG_SWAPCACHE 15
+
+/*
+ `vm_flags`: shared mapping (2.6.14 value).
+ */
+#define VIPT_VM_SHARED 8
+
+/*
+ `vm_flags`: may be shared.
+ */
+#define VIPT_VM_MAYSHARE 128
+
+/*
+ `vm_flags`: executable.
+ */
+#define VIPT_VM_EXEC 4
+
+/*
+ `vm_flags`: nonlinear.
+ */
+#define VIPT_VM_NONLINEAR 8388608
+
+/*
+ `colour`: 2.6.14 `get_shared_area` (ignores `vm_pgoff`).
+ */
+#define VIPT_COLOUR_2614 0
+
+/*
+ `colour`: the later colouring that adds `vm_pgoff`.
+ */
+#define VIPT_COLOUR_PGOFF_AWARE 1
+
+/*
+ `colour`: B placed by `MAP_FIXED` one page off A's colour.
+ */
+#define VIPT_COLOUR_MAP_FIXED 2
+
+/*
+ `mode`: exhaustive depth-first search within a preemption bound.
+ */
+#define VIPT_MODE_EXHAUSTIVE 0
+
+/*
+ `mode`: uniformly random schedules.
+ */
+#define VIPT_MODE_RANDOM 1
+
+/*
+ `mode`: PCT with depth `depth`.
+ */
+#define VIPT_MODE_PCT 2
+
+/*
  `VIPT_LAYOUT_32`: the 32-bit kernel (2 levels, 32-bit pte values).
  */
 #define VIPT_LAYOUT_32 32
@@ -271,10 +342,48 @@ struct Geometry;
 struct vipt_hw;
 
 /*
+ The CPU a strategy callback runs on. Opaque: a handle valid for that call.
+ */
+struct vipt_kcpu;
+
+/*
+ A `struct address_space`. Opaque: a handle valid during the callback that
+ received it.
+ */
+struct vipt_mapping;
+
+/*
+ A `struct page`. Opaque: it stands for a page frame number (see
+ `vipt_page_pfn`, `vipt_pfn_to_page`).
+ */
+struct vipt_page;
+
+/*
  A pte slot in a page table, shared between threads. Opaque: a handle, never
  a pointer to memory.
  */
 struct vipt_pte_cell;
+
+/*
+ What an explorer run or a replay found. Opaque: a handle.
+ */
+struct vipt_result;
+
+/*
+ A built-in scenario bound to a strategy. Opaque: a handle.
+ */
+struct vipt_scenario;
+
+/*
+ A `flush_dcache_page` strategy. Opaque: a handle.
+ */
+struct vipt_strategy;
+
+/*
+ A `struct vm_area_struct`. Opaque: a handle valid during the callback that
+ received it; its fields are copied into `struct vipt_vm_area`.
+ */
+struct vipt_vma;
 
 /*
  A cache geometry.
@@ -622,6 +731,171 @@ struct vipt_report {
 };
 
 /*
+ A vma's fields, as kernel code reads them (`vma->vm_start`, …).
+ */
+struct vipt_vm_area {
+  /*
+   The vma, for the calls that take one.
+   */
+  struct vipt_vma *vma;
+  /*
+   First address.
+   */
+  uint64_t vm_start;
+  /*
+   One past the last address.
+   */
+  uint64_t vm_end;
+  /*
+   File offset of `vm_start`, in pages.
+   */
+  uint64_t vm_pgoff;
+  /*
+   `VIPT_VM_*` flags.
+   */
+  uint64_t vm_flags;
+  /*
+   The space id of the vma's mm.
+   */
+  uint32_t vm_space;
+};
+
+/*
+ `vma_prio_tree_foreach`'s iterator: set up by `vipt_prio_tree_iter_init`,
+ advanced by `vipt_vma_prio_tree_next`, which leaves each vma in `vma`.
+ */
+struct vipt_prio_tree_iter {
+  /*
+   The mapping whose `i_mmap` is walked.
+   */
+  struct vipt_mapping *mapping;
+  /*
+   First file page of the stabbing query.
+   */
+  uint64_t r_index;
+  /*
+   Last file page of the stabbing query.
+   */
+  uint64_t h_index;
+  /*
+   Internal: the walk's handle (0 before the first step).
+   */
+  uint64_t walk;
+  /*
+   Internal: vmas returned so far.
+   */
+  uint64_t pos;
+  /*
+   The current vma.
+   */
+  struct vipt_vm_area vma;
+};
+
+/*
+ A strategy callback: flush the user aliases of `page` on `cpu`. Returns 0 or
+ a negative errno; `arg` is the pointer given at registration.
+ */
+typedef int (*vipt_flush_dcache_page_fn)(struct vipt_kcpu *cpu, struct vipt_page *page, void *arg);
+
+/*
+ A scenario's parameters; start from `vipt_scenario_defaults`.
+ */
+struct vipt_scenario_params {
+  /*
+   Vmas mapping the file, 2 to 8.
+   */
+  uint32_t vmas;
+  /*
+   Cache lines per page (a power of two, 1 to 128).
+   */
+  uint64_t lines;
+  /*
+   `VIPT_COLOUR_*`.
+   */
+  uint32_t colour;
+  /*
+   The 2.6.14 `_PAGE_FLUSH` semantics (false: 3.x).
+   */
+  bool page_flush;
+  /*
+   Speculative move-in through any TLB entry.
+   */
+  bool move_in;
+};
+
+/*
+ An explorer run's parameters; start from `vipt_explore_config_default`.
+ */
+struct vipt_explore_config {
+  /*
+   `VIPT_MODE_*`.
+   */
+  uint32_t mode;
+  /*
+   Exhaustive: the preemption bound, or -1 for none.
+   */
+  int32_t bound;
+  /*
+   Exhaustive: sleep-set reduction.
+   */
+  bool reduction;
+  /*
+   PCT: the depth (at least 1).
+   */
+  uint32_t depth;
+  /*
+   At most this many executions.
+   */
+  uint64_t budget;
+  /*
+   Random and PCT: the seed.
+   */
+  uint64_t seed;
+  /*
+   Random and PCT: worker threads (0: one per core).
+   */
+  uint32_t threads;
+  /*
+   Steps after which an execution counts as a livelock.
+   */
+  uint64_t max_steps;
+};
+
+/*
+ A result's counts.
+ */
+struct vipt_result_counts {
+  /*
+   Executions judged.
+   */
+  uint64_t executions;
+  /*
+   Executions abandoned as redundant by the reduction.
+   */
+  uint64_t pruned;
+  /*
+   Failing executions.
+   */
+  uint64_t failing;
+  /*
+   Distinct schedules among them.
+   */
+  uint64_t distinct_failing;
+  /*
+   The exhaustive search covered every schedule within its bound.
+   */
+  bool complete;
+  /*
+   The longest execution, in steps.
+   */
+  uint64_t max_steps;
+  /*
+   Preemptions of the first failing schedule (0 when none failed).
+   */
+  uint64_t first_preemptions;
+};
+
+/*
  A classified pte. Fields that do not apply to `kind` are 0.
  */
 struct vipt_pte_class {
@@ -879,6 +1153,224 @@ int vipt_hw_checkpoint(struct vipt_hw *h);
  with `vipt_hw_set_pte` is not part of the machine and stays as it is.
  */
 int vipt_hw_rollback(struct vipt_hw *h);
+
+/*
+ The page handle of page frame `pfn` (`pfn_to_page`).
+ */
+struct vipt_page *vipt_pfn_to_page(uint64_t pfn);
+
+/*
+ `page_to_pfn(page)`: writes the page frame number to `out`.
+ */
+int vipt_page_pfn(const struct vipt_page *page, uint64_t *out);
+
+/*
+ `page_mapping(page)`: writes the page's mapping to `out`, or NULL for an
+ anonymous page.
+ */
+int vipt_page_mapping(struct vipt_kcpu *cpu, const struct vipt_page *page, struct vipt_mapping **out);
+
+/*
+ `mapping_mapped(mapping)`: 1 if any vma maps the file, else 0.
+ */
+int vipt_mapping_mapped(struct vipt_kcpu *cpu, const struct vipt_mapping *mapping);
+
+/*
+ `set_bit(bit, &page->flags)` (`bit` a `PG_*` number below 32; parisc's
+ `PG_dcache_dirty` is `VIPT_PG_DCACHE_DIRTY`).
+ */
+int vipt_page_set_bit(struct vipt_kcpu *cpu, const struct vipt_page *page, uint32_t bit);
+
+/*
+ `test_bit(bit, &page->flags)`: 1 if set, else 0.
+ */
+int vipt_page_test_bit(struct vipt_kcpu *cpu, const struct vipt_page *page, uint32_t bit);
+
+/*
+ `page->index`: writes the page's file offset, in pages, to `out`.
+ */
+int vipt_page_index(struct vipt_kcpu *cpu, const struct vipt_page *page, uint64_t *out);
+
+/*
+ `flush_kernel_dcache_page(page_address(page))`: flush the kernel alias.
+ */
+int vipt_flush_kernel_dcache_page(struct vipt_kcpu *cpu, const struct vipt_page *page);
+
+/*
+ `flush_dcache_mmap_lock(mapping)`: `write_lock_irq(&mapping->tree_lock)`.
+ */
+int vipt_flush_dcache_mmap_lock(struct vipt_kcpu *cpu, const struct vipt_mapping *mapping);
+
+/*
+ `flush_dcache_mmap_unlock(mapping)`.
+ */
+int vipt_flush_dcache_mmap_unlock(struct vipt_kcpu *cpu, const struct vipt_mapping *mapping);
+
+/*
+ Sets `iter` up for a stabbing query of `mapping`'s `i_mmap` over file pages
+ `[r_index, h_index]`. Touches nothing of the model.
+ */
+int vipt_prio_tree_iter_init(struct vipt_prio_tree_iter *iter, struct vipt_mapping *mapping, uint64_t r_index, uint64_t h_index);
+
+/*
+ `vma_prio_tree_next`: the next vma of the walk into `iter->vma`; returns 1
+ when there is one, 0 at the end. The first call reads the index (call with
+ `flush_dcache_mmap_lock` or `i_mmap_lock` held).
+ */
+int vipt_vma_prio_tree_next(struct vipt_kcpu *cpu, struct vipt_prio_tree_iter *iter);
+
+/*
+ Hugh's `translation_exists(vma, addr, pfn)`: 1 if the pte of `addr` is
+ present or flush-only and maps `pfn` (one read), else 0.
+ */
+int vipt_translation_exists(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t addr, uint64_t pfn);
+
+/*
+ The pre-patch `translation_exists(vma, addr)` with its caller's pfn check:
+ 1 if the pte is non-zero and a second read of it has pfn `pfn`, else 0.
+ */
+int vipt_translation_exists_legacy(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t addr, uint64_t pfn);
+
+/*
+ Reads the pte of `addr` in the vma's mm into `out` (0 if its table is
+ missing): the `pgd_offset` / `pmd_offset` / `pte_offset_map` walk and one
+ load of the pte.
+ */
+int vipt_pte_lookup(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t addr, uint64_t *out);
+
+/*
+ `__flush_cache_page(vma, addr)`: flush the page through the user address
+ (nullified where the address has no translation).
+ */
+int vipt___flush_cache_page(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t addr);
+
+/*
+ `flush_dcache_page_asm(page_to_phys(page), addr)`: flush the page through
+ this CPU's tmpalias window at `addr`'s colour.
+ */
+int vipt_flush_dcache_page_asm(struct vipt_kcpu *cpu, const struct vipt_page *page, uint64_t addr);
+
+/*
+ `flush_tlb_page(vma, addr)`: purge the user translation of `addr`.
+ */
+int vipt_flush_tlb_page(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t addr);
+
+/*
+ Reports "INEQUIVALENT ALIASES": the shared `vma` maps the page at `second`,
+ not congruent with `first`.
+ */
+int vipt_report_inequivalent_aliases(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t first, uint64_t second);
+
+/*
+ `spin_lock(pte_lockptr(vma->vm_mm, addr))`: the pte lock of `addr`.
+ */
+int vipt_pte_lock(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t addr);
+
+/*
+ `spin_unlock(pte_lockptr(vma->vm_mm, addr))`.
+ */
+int vipt_pte_unlock(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t addr);
+
+/*
+ A built-in strategy by name (`legacy-2005`, `patched-2005`, `recheck`,
+ `tmpalias`, `modern`, `patched-ptl`).
+ */
+int vipt_strategy_builtin(const char *name, struct vipt_strategy **out);
+
+/*
+ Registers the C function `f` as a strategy named `name`. The model calls
+ `f(cpu, page, arg)` wherever it calls `flush_dcache_page`, possibly from
+ several threads at once.
+ */
+int vipt_strategy_register(const char *name, vipt_flush_dcache_page_fn f, void *arg, struct vipt_strategy **out);
+
+/*
+ Frees a strategy handle (scenarios made with it keep working).
+ */
+int vipt_strategy_free(struct vipt_strategy *s);
+
+/*
+ The number of built-in scenarios.
+ */
+int vipt_scenario_count(void);
+
+/*
+ The name of built-in scenario `i` (0 ≤ i < `vipt_scenario_count()`) into
+ `buf`; returns the name's full length.
+ */
+int vipt_scenario_name(size_t i, char *buf, size_t len);
+
+/*
+ Scenario `name`'s default parameters into `out`.
+ */
+int vipt_scenario_defaults(const char *name, struct vipt_scenario_params *out);
+
+/*
+ Scenario `name` with `params` (NULL: its defaults) and strategy `s`.
+ */
+int vipt_scenario_new(const char *name, const struct vipt_scenario_params *params, const struct vipt_strategy *s, struct vipt_scenario **out);
+
+/*
+ Frees a scenario handle.
+ */
+int vipt_scenario_free(struct vipt_scenario *sc);
+
+/*
+ The defaults of `vipt explore`: exhaustive, preemption bound 2, sleep sets,
+ 10 000 executions, seed 0, every core.
+ */
+int vipt_explore_config_default(struct vipt_explore_config *out);
+
+/*
+ Explores scenario `sc` as `config` says; the result into `out`.
+ */
+int vipt_explore(const struct vipt_scenario *sc, const struct vipt_explore_config *config, struct vipt_result **out);
+
+/*
+ Runs scenario `sc` once along `schedule` (as `vipt replay` prints them,
+ e.g. `a7b3c2`); the result, with its timeline, into `out`.
+ */
+int vipt_replay(const struct vipt_scenario *sc, const char *schedule, struct vipt_result **out);
+
+/*
+ A result's counts into `out`.
+ */
+int vipt_result_counts(const struct vipt_result *r, struct vipt_result_counts *out);
+
+/*
+ The first failing schedule into `buf`; returns its full length, or
+ `-ENOENT` when nothing failed.
+ */
+int vipt_result_schedule(const struct vipt_result *r, char *buf, size_t len);
+
+/*
+ Message `i` of the first failing execution into `buf`; returns its full
+ length, or `-ENOENT` past the last (or when nothing failed).
+ */
+int vipt_result_failure(const struct vipt_result *r, size_t i, char *buf, size_t len);
+
+/*
+ Cost counter `name` summed over the executions into `out`; `-ENOENT` for
+ a counter the run did not keep.
+ */
+int vipt_result_counter(const struct vipt_result *r, const char *name, uint64_t *out);
+
+/*
+ The name of cost counter `i` (in name order) into `buf`; returns its full
+ length, or `-ENOENT` past the last.
+ */
+int vipt_result_counter_name(const struct vipt_result *r, size_t i, char *buf, size_t len);
+
+/*
+ A replay's timeline (one column per CPU) into `buf`; returns its full
+ length, or `-ENOENT` for an explorer run's result.
+ */
+int vipt_result_timeline(const struct vipt_result *r, char *buf, size_t len);
+
+/*
+ Frees a result handle.
+ */
+int vipt_result_free(struct vipt_result *r);
 
 /*
  `pte_none`: zero or `_PAGE_FLUSH` set.

@@ -15,6 +15,7 @@
 #ifndef VIPT_KERNEL_H
 #define VIPT_KERNEL_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -158,5 +159,142 @@ static inline pte_t pgoff_to_pte(unsigned long off)
 	vipt_translation_exists_legacy_2005(pte_val(pte), (pfn))
 #define translation_exists_patched_2005(pte, pfn) \
 	vipt_translation_exists_patched_2005(pte_val(pte), (pfn))
+
+
+/*
+ * ---- flush_dcache_page and the mm it walks ----
+ *
+ * A strategy is written as the kernel writes flush_dcache_page, inside
+ *
+ *	VIPT_FLUSH_DCACHE_PAGE(my_flush_dcache_page)
+ *	{
+ *		struct address_space *mapping = page_mapping(page);
+ *		...
+ *	}
+ *
+ * which defines `int my_flush_dcache_page(struct vipt_kcpu *, struct vipt_page *,
+ * void *)`, the function to give vipt_strategy_register(). In its body `page` is
+ * the page and `vipt_cpu` the CPU it runs on; the kernel names below use that
+ * `vipt_cpu` as the kernel's functions use `current`.
+ *
+ * Errors need no checking, as in the kernel: the first failing operation makes
+ * every later one a no-op and becomes the strategy's result (see vipt.h).
+ *
+ * Edits from the 2.6.14 text: `page->index` is `page_index(page)` (a read of
+ * the model's page, so it happens where the kernel reads it), and
+ * vma_prio_tree_foreach takes the mapping rather than `&mapping->i_mmap`.
+ */
+struct address_space;			/* a struct vipt_mapping handle, never dereferenced */
+#define vm_area_struct		vipt_vm_area	/* vma->vm_start, vm_end, vm_pgoff, vm_flags */
+#define prio_tree_iter		vipt_prio_tree_iter
+
+/* struct page: the handle, and a flags word for set_bit(nr, &page->flags) to name. */
+struct page {
+	struct vipt_page *vipt_handle;
+	unsigned long flags;
+};
+
+#define VM_EXEC			VIPT_VM_EXEC
+#define VM_SHARED		VIPT_VM_SHARED
+#define VM_MAYSHARE		VIPT_VM_MAYSHARE
+#define VM_NONLINEAR		VIPT_VM_NONLINEAR
+#define PG_locked		VIPT_PG_LOCKED
+#define PG_dirty		VIPT_PG_DIRTY
+#define PG_arch_1		VIPT_PG_DCACHE_DIRTY
+#define PG_dcache_dirty		VIPT_PG_DCACHE_DIRTY
+#define PG_swapcache		VIPT_PG_SWAPCACHE
+#define SHMLBA			VIPT_SHM_COLOUR
+#define PAGE_MASK		(~(PAGE_SIZE - 1))
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
+#define VIPT_FLUSH_DCACHE_PAGE(fn)						\
+	static void fn##_body(struct vipt_kcpu *vipt_cpu, struct page *page);	\
+	static int fn(struct vipt_kcpu *vipt_cpu, struct vipt_page *vpage,	\
+		      void *arg)						\
+	{									\
+		struct page pg = { .vipt_handle = vpage, .flags = 0 };		\
+		(void)arg;							\
+		fn##_body(vipt_cpu, &pg);					\
+		return 0;							\
+	}									\
+	static void fn##_body(struct vipt_kcpu *vipt_cpu, struct page *page)
+
+static inline unsigned long page_to_pfn(const struct page *page)
+{
+	uint64_t pfn = 0;
+
+	if (vipt_page_pfn(page->vipt_handle, &pfn))
+		VIPT_BUG();
+	return pfn;
+}
+
+#define page_to_phys(page)	((uint64_t)page_to_pfn(page) << PAGE_SHIFT)
+
+static inline struct address_space *__vipt_page_mapping(struct vipt_kcpu *cpu,
+							 const struct page *page)
+{
+	struct vipt_mapping *m = NULL;
+
+	vipt_page_mapping(cpu, page->vipt_handle, &m);
+	return (struct address_space *)m;
+}
+#define page_mapping(page)	__vipt_page_mapping(vipt_cpu, (page))
+
+#define __vipt_mapping(m)	((struct vipt_mapping *)(m))
+#define mapping_mapped(m)	(vipt_mapping_mapped(vipt_cpu, __vipt_mapping(m)) > 0)
+
+static inline unsigned long __vipt_page_index(struct vipt_kcpu *cpu, const struct page *page)
+{
+	uint64_t index = 0;
+
+	vipt_page_index(cpu, page->vipt_handle, &index);
+	return index;
+}
+#define page_index(page)	__vipt_page_index(vipt_cpu, (page))
+
+#define __vipt_flags_page(addr)	(container_of((addr), struct page, flags)->vipt_handle)
+#define set_bit(nr, addr)	vipt_page_set_bit(vipt_cpu, __vipt_flags_page(addr), (nr))
+#define test_bit(nr, addr)	(vipt_page_test_bit(vipt_cpu, __vipt_flags_page(addr), (nr)) > 0)
+
+/* The kernel alias: page_address(page) is only ever flushed here. */
+#define page_address(page)	(page)
+#define flush_kernel_dcache_page(kaddr) \
+	vipt_flush_kernel_dcache_page(vipt_cpu, (kaddr)->vipt_handle)
+
+#define flush_dcache_mmap_lock(m)	vipt_flush_dcache_mmap_lock(vipt_cpu, __vipt_mapping(m))
+#define flush_dcache_mmap_unlock(m)	vipt_flush_dcache_mmap_unlock(vipt_cpu, __vipt_mapping(m))
+
+static inline struct vm_area_struct *__vipt_prio_tree_next(struct vipt_kcpu *cpu,
+							     struct prio_tree_iter *iter)
+{
+	return vipt_vma_prio_tree_next(cpu, iter) > 0 ? &iter->vma : NULL;
+}
+#define vma_prio_tree_foreach(vma, iter, mapping, begin, end)			\
+	for (vipt_prio_tree_iter_init((iter), __vipt_mapping(mapping), (begin), (end)); \
+	     ((vma) = __vipt_prio_tree_next(vipt_cpu, (iter))) != NULL; )
+
+/* The 2.6.15 translation_exists(v, addr, pfn), and the 2.6.14 one with its
+ * caller's pte_pfn comparison. */
+#define translation_exists(v, addr, pfn) \
+	(vipt_translation_exists(vipt_cpu, (v)->vma, (addr), (pfn)) > 0)
+#define translation_exists_2614(v, addr, pfn) \
+	(vipt_translation_exists_legacy(vipt_cpu, (v)->vma, (addr), (pfn)) > 0)
+
+#define __flush_cache_page(v, addr)	vipt___flush_cache_page(vipt_cpu, (v)->vma, (addr))
+#define flush_dcache_page_asm(phys, vaddr) \
+	vipt_flush_dcache_page_asm(vipt_cpu, vipt_pfn_to_page((phys) >> PAGE_SHIFT), (vaddr))
+#define flush_tlb_page(v, addr)	vipt_flush_tlb_page(vipt_cpu, (v)->vma, (addr))
+
+/* The pte lock of addr in the vma's mm (spin_lock(pte_lockptr(mm, pmd))). */
+#define pte_lock(v, addr)	vipt_pte_lock(vipt_cpu, (v)->vma, (addr))
+#define pte_unlock(v, addr)	vipt_pte_unlock(vipt_cpu, (v)->vma, (addr))
+
+/* printk(KERN_ERR "INEQUIVALENT ALIASES ...") as the model records it. */
+#define report_inequivalent_aliases(v, first, second) \
+	vipt_report_inequivalent_aliases(vipt_cpu, (v)->vma, (first), (second))
 
 #endif /* VIPT_KERNEL_H */

@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vipt_explore::report::{self, Budget};
-use vipt_explore::scenario::{Colour, Kind, Params, Scenario};
+use vipt_explore::scenario::{Colour, Kind, Params, Scenario, ROLES};
 use vipt_explore::{
     cost, engine::Ending, explore, minimise, run_one, timeline, Config, Mode, Replay, Schedule,
 };
@@ -355,8 +355,6 @@ pub fn run_explore(a: ExploreArgs) -> Result<String, UsageError> {
     }
     Ok(s)
 }
-
-const ROLES: [&str; 3] = ["writer: write()", "racer", "user: reads B"];
 
 /// `vipt replay`.
 pub fn run_replay(a: ReplayArgs) -> Result<String, UsageError> {

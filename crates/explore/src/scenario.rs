@@ -201,6 +201,9 @@ impl Kind {
     }
 }
 
+/// The CPUs' roles, for timelines: CPU 0 writes, CPU 1 races, CPU 2 reads.
+pub const ROLES: [&str; 3] = ["writer: write()", "racer", "user: reads B"];
+
 /// What the writer stores at the start of every line.
 pub const VALUE: u64 = 0x00c0_ffee;
 /// The file page the scenarios write.

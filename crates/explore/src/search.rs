@@ -178,6 +178,19 @@ impl Report {
         }
     }
 
+    /// The report of one judged execution (a replay).
+    pub fn single(run: &Run, out: &Outcome) -> Report {
+        let mut r = Report::new(
+            Mode::Exhaustive {
+                bound: None,
+                reduction: false,
+            },
+            0,
+        );
+        r.record(0, run, out, &mut HashSet::new());
+        r
+    }
+
     /// Failing executions over executions.
     pub fn rate(&self) -> f64 {
         if self.executions == 0 {

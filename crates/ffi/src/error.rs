@@ -18,6 +18,10 @@ pub(crate) mod errno {
     pub(crate) const EFAULT: c_int = 14;
     pub(crate) const EINVAL: c_int = 22;
     pub(crate) const ERANGE: c_int = 34;
+    pub(crate) const ENOMEM: c_int = 12;
+    pub(crate) const ENOENT: c_int = 2;
+    pub(crate) const EBUSY: c_int = 16;
+    pub(crate) const ECANCELED: c_int = 125;
 }
 
 /// An error on its way to C: an errno and a message.

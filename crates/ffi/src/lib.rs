@@ -17,8 +17,12 @@
 mod error;
 mod handle;
 mod hw;
+mod kcpu;
+mod model;
 mod pte;
 
 pub use error::{vipt_last_error, vipt_selftest_panic};
 pub use hw::*;
+pub use kcpu::*;
+pub use model::*;
 pub use pte::*;

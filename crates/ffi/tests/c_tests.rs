@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every program the Makefile builds, in its `PROGRAMS` order.
-const PROGRAMS: [&str; 7] = [
+const PROGRAMS: [&str; 8] = [
     "test_encoding",
     "test_translation",
     "test_atomic",
@@ -20,6 +20,7 @@ const PROGRAMS: [&str; 7] = [
     "test_cache",
     "test_kernel_names_32",
     "test_kernel_names_64",
+    "test_strategies",
 ];
 
 fn workspace() -> PathBuf {
@@ -129,6 +130,11 @@ fn c_test_kernel_names_32() {
 #[test]
 fn c_test_kernel_names_64() {
     run_program("test_kernel_names_64");
+}
+
+#[test]
+fn c_test_strategies() {
+    run_program("test_strategies");
 }
 
 /// Every `test_*.c` in `c-tests/` is built by the Makefile and run above.

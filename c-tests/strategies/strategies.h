@@ -1,0 +1,22 @@
+/*
+ * The built-in flush_dcache_page strategies re-written in kernel-style C, one
+ * file each (legacy_2005.c ... modern.c), for test_strategies.c to register and
+ * compare with the Rust ones of crates/mm/src/strategy.rs.
+ */
+#ifndef STRATEGIES_H
+#define STRATEGIES_H
+
+#include "vipt.h"
+
+struct c_strategy {
+	const char *name;		/* the Rust strategy it mirrors */
+	vipt_flush_dcache_page_fn fn;
+};
+
+extern const struct c_strategy c_strategy_legacy_2005;
+extern const struct c_strategy c_strategy_patched_2005;
+extern const struct c_strategy c_strategy_recheck;
+extern const struct c_strategy c_strategy_tmpalias;
+extern const struct c_strategy c_strategy_modern;
+
+#endif /* STRATEGIES_H */

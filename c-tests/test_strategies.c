@@ -1,0 +1,164 @@
+/*
+ * Each built-in flush_dcache_page strategy, re-written in kernel-style C
+ * (strategies/), is registered with vipt_strategy_register and explored on
+ * every built-in scenario, with _PAGE_FLUSH on and off, exhaustively within a
+ * preemption bound and with random and PCT samples: the executions, the
+ * failing and distinct failing counts, completeness, the first failing
+ * schedule and every cost counter must equal the Rust strategy's exactly.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vipt_kernel.h"
+#include "strategies.h"
+
+static const struct c_strategy *const mirrors[] = {
+	&c_strategy_legacy_2005, &c_strategy_patched_2005, &c_strategy_recheck,
+	&c_strategy_tmpalias, &c_strategy_modern,
+};
+
+static int checks, failures;
+
+#define CHECK(cond, ...)							\
+	do {									\
+		checks++;							\
+		if (!(cond)) {							\
+			failures++;						\
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);	\
+			fprintf(stderr, __VA_ARGS__);				\
+			fprintf(stderr, " (%s)\n", vipt_last_error());		\
+		}								\
+	} while (0)
+
+#define MUST(call)								\
+	do {									\
+		int rc_ = (call);						\
+		if (rc_ < 0) {							\
+			fprintf(stderr, "%s:%d: %s = %d: %s\n", __FILE__,	\
+				__LINE__, #call, rc_, vipt_last_error());	\
+			return -1;						\
+		}								\
+	} while (0)
+
+static int explore(const char *scenario, const struct vipt_scenario_params *p,
+		   struct vipt_strategy *s, const struct vipt_explore_config *cfg,
+		   struct vipt_result **out)
+{
+	struct vipt_scenario *sc;
+
+	MUST(vipt_scenario_new(scenario, p, s, &sc));
+	MUST(vipt_explore(sc, cfg, out));
+	MUST(vipt_scenario_free(sc));
+	return 0;
+}
+
+/* The two results agree in every count, schedule and counter. */
+static void compare(const char *what, struct vipt_result *rs, struct vipt_result *cs)
+{
+	struct vipt_result_counts r, c;
+	char rn[64], cn[64], rsched[512], csched[512];
+	uint64_t rv, cv;
+	size_t i;
+	int rl, cl;
+
+	if (vipt_result_counts(rs, &r) || vipt_result_counts(cs, &c)) {
+		CHECK(0, "%s: counts", what);
+		return;
+	}
+	CHECK(r.executions == c.executions, "%s: executions %lu vs %lu", what,
+	      (unsigned long)r.executions, (unsigned long)c.executions);
+	CHECK(r.pruned == c.pruned, "%s: pruned", what);
+	CHECK(r.failing == c.failing, "%s: failing %lu vs %lu", what,
+	      (unsigned long)r.failing, (unsigned long)c.failing);
+	CHECK(r.distinct_failing == c.distinct_failing, "%s: distinct failing", what);
+	CHECK(r.complete == c.complete, "%s: complete", what);
+	CHECK(r.max_steps == c.max_steps, "%s: max steps", what);
+	CHECK(r.first_preemptions == c.first_preemptions, "%s: first preemptions", what);
+
+	rl = vipt_result_schedule(rs, rsched, sizeof(rsched));
+	cl = vipt_result_schedule(cs, csched, sizeof(csched));
+	CHECK(rl == cl && (rl < 0 || !strcmp(rsched, csched)),
+	      "%s: first failing schedule %s vs %s", what, rl < 0 ? "-" : rsched,
+	      cl < 0 ? "-" : csched);
+
+	for (i = 0; vipt_result_counter_name(rs, i, rn, sizeof(rn)) >= 0; i++) {
+		CHECK(vipt_result_counter_name(cs, i, cn, sizeof(cn)) >= 0 && !strcmp(rn, cn),
+		      "%s: counter %zu named %s", what, i, rn);
+		CHECK(!vipt_result_counter(rs, rn, &rv) && !vipt_result_counter(cs, rn, &cv) &&
+		      rv == cv, "%s: counter %s %lu vs %lu", what, rn, (unsigned long)rv,
+		      (unsigned long)cv);
+	}
+	CHECK(i > 5, "%s: only %zu counters", what, i);
+	CHECK(vipt_result_counter_name(cs, i, cn, sizeof(cn)) == -ENOENT,
+	      "%s: the C run has more counters", what);
+}
+
+static int run_all(void)
+{
+	struct vipt_explore_config cfg[3];
+	const char *mode_name[3] = { "exhaustive bound 2", "random", "pct 2" };
+	char scenario[32], what[160];
+	unsigned long fails_rust = 0, cells = 0;
+	int n = vipt_scenario_count(), i, m, k, flush;
+
+	for (m = 0; m < 3; m++)
+		MUST(vipt_explore_config_default(&cfg[m]));
+	cfg[0].budget = 3000;
+	cfg[1].mode = VIPT_MODE_RANDOM;
+	cfg[1].budget = 300;
+	cfg[1].seed = 2005;
+	cfg[1].threads = 2;
+	cfg[2] = cfg[1];
+	cfg[2].mode = VIPT_MODE_PCT;
+	cfg[2].depth = 2;
+
+	for (i = 0; i < n; i++) {
+		MUST(vipt_scenario_name(i, scenario, sizeof(scenario)));
+		for (flush = 1; flush >= 0; flush--) {
+			struct vipt_scenario_params p;
+
+			MUST(vipt_scenario_defaults(scenario, &p));
+			p.page_flush = flush;
+			for (k = 0; k < (int)(sizeof(mirrors) / sizeof(mirrors[0])); k++) {
+				struct vipt_strategy *rust, *c;
+				char cname[64];
+
+				MUST(vipt_strategy_builtin(mirrors[k]->name, &rust));
+				snprintf(cname, sizeof(cname), "c-%s", mirrors[k]->name);
+				MUST(vipt_strategy_register(cname, mirrors[k]->fn, NULL, &c));
+				for (m = 0; m < 3; m++) {
+					struct vipt_result *rr, *cr;
+					struct vipt_result_counts rc;
+
+					snprintf(what, sizeof(what), "%s page-flush=%s %s %s",
+						 scenario, flush ? "on" : "off",
+						 mirrors[k]->name, mode_name[m]);
+					MUST(explore(scenario, &p, rust, &cfg[m], &rr));
+					MUST(explore(scenario, &p, c, &cfg[m], &cr));
+					compare(what, rr, cr);
+					MUST(vipt_result_counts(rr, &rc));
+					fails_rust += rc.failing > 0;
+					cells++;
+					MUST(vipt_result_free(rr));
+					MUST(vipt_result_free(cr));
+				}
+				MUST(vipt_strategy_free(rust));
+				MUST(vipt_strategy_free(c));
+			}
+		}
+	}
+	/* The comparison means something only if some cells fail and some pass. */
+	CHECK(fails_rust > 0 && fails_rust < cells, "%lu of %lu cells fail", fails_rust, cells);
+	printf("test_strategies: %lu cells, %lu failing, C and Rust equal in each\n",
+	       cells, fails_rust);
+	return 0;
+}
+
+int main(void)
+{
+	if (run_all() < 0)
+		return 1;
+	printf("test_strategies: %d checks, %d failed\n", checks, failures);
+	return failures != 0;
+}

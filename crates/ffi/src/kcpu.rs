@@ -1,0 +1,735 @@
+//! The kernel side of a strategy written in C: the CPU a `flush_dcache_page`
+//! callback runs on, and the kernel operations it may call on it.
+//!
+//! A C strategy is a function `int f(struct vipt_kcpu *cpu, struct vipt_page
+//! *page, void *arg)` registered with `vipt_strategy_register`. When the model
+//! calls the strategy, a [`KCpu`] context is set up for the call and `cpu` names
+//! it. Every kernel operation here (`vipt_page_mapping`, `vipt_translation_exists`,
+//! `vipt___flush_cache_page`, …) is one of `vipt_mm::strategy`'s helpers, so a C
+//! strategy performs exactly the model operations, scheduling points and cost
+//! counts of the Rust strategy it mirrors, and is explored the same way.
+//!
+//! Invariants that keep C from reaching undefined behaviour:
+//! - `cpu`, mapping and vma handles are numbers, looked up in a per-thread table
+//!   of live callback contexts. They are valid only during the callback that
+//!   produced them; afterwards, or on another thread, they are `-EBADF`.
+//! - A context is busy while one of its operations runs (a scheduling point may
+//!   switch to another simulated CPU there). Another CPU's callback using it
+//!   meanwhile gets `-EBUSY`, so the `Cpu` is never borrowed twice.
+//! - No unwinding crosses a C frame. A panic inside an operation (a model `BUG`,
+//!   or the explorer ending the execution while this CPU is suspended in it) is
+//!   caught there and kept in the context; that call and every later one return
+//!   `-ECANCELED`, and when the C function returns the panic is resumed on the
+//!   Rust side. A model error (`-EINVAL`, …) also cancels the rest of the call
+//!   and becomes the strategy's error, as `?` would in Rust.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_int, c_void};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use vipt_mm::strategy as ks;
+use vipt_mm::{AddressSpace, Cpu, FlushStrategy, MmError, Vma};
+
+use crate::error::{errno, guard, write_out, Error, Result};
+use crate::handle::{from_ptr, to_ptr};
+
+/// The CPU a strategy callback runs on. Opaque: a handle valid for that call.
+pub struct vipt_kcpu {
+    _private: [u8; 0],
+}
+
+/// A `struct page`. Opaque: it stands for a page frame number (see
+/// `vipt_page_pfn`, `vipt_pfn_to_page`).
+pub struct vipt_page {
+    _private: [u8; 0],
+}
+
+/// A `struct address_space`. Opaque: a handle valid during the callback that
+/// received it.
+pub struct vipt_mapping {
+    _private: [u8; 0],
+}
+
+/// A `struct vm_area_struct`. Opaque: a handle valid during the callback that
+/// received it; its fields are copied into `struct vipt_vm_area`.
+pub struct vipt_vma {
+    _private: [u8; 0],
+}
+
+/// `PG_locked`.
+pub const VIPT_PG_LOCKED: u32 = 0;
+/// `PG_dirty`.
+pub const VIPT_PG_DIRTY: u32 = 4;
+/// `PG_arch_1`, parisc's `PG_dcache_dirty`: the kernel alias still needs a
+/// flush before the page is mapped into user space.
+pub const VIPT_PG_DCACHE_DIRTY: u32 = 9;
+/// `PG_swapcache`.
+pub const VIPT_PG_SWAPCACHE: u32 = 15;
+
+/// `vm_flags`: shared mapping (2.6.14 value).
+pub const VIPT_VM_SHARED: u64 = 0x8;
+/// `vm_flags`: may be shared.
+pub const VIPT_VM_MAYSHARE: u64 = 0x80;
+/// `vm_flags`: executable.
+pub const VIPT_VM_EXEC: u64 = 0x4;
+/// `vm_flags`: nonlinear.
+pub const VIPT_VM_NONLINEAR: u64 = 0x80_0000;
+
+/// A vma's fields, as kernel code reads them (`vma->vm_start`, …).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vipt_vm_area {
+    /// The vma, for the calls that take one.
+    pub vma: *mut vipt_vma,
+    /// First address.
+    pub vm_start: u64,
+    /// One past the last address.
+    pub vm_end: u64,
+    /// File offset of `vm_start`, in pages.
+    pub vm_pgoff: u64,
+    /// `VIPT_VM_*` flags.
+    pub vm_flags: u64,
+    /// The space id of the vma's mm.
+    pub vm_space: u32,
+}
+
+/// `vma_prio_tree_foreach`'s iterator: set up by `vipt_prio_tree_iter_init`,
+/// advanced by `vipt_vma_prio_tree_next`, which leaves each vma in `vma`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vipt_prio_tree_iter {
+    /// The mapping whose `i_mmap` is walked.
+    pub mapping: *mut vipt_mapping,
+    /// First file page of the stabbing query.
+    pub r_index: u64,
+    /// Last file page of the stabbing query.
+    pub h_index: u64,
+    /// Internal: the walk's handle (0 before the first step).
+    pub walk: u64,
+    /// Internal: vmas returned so far.
+    pub pos: u64,
+    /// The current vma.
+    pub vma: vipt_vm_area,
+}
+
+/// A strategy callback: flush the user aliases of `page` on `cpu`. Returns 0 or
+/// a negative errno; `arg` is the pointer given at registration.
+pub type vipt_flush_dcache_page_fn = Option<
+    unsafe extern "C" fn(cpu: *mut vipt_kcpu, page: *mut vipt_page, arg: *mut c_void) -> c_int,
+>;
+
+/// An object a callback was handed.
+enum Obj {
+    Mapping(Arc<AddressSpace>),
+    Vma(Arc<Vma>),
+    /// A prio-tree walk: the vmas found when it started.
+    Walk(Vec<Arc<Vma>>),
+}
+
+/// Object handles: the context's id above, the object's index + 1 below.
+const OBJ_BITS: u32 = 20;
+
+/// One strategy call's context.
+pub(crate) struct KCpu {
+    id: u64,
+    /// The model CPU, borrowed mutably by the trampoline for the whole call
+    /// and used only through this pointer until the C function returns.
+    cpu: *mut Cpu,
+    /// An operation is running (possibly suspended at a scheduling point).
+    busy: Cell<bool>,
+    objects: RefCell<Vec<Obj>>,
+    /// A panic caught inside an operation, resumed after the C function returns.
+    panic: RefCell<Option<Box<dyn Any + Send>>>,
+    /// The first model error, the strategy's result.
+    error: RefCell<Option<MmError>>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The contexts of the callbacks running (or suspended) on this thread.
+    static ACTIVE: RefCell<Vec<(u64, *const KCpu)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Registers a context for its lifetime.
+struct Registered<'a>(&'a KCpu);
+
+impl<'a> Registered<'a> {
+    fn new(k: &'a KCpu) -> Registered<'a> {
+        ACTIVE.with(|a| a.borrow_mut().push((k.id, k as *const KCpu)));
+        Registered(k)
+    }
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        let id = self.0.id;
+        let _ = ACTIVE.try_with(|a| a.borrow_mut().retain(|(i, _)| *i != id));
+    }
+}
+
+/// Runs `f` with the live context named `id` on this thread.
+fn with_active<R>(id: u64, f: impl FnOnce(&KCpu) -> Result<R>) -> Result<R> {
+    let p = ACTIVE
+        .with(|a| a.borrow().iter().find(|(i, _)| *i == id).map(|(_, p)| *p))
+        .ok_or_else(|| {
+            Error::new(
+                errno::EBADF,
+                format!(
+                    "cpu {id:#x} is NULL, not a running strategy callback's, or another thread's"
+                ),
+            )
+        })?;
+    // SAFETY: a context is in ACTIVE only while `Registered` borrows it, and it
+    // is removed before the context is dropped; entries are only read on their
+    // own thread. The context's stack frame is alive (running or suspended).
+    // Only shared access is made: every field is a Cell or RefCell.
+    f(unsafe { &*p })
+}
+
+/// An operation's failure: a bad argument (the model is untouched, the call
+/// can go on) or a model error (which ends the callback's work).
+enum KErr {
+    Arg(Error),
+    Mm(MmError),
+}
+
+impl From<Error> for KErr {
+    fn from(e: Error) -> KErr {
+        KErr::Arg(e)
+    }
+}
+
+impl From<MmError> for KErr {
+    fn from(e: MmError) -> KErr {
+        KErr::Mm(e)
+    }
+}
+
+/// The errno of a model error.
+pub(crate) fn mm_errno(e: &MmError) -> c_int {
+    match e {
+        MmError::Invalid(_) | MmError::Pte(_) | MmError::Tree(_) => errno::EINVAL,
+        MmError::NoMemory(_) => errno::ENOMEM,
+        MmError::Segv { .. } => errno::EFAULT,
+        MmError::Hw(_) => errno::EINVAL,
+        MmError::Bug(_) => errno::EIO,
+    }
+}
+
+impl From<MmError> for Error {
+    fn from(e: MmError) -> Error {
+        Error::new(mm_errno(&e), e.to_string())
+    }
+}
+
+type KResult<T> = std::result::Result<T, KErr>;
+
+/// One kernel operation of a callback: finds the context, refuses a cancelled
+/// or busy one, runs `f` on its CPU and keeps a panic or model error.
+fn kcall(
+    name: &str,
+    cpu: *mut vipt_kcpu,
+    f: impl FnOnce(&KCpu, &mut Cpu) -> KResult<c_int>,
+) -> c_int {
+    guard(name, || {
+        with_active(from_ptr(cpu), |k| {
+            if k.panic.borrow().is_some() || k.error.borrow().is_some() {
+                return Err(Error::new(
+                    errno::ECANCELED,
+                    "this callback's CPU has failed or its execution ended: return",
+                ));
+            }
+            if k.busy.replace(true) {
+                return Err(Error::new(
+                    errno::EBUSY,
+                    "cpu is in use by another simulated CPU's operation",
+                ));
+            }
+            // SAFETY: `k.cpu` comes from the trampoline's `&mut Cpu`, unused
+            // by it until the C function returns; `busy` ensures this is the
+            // only reference made from it at a time.
+            let model = unsafe { &mut *k.cpu };
+            let r = catch_unwind(AssertUnwindSafe(|| f(k, model)));
+            k.busy.set(false);
+            match r {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(KErr::Arg(e))) => Err(e),
+                Ok(Err(KErr::Mm(e))) => {
+                    let err = Error::from(e.clone());
+                    *k.error.borrow_mut() = Some(e);
+                    Err(err)
+                }
+                Err(p) => {
+                    *k.panic.borrow_mut() = Some(p);
+                    Err(Error::new(
+                        errno::ECANCELED,
+                        "the execution ended in this operation (or the model panicked): return",
+                    ))
+                }
+            }
+        })
+    })
+}
+
+impl KCpu {
+    fn add(&self, o: Obj) -> Result<u64> {
+        let mut v = self.objects.borrow_mut();
+        if v.len() + 1 >= 1 << OBJ_BITS {
+            return Err(Error::new(
+                errno::ENOMEM,
+                "too many objects in one callback",
+            ));
+        }
+        v.push(o);
+        Ok((self.id << OBJ_BITS) | v.len() as u64)
+    }
+
+    fn obj<R>(&self, handle: u64, kind: &str, f: impl FnOnce(&Obj) -> Option<R>) -> Result<R> {
+        let bad = || {
+            Error::new(
+                errno::EBADF,
+                format!("{kind} handle {handle:#x} is NULL, stale or not this callback's"),
+            )
+        };
+        if handle >> OBJ_BITS != self.id {
+            return Err(bad());
+        }
+        let i = (handle & ((1 << OBJ_BITS) - 1))
+            .checked_sub(1)
+            .ok_or_else(bad)? as usize;
+        self.objects.borrow().get(i).and_then(f).ok_or_else(bad)
+    }
+
+    fn mapping(&self, m: *const vipt_mapping) -> Result<Arc<AddressSpace>> {
+        self.obj(from_ptr(m), "mapping", |o| match o {
+            Obj::Mapping(m) => Some(m.clone()),
+            _ => None,
+        })
+    }
+
+    fn vma(&self, v: *const vipt_vma) -> Result<Arc<Vma>> {
+        self.obj(from_ptr(v), "vma", |o| match o {
+            Obj::Vma(v) => Some(v.clone()),
+            _ => None,
+        })
+    }
+}
+
+/// The pfn a page handle stands for.
+fn pfn_of(page: *const vipt_page) -> Result<u64> {
+    from_ptr(page)
+        .checked_sub(1)
+        .ok_or_else(|| Error::new(errno::EBADF, "page is NULL"))
+}
+
+/// A C function registered as a strategy.
+pub(crate) struct CStrategy {
+    pub name: String,
+    pub f: unsafe extern "C" fn(*mut vipt_kcpu, *mut vipt_page, *mut c_void) -> c_int,
+    /// The registration's `arg`, passed back untouched.
+    pub arg: usize,
+}
+
+impl FlushStrategy for CStrategy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> std::result::Result<(), MmError> {
+        let k = KCpu {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            cpu,
+            busy: Cell::new(false),
+            objects: RefCell::new(Vec::new()),
+            panic: RefCell::new(None),
+            error: RefCell::new(None),
+        };
+        let reg = Registered::new(&k);
+        // SAFETY: `f` was non-NULL at registration and the registrant promised
+        // a function of this type, safe to call from any thread; the handles
+        // are numbers, never dereferenced by either side.
+        let rc = unsafe { (self.f)(to_ptr(k.id), to_ptr(pfn + 1), self.arg as *mut c_void) };
+        drop(reg);
+        if let Some(p) = k.panic.take() {
+            resume_unwind(p);
+        }
+        if let Some(e) = k.error.take() {
+            return Err(e);
+        }
+        if rc < 0 {
+            return Err(MmError::Invalid(format!(
+                "strategy {} returned {rc}",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+// ---- pages and mappings ------------------------------------------------------
+
+/// The page handle of page frame `pfn` (`pfn_to_page`).
+#[no_mangle]
+pub extern "C" fn vipt_pfn_to_page(pfn: u64) -> *mut vipt_page {
+    to_ptr(pfn.wrapping_add(1))
+}
+
+/// `page_to_pfn(page)`: writes the page frame number to `out`.
+#[no_mangle]
+pub extern "C" fn vipt_page_pfn(page: *const vipt_page, out: *mut u64) -> c_int {
+    guard("vipt_page_pfn", || {
+        write_out(out, "out", pfn_of(page)?)?;
+        Ok(0)
+    })
+}
+
+/// `page_mapping(page)`: writes the page's mapping to `out`, or NULL for an
+/// anonymous page.
+#[no_mangle]
+pub extern "C" fn vipt_page_mapping(
+    cpu: *mut vipt_kcpu,
+    page: *const vipt_page,
+    out: *mut *mut vipt_mapping,
+) -> c_int {
+    kcall("vipt_page_mapping", cpu, |k, c| {
+        let pfn = pfn_of(page)?;
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL").into());
+        }
+        let h = match ks::page_mapping(c, pfn)? {
+            Some(m) => k.add(Obj::Mapping(m))?,
+            None => 0,
+        };
+        write_out(out, "out", to_ptr(h))?;
+        Ok(0)
+    })
+}
+
+/// `mapping_mapped(mapping)`: 1 if any vma maps the file, else 0.
+#[no_mangle]
+pub extern "C" fn vipt_mapping_mapped(cpu: *mut vipt_kcpu, mapping: *const vipt_mapping) -> c_int {
+    kcall("vipt_mapping_mapped", cpu, |k, c| {
+        let m = k.mapping(mapping)?;
+        Ok(c_int::from(ks::mapping_mapped(c, &m)))
+    })
+}
+
+/// `set_bit(bit, &page->flags)` (`bit` a `PG_*` number below 32; parisc's
+/// `PG_dcache_dirty` is `VIPT_PG_DCACHE_DIRTY`).
+#[no_mangle]
+pub extern "C" fn vipt_page_set_bit(
+    cpu: *mut vipt_kcpu,
+    page: *const vipt_page,
+    bit: u32,
+) -> c_int {
+    kcall("vipt_page_set_bit", cpu, |_, c| {
+        ks::page_set_bit(c, pfn_of(page)?, bit, "set_bit")?;
+        Ok(0)
+    })
+}
+
+/// `test_bit(bit, &page->flags)`: 1 if set, else 0.
+#[no_mangle]
+pub extern "C" fn vipt_page_test_bit(
+    cpu: *mut vipt_kcpu,
+    page: *const vipt_page,
+    bit: u32,
+) -> c_int {
+    kcall("vipt_page_test_bit", cpu, |_, c| {
+        Ok(c_int::from(ks::page_test_bit(
+            c,
+            pfn_of(page)?,
+            bit,
+            "test_bit",
+        )?))
+    })
+}
+
+/// `page->index`: writes the page's file offset, in pages, to `out`.
+#[no_mangle]
+pub extern "C" fn vipt_page_index(
+    cpu: *mut vipt_kcpu,
+    page: *const vipt_page,
+    out: *mut u64,
+) -> c_int {
+    kcall("vipt_page_index", cpu, |_, c| {
+        let pfn = pfn_of(page)?;
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL").into());
+        }
+        let i = ks::page_index(c, pfn)?;
+        write_out(out, "out", i)?;
+        Ok(0)
+    })
+}
+
+/// `flush_kernel_dcache_page(page_address(page))`: flush the kernel alias.
+#[no_mangle]
+pub extern "C" fn vipt_flush_kernel_dcache_page(
+    cpu: *mut vipt_kcpu,
+    page: *const vipt_page,
+) -> c_int {
+    kcall("vipt_flush_kernel_dcache_page", cpu, |_, c| {
+        c.flush_kernel_dcache_page(pfn_of(page)?, "flush_kernel_dcache_page")?;
+        Ok(0)
+    })
+}
+
+/// `flush_dcache_mmap_lock(mapping)`: `write_lock_irq(&mapping->tree_lock)`.
+#[no_mangle]
+pub extern "C" fn vipt_flush_dcache_mmap_lock(
+    cpu: *mut vipt_kcpu,
+    mapping: *const vipt_mapping,
+) -> c_int {
+    kcall("vipt_flush_dcache_mmap_lock", cpu, |k, c| {
+        let m = k.mapping(mapping)?;
+        ks::flush_dcache_mmap_lock(c, &m);
+        Ok(0)
+    })
+}
+
+/// `flush_dcache_mmap_unlock(mapping)`.
+#[no_mangle]
+pub extern "C" fn vipt_flush_dcache_mmap_unlock(
+    cpu: *mut vipt_kcpu,
+    mapping: *const vipt_mapping,
+) -> c_int {
+    kcall("vipt_flush_dcache_mmap_unlock", cpu, |k, c| {
+        let m = k.mapping(mapping)?;
+        ks::flush_dcache_mmap_unlock(c, &m)?;
+        Ok(0)
+    })
+}
+
+// ---- the i_mmap walk -----------------------------------------------------------
+
+/// Sets `iter` up for a stabbing query of `mapping`'s `i_mmap` over file pages
+/// `[r_index, h_index]`. Touches nothing of the model.
+#[no_mangle]
+pub extern "C" fn vipt_prio_tree_iter_init(
+    iter: *mut vipt_prio_tree_iter,
+    mapping: *mut vipt_mapping,
+    r_index: u64,
+    h_index: u64,
+) -> c_int {
+    guard("vipt_prio_tree_iter_init", || {
+        if r_index > h_index {
+            return Err(Error::new(
+                errno::EINVAL,
+                format!("r_index {r_index} > h_index {h_index}"),
+            ));
+        }
+        let it = vipt_prio_tree_iter {
+            mapping,
+            r_index,
+            h_index,
+            walk: 0,
+            pos: 0,
+            vma: vipt_vm_area {
+                vma: std::ptr::null_mut(),
+                vm_start: 0,
+                vm_end: 0,
+                vm_pgoff: 0,
+                vm_flags: 0,
+                vm_space: 0,
+            },
+        };
+        write_out(iter, "iter", it)?;
+        Ok(0)
+    })
+}
+
+/// `vma_prio_tree_next`: the next vma of the walk into `iter->vma`; returns 1
+/// when there is one, 0 at the end. The first call reads the index (call with
+/// `flush_dcache_mmap_lock` or `i_mmap_lock` held).
+#[no_mangle]
+pub extern "C" fn vipt_vma_prio_tree_next(
+    cpu: *mut vipt_kcpu,
+    iter: *mut vipt_prio_tree_iter,
+) -> c_int {
+    kcall("vipt_vma_prio_tree_next", cpu, |k, c| {
+        let mut it = crate::error::read_in(iter, "iter")?;
+        if it.walk == 0 {
+            let m = k.mapping(it.mapping)?;
+            if it.r_index > it.h_index {
+                return Err(Error::new(errno::EINVAL, "iter was not initialised").into());
+            }
+            let vmas = if it.r_index == it.h_index {
+                ks::vmas_mapping(c, &m, it.r_index)
+            } else {
+                ks::vmas_overlapping(c, &m, it.r_index, it.h_index)
+            };
+            it.walk = k.add(Obj::Walk(vmas))?;
+            it.pos = 0;
+        }
+        let next = k.obj(it.walk, "walk", |o| match o {
+            Obj::Walk(v) => Some(v.get(it.pos as usize).cloned()),
+            _ => None,
+        })?;
+        let Some(vma) = next else {
+            write_out(iter, "iter", it)?;
+            return Ok(0);
+        };
+        it.pos += 1;
+        it.vma = vipt_vm_area {
+            vma: std::ptr::null_mut(),
+            vm_start: vma.vm_start,
+            vm_end: vma.vm_end,
+            vm_pgoff: vma.vm_pgoff,
+            vm_flags: vma.vm_flags.bits(),
+            vm_space: vma.space.0,
+        };
+        it.vma.vma = to_ptr(k.add(Obj::Vma(vma))?);
+        write_out(iter, "iter", it)?;
+        Ok(1)
+    })
+}
+
+// ---- ptes and flushes ------------------------------------------------------------
+
+/// Hugh's `translation_exists(vma, addr, pfn)`: 1 if the pte of `addr` is
+/// present or flush-only and maps `pfn` (one read), else 0.
+#[no_mangle]
+pub extern "C" fn vipt_translation_exists(
+    cpu: *mut vipt_kcpu,
+    vma: *const vipt_vma,
+    addr: u64,
+    pfn: u64,
+) -> c_int {
+    kcall("vipt_translation_exists", cpu, |k, c| {
+        let v = k.vma(vma)?;
+        Ok(c_int::from(ks::translation_exists(c, &v, addr, pfn)?))
+    })
+}
+
+/// The pre-patch `translation_exists(vma, addr)` with its caller's pfn check:
+/// 1 if the pte is non-zero and a second read of it has pfn `pfn`, else 0.
+#[no_mangle]
+pub extern "C" fn vipt_translation_exists_legacy(
+    cpu: *mut vipt_kcpu,
+    vma: *const vipt_vma,
+    addr: u64,
+    pfn: u64,
+) -> c_int {
+    kcall("vipt_translation_exists_legacy", cpu, |k, c| {
+        let v = k.vma(vma)?;
+        Ok(c_int::from(ks::translation_exists_legacy(
+            c, &v, addr, pfn,
+        )?))
+    })
+}
+
+/// Reads the pte of `addr` in the vma's mm into `out` (0 if its table is
+/// missing): the `pgd_offset` / `pmd_offset` / `pte_offset_map` walk and one
+/// load of the pte.
+#[no_mangle]
+pub extern "C" fn vipt_pte_lookup(
+    cpu: *mut vipt_kcpu,
+    vma: *const vipt_vma,
+    addr: u64,
+    out: *mut u64,
+) -> c_int {
+    kcall("vipt_pte_lookup", cpu, |k, c| {
+        let v = k.vma(vma)?;
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL").into());
+        }
+        let pte = match v.mm() {
+            Some(mm) => c.pte_read(&mm, addr, "pte_offset_map")?.raw(),
+            None => 0,
+        };
+        write_out(out, "out", pte)?;
+        Ok(0)
+    })
+}
+
+/// `__flush_cache_page(vma, addr)`: flush the page through the user address
+/// (nullified where the address has no translation).
+#[no_mangle]
+pub extern "C" fn vipt___flush_cache_page(
+    cpu: *mut vipt_kcpu,
+    vma: *const vipt_vma,
+    addr: u64,
+) -> c_int {
+    kcall("vipt___flush_cache_page", cpu, |k, c| {
+        let v = k.vma(vma)?;
+        ks::__flush_cache_page(c, &v, addr)?;
+        Ok(0)
+    })
+}
+
+/// `flush_dcache_page_asm(page_to_phys(page), addr)`: flush the page through
+/// this CPU's tmpalias window at `addr`'s colour.
+#[no_mangle]
+pub extern "C" fn vipt_flush_dcache_page_asm(
+    cpu: *mut vipt_kcpu,
+    page: *const vipt_page,
+    addr: u64,
+) -> c_int {
+    kcall("vipt_flush_dcache_page_asm", cpu, |_, c| {
+        ks::flush_dcache_page_asm(c, pfn_of(page)?, addr)?;
+        Ok(0)
+    })
+}
+
+/// `flush_tlb_page(vma, addr)`: purge the user translation of `addr`.
+#[no_mangle]
+pub extern "C" fn vipt_flush_tlb_page(
+    cpu: *mut vipt_kcpu,
+    vma: *const vipt_vma,
+    addr: u64,
+) -> c_int {
+    kcall("vipt_flush_tlb_page", cpu, |k, c| {
+        let v = k.vma(vma)?;
+        c.flush_tlb_page(v.space, addr, "flush_tlb_page");
+        Ok(0)
+    })
+}
+
+/// Reports "INEQUIVALENT ALIASES": the shared `vma` maps the page at `second`,
+/// not congruent with `first`.
+#[no_mangle]
+pub extern "C" fn vipt_report_inequivalent_aliases(
+    cpu: *mut vipt_kcpu,
+    vma: *const vipt_vma,
+    first: u64,
+    second: u64,
+) -> c_int {
+    kcall("vipt_report_inequivalent_aliases", cpu, |k, c| {
+        let v = k.vma(vma)?;
+        ks::report_inequivalent_aliases(c, &v, first, second);
+        Ok(0)
+    })
+}
+
+/// `spin_lock(pte_lockptr(vma->vm_mm, addr))`: the pte lock of `addr`.
+#[no_mangle]
+pub extern "C" fn vipt_pte_lock(cpu: *mut vipt_kcpu, vma: *const vipt_vma, addr: u64) -> c_int {
+    kcall("vipt_pte_lock", cpu, |k, c| {
+        let v = k.vma(vma)?;
+        let mm = v
+            .mm()
+            .ok_or_else(|| MmError::Invalid("the vma's mm is gone".into()))?;
+        let l = c.pte_lockptr(&mm, addr)?;
+        c.spin_lock(l, "translation_exists");
+        Ok(0)
+    })
+}
+
+/// `spin_unlock(pte_lockptr(vma->vm_mm, addr))`.
+#[no_mangle]
+pub extern "C" fn vipt_pte_unlock(cpu: *mut vipt_kcpu, vma: *const vipt_vma, addr: u64) -> c_int {
+    kcall("vipt_pte_unlock", cpu, |k, c| {
+        let v = k.vma(vma)?;
+        let mm = v
+            .mm()
+            .ok_or_else(|| MmError::Invalid("the vma's mm is gone".into()))?;
+        let l = c.pte_lockptr(&mm, addr)?;
+        c.spin_unlock(l, "translation_exists")?;
+        Ok(0)
+    })
+}
