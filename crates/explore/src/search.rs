@@ -321,7 +321,12 @@ pub fn run_one<P: Program>(
     let mut out = program.check(state, &run);
     match &run.ending {
         Ending::Deadlock(w) => {
-            let who: Vec<String> = w.iter().map(|(c, op)| format!("CPU{c} in {op}")).collect();
+            // Kind and function only: lock ids differ from world to world, so
+            // the same deadlock reads the same in every execution.
+            let who: Vec<String> = w
+                .iter()
+                .map(|(c, op)| format!("CPU{c} in {}: {:?}", op.what, op.kind))
+                .collect();
             out.failures.push(format!("deadlock: {}", who.join("; ")));
         }
         Ending::Panic(m) => out.failures.push(format!("panic: {m}")),
