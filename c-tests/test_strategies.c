@@ -4,7 +4,8 @@
  * every built-in scenario, with _PAGE_FLUSH on and off, exhaustively within a
  * preemption bound and with random and PCT samples: the executions, the
  * failing and distinct failing counts, completeness, the first failing
- * schedule and every cost counter must equal the Rust strategy's exactly.
+ * schedule and its messages, and every cost counter must equal the Rust
+ * strategy's exactly.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 static const struct c_strategy *const mirrors[] = {
 	&c_strategy_legacy_2005, &c_strategy_patched_2005, &c_strategy_recheck,
-	&c_strategy_tmpalias, &c_strategy_modern,
+	&c_strategy_tmpalias, &c_strategy_modern, &c_strategy_patched_ptl,
 };
 
 static int checks, failures;
@@ -57,7 +58,7 @@ static int explore(const char *scenario, const struct vipt_scenario_params *p,
 static void compare(const char *what, struct vipt_result *rs, struct vipt_result *cs)
 {
 	struct vipt_result_counts r, c;
-	char rn[64], cn[64], rsched[512], csched[512];
+	char rn[64], cn[64], rsched[1024], csched[1024];
 	uint64_t rv, cv;
 	size_t i;
 	int rl, cl;
@@ -81,6 +82,13 @@ static void compare(const char *what, struct vipt_result *rs, struct vipt_result
 	CHECK(rl == cl && (rl < 0 || !strcmp(rsched, csched)),
 	      "%s: first failing schedule %s vs %s", what, rl < 0 ? "-" : rsched,
 	      cl < 0 ? "-" : csched);
+
+	for (i = 0; vipt_result_failure(rs, i, rsched, sizeof(rsched)) >= 0; i++)
+		CHECK(vipt_result_failure(cs, i, csched, sizeof(csched)) >= 0 &&
+		      !strcmp(rsched, csched), "%s: failure message %zu: %s vs %s", what, i,
+		      rsched, csched);
+	CHECK(vipt_result_failure(cs, i, csched, sizeof(csched)) == -ENOENT,
+	      "%s: the C run has more failure messages", what);
 
 	for (i = 0; vipt_result_counter_name(rs, i, rn, sizeof(rn)) >= 0; i++) {
 		CHECK(vipt_result_counter_name(cs, i, cn, sizeof(cn)) >= 0 && !strcmp(rn, cn),

@@ -1,6 +1,6 @@
 /*
  * The built-in flush_dcache_page strategies re-written in kernel-style C, one
- * file each (legacy_2005.c ... modern.c), for test_strategies.c to register and
+ * file each (legacy_2005.c ... modern.c, and question 6's patched_ptl.c), for test_strategies.c to register and
  * compare with the Rust ones of crates/mm/src/strategy.rs.
  */
 #ifndef STRATEGIES_H
@@ -18,5 +18,6 @@ extern const struct c_strategy c_strategy_patched_2005;
 extern const struct c_strategy c_strategy_recheck;
 extern const struct c_strategy c_strategy_tmpalias;
 extern const struct c_strategy c_strategy_modern;
+extern const struct c_strategy c_strategy_patched_ptl;
 
 #endif /* STRATEGIES_H */

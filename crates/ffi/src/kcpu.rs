@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use vipt_mm::strategy as ks;
-use vipt_mm::{AddressSpace, Cpu, FlushStrategy, MmError, Vma};
+use vipt_mm::{AddressSpace, Cpu, FlushStrategy, MmError, Vma, World};
 
 use crate::error::{errno, guard, write_out, Error, Result};
 use crate::handle::{from_ptr, to_ptr};
@@ -135,6 +135,8 @@ const OBJ_BITS: u32 = 20;
 /// One strategy call's context.
 pub(crate) struct KCpu {
     id: u64,
+    /// The CPU's world (for reporting a failed strategy).
+    world: Arc<World>,
     /// The model CPU, borrowed mutably by the trampoline for the whole call
     /// and used only through this pointer until the C function returns.
     cpu: *mut Cpu,
@@ -342,6 +344,7 @@ impl FlushStrategy for CStrategy {
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> std::result::Result<(), MmError> {
         let k = KCpu {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            world: cpu.world().clone(),
             cpu,
             busy: Cell::new(false),
             objects: RefCell::new(Vec::new()),
@@ -357,14 +360,14 @@ impl FlushStrategy for CStrategy {
         if let Some(p) = k.panic.take() {
             resume_unwind(p);
         }
+        // The kernel's flush_dcache_page cannot fail: a strategy that does is
+        // a kernel BUG, which the explorer reports as a failing execution.
+        let world = k.world.clone();
         if let Some(e) = k.error.take() {
-            return Err(e);
+            return Err(world.bug(format!("strategy {}: {e}", self.name)));
         }
         if rc < 0 {
-            return Err(MmError::Invalid(format!(
-                "strategy {} returned {rc}",
-                self.name
-            )));
+            return Err(world.bug(format!("strategy {} returned {rc}", self.name)));
         }
         Ok(())
     }
@@ -732,4 +735,56 @@ pub extern "C" fn vipt_pte_unlock(cpu: *mut vipt_kcpu, vma: *const vipt_vma, add
         c.spin_unlock(l, "translation_exists")?;
         Ok(0)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vipt_mm::page::pg;
+    use vipt_mm::VmFlags;
+
+    /// The C constants are literals (cbindgen needs them so): they must be
+    /// the model's values.
+    #[test]
+    fn constants_are_the_models() {
+        assert_eq!(VIPT_VM_SHARED, VmFlags::VM_SHARED.bits());
+        assert_eq!(VIPT_VM_MAYSHARE, VmFlags::VM_MAYSHARE.bits());
+        assert_eq!(VIPT_VM_EXEC, VmFlags::VM_EXEC.bits());
+        assert_eq!(VIPT_VM_NONLINEAR, VmFlags::VM_NONLINEAR.bits());
+        assert_eq!(VIPT_PG_LOCKED, pg::PG_LOCKED);
+        assert_eq!(VIPT_PG_DIRTY, pg::PG_DIRTY);
+        assert_eq!(VIPT_PG_DCACHE_DIRTY, pg::PG_DCACHE_DIRTY);
+        assert_eq!(VIPT_PG_SWAPCACHE, pg::PG_SWAPCACHE);
+    }
+
+    /// Object handles carry their context: another context's, a wrong kind
+    /// and index 0 are refused.
+    #[test]
+    fn object_handles_belong_to_their_context() {
+        let w = World::new(vipt_mm::WorldConfig::default()).unwrap();
+        let mut cpu = Cpu::new(&w, 0).unwrap();
+        let k = KCpu {
+            id: 7,
+            world: w.clone(),
+            cpu: &mut cpu,
+            busy: Cell::new(false),
+            objects: RefCell::new(Vec::new()),
+            panic: RefCell::new(None),
+            error: RefCell::new(None),
+        };
+        let m = k.add(Obj::Mapping(w.new_file(1))).unwrap();
+        let walk = k.add(Obj::Walk(Vec::new())).unwrap();
+        assert!(k.mapping(to_ptr(m)).is_ok());
+        assert_eq!(k.mapping(to_ptr(walk)).unwrap_err().errno, errno::EBADF);
+        assert_eq!(k.vma(to_ptr(m)).unwrap_err().errno, errno::EBADF);
+        assert_eq!(
+            k.mapping(to_ptr(7 << OBJ_BITS)).unwrap_err().errno,
+            errno::EBADF
+        );
+        assert_eq!(
+            k.mapping(to_ptr(m + (1 << OBJ_BITS))).unwrap_err().errno,
+            errno::EBADF
+        );
+        assert_eq!(k.mapping(to_ptr(walk + 1)).unwrap_err().errno, errno::EBADF);
+    }
 }

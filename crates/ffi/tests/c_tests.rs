@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every program the Makefile builds, in its `PROGRAMS` order.
-const PROGRAMS: [&str; 8] = [
+const PROGRAMS: [&str; 9] = [
     "test_encoding",
     "test_translation",
     "test_atomic",
@@ -21,6 +21,7 @@ const PROGRAMS: [&str; 8] = [
     "test_kernel_names_32",
     "test_kernel_names_64",
     "test_strategies",
+    "test_model_errors",
 ];
 
 fn workspace() -> PathBuf {
@@ -130,6 +131,11 @@ fn c_test_kernel_names_32() {
 #[test]
 fn c_test_kernel_names_64() {
     run_program("test_kernel_names_64");
+}
+
+#[test]
+fn c_test_model_errors() {
+    run_program("test_model_errors");
 }
 
 #[test]

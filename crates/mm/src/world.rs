@@ -341,7 +341,8 @@ impl World {
         self.bugs.lock().clone()
     }
 
-    pub(crate) fn bug(&self, msg: String) -> MmError {
+    /// Records a failed kernel invariant (`BUG()`) and returns it as an error.
+    pub fn bug(&self, msg: String) -> MmError {
         self.bugs.lock().push(msg.clone());
         MmError::Bug(msg)
     }
