@@ -133,6 +133,13 @@ fn c_test_kernel_names_64() {
     run_program("test_kernel_names_64");
 }
 
+/// The README's example patch: it must be no worse than `recheck` on any
+/// scenario (the program's exit status), and its table and replay print.
+#[test]
+fn c_example_recheck_fallback() {
+    run_program("example_recheck_fallback");
+}
+
 #[test]
 fn c_test_model_errors() {
     run_program("test_model_errors");
