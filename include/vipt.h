@@ -238,6 +238,56 @@
 #define VIPT_PAGE_RWX 2823
 
 /*
+ `prot`: readable.
+ */
+#define VIPT_PROT_READ 1
+
+/*
+ `prot`: writable.
+ */
+#define VIPT_PROT_WRITE 2
+
+/*
+ `prot`: executable.
+ */
+#define VIPT_PROT_EXEC 4
+
+/*
+ `flags`: shared mapping.
+ */
+#define VIPT_MAP_SHARED 1
+
+/*
+ `flags`: private (copy-on-write) mapping.
+ */
+#define VIPT_MAP_PRIVATE 2
+
+/*
+ `flags`: at exactly `addr` (no colouring).
+ */
+#define VIPT_MAP_FIXED 4
+
+/*
+ `flags`: anonymous memory (`file` NULL).
+ */
+#define VIPT_MAP_ANONYMOUS 16
+
+/*
+ `vipt_shrink_page` result: the page was freed.
+ */
+#define VIPT_RECLAIM_FREED 0
+
+/*
+ `vipt_shrink_page` result: the page stays (referenced, locked or busy).
+ */
+#define VIPT_RECLAIM_KEPT 1
+
+/*
+ `vipt_shrink_page` result: the file page is not in the page cache.
+ */
+#define VIPT_RECLAIM_NOT_CACHED 2
+
+/*
  What a pte value is.
  */
 enum vipt_pte_kind {
@@ -337,6 +387,16 @@ enum vipt_pxd_check {
 struct Geometry;
 
 /*
+ A simulated CPU of a world. Opaque: a handle.
+ */
+struct vipt_cpu;
+
+/*
+ A file (its `address_space`) of a world. Opaque: a handle.
+ */
+struct vipt_file;
+
+/*
  A machine. Opaque: a handle, never a pointer to memory.
  */
 struct vipt_hw;
@@ -351,6 +411,11 @@ struct vipt_kcpu;
  received it.
  */
 struct vipt_mapping;
+
+/*
+ A process's `mm_struct`. Opaque: a handle.
+ */
+struct vipt_mm_struct;
 
 /*
  A `struct page`. Opaque: it stands for a page frame number (see
@@ -384,6 +449,11 @@ struct vipt_strategy;
  received it; its fields are copied into `struct vipt_vm_area`.
  */
 struct vipt_vma;
+
+/*
+ A world: memory, cache, TLBs, the mm and a strategy. Opaque: a handle.
+ */
+struct vipt_world;
 
 /*
  A cache geometry.
@@ -997,6 +1067,60 @@ struct vipt_coincidences {
   uint64_t patched_2005;
 };
 
+/*
+ How a world is built; start from `vipt_world_params_default`.
+ */
+struct vipt_world_params {
+  /*
+   Physical memory in 4 KiB frames (at least 8).
+   */
+  uint64_t frames;
+  /*
+   Simulated CPUs (1 to 32).
+   */
+  uint32_t cpus;
+  /*
+   The 2.6.14 `_PAGE_FLUSH` semantics (false: 3.x).
+   */
+  bool page_flush;
+  /*
+   Split pte locks (2.6.15 on) instead of `page_table_lock`.
+   */
+  bool split_ptlock;
+  /*
+   `VIPT_COLOUR_2614` or `VIPT_COLOUR_PGOFF_AWARE`.
+   */
+  uint32_t colour;
+};
+
+/*
+ A world's findings so far.
+ */
+struct vipt_world_status {
+  /*
+   User loads that returned stale data (expected of a VIPT cache until
+   the kernel flushes).
+   */
+  uint64_t stale_loads;
+  /*
+   Stale reads after a completed `flush_dcache_page`: coherence
+   violations, what a strategy must prevent.
+   */
+  uint64_t violations;
+  /*
+   Kernel `BUG`s the model found.
+   */
+  uint64_t bugs;
+  /*
+   Lock-order inversions the checker found.
+   */
+  uint64_t inversions;
+  /*
+   The kernel invariants (index structure, mapcounts) hold.
+   */
+  bool invariants_ok;
+};
+
 
 
 #ifdef __cplusplus
@@ -1556,6 +1680,103 @@ int vipt_ptep_cmpxchg(struct vipt_pte_cell *c, uint64_t old_pte, uint64_t new_pt
  the pte is not present.
  */
 int vipt_dirty_trap(struct vipt_pte_cell *c, uint64_t *out);
+
+/*
+ The defaults: 64 frames, 4 CPUs, 2.6.14 ptes and colouring,
+ `page_table_lock`.
+ */
+int vipt_world_params_default(struct vipt_world_params *out);
+
+/*
+ A world of `params` (NULL: the defaults) whose `flush_dcache_page` is
+ strategy `s`, for native use by real threads.
+ */
+int vipt_world_new(const struct vipt_world_params *params, const struct vipt_strategy *s, struct vipt_world **out);
+
+/*
+ Frees a world handle; the world lives on while its files, mms and CPUs do.
+ */
+int vipt_world_free(struct vipt_world *w);
+
+/*
+ What the world has found so far into `out`.
+ */
+int vipt_world_status(const struct vipt_world *w, struct vipt_world_status *out);
+
+/*
+ A new file of `pages` pages in world `w`.
+ */
+int vipt_file_new(const struct vipt_world *w, uint64_t pages, struct vipt_file **out);
+
+/*
+ Frees a file handle.
+ */
+int vipt_file_free(struct vipt_file *f);
+
+/*
+ A new process address space (`mm_struct`) in world `w`.
+ */
+int vipt_mm_new(const struct vipt_world *w, struct vipt_mm_struct **out);
+
+/*
+ Frees an mm handle (CPUs using it keep it).
+ */
+int vipt_mm_free(struct vipt_mm_struct *mm);
+
+/*
+ Simulated CPU `id` of world `w`, running no process yet.
+ */
+int vipt_cpu_new(const struct vipt_world *w, uint32_t id, struct vipt_cpu **out);
+
+/*
+ Frees a CPU handle.
+ */
+int vipt_cpu_free(struct vipt_cpu *c);
+
+/*
+ Makes CPU `c` run in process `mm` (NULL: a kernel thread).
+ */
+int vipt_cpu_use_mm(const struct vipt_cpu *c, const struct vipt_mm_struct *mm);
+
+/*
+ `mmap(addr, len, prot, flags, file, pgoff)` in CPU `c`'s process; the
+ mapped address into `out`.
+ */
+int vipt_mmap(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t addr, uint64_t len, uint32_t prot, uint32_t flags, uint64_t pgoff, uint64_t *out);
+
+/*
+ `munmap(addr, len)` in CPU `c`'s process.
+ */
+int vipt_munmap(const struct vipt_cpu *c, uint64_t addr, uint64_t len);
+
+/*
+ A user load of `size` bytes (1, 2, 4, 8; big-endian) at `va` in CPU `c`'s
+ process, taking faults; `-EFAULT` where the process would get SIGSEGV.
+ */
+int vipt_user_load(const struct vipt_cpu *c, uint64_t va, uint32_t size, uint64_t *out);
+
+/*
+ A user store, taking faults (copy-on-write included).
+ */
+int vipt_user_store(const struct vipt_cpu *c, uint64_t va, uint32_t size, uint64_t value);
+
+/*
+ `write()` of `value` at the start of every line of file page `index`:
+ the kernel-alias stores, `flush_dcache_page` (the world's strategy), the
+ coherence point.
+ */
+int vipt_sys_write(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t index, uint64_t value);
+
+/*
+ kswapd on file page `index`: `shrink_page` (`try_to_unmap` every pte,
+ write back, free); returns a `VIPT_RECLAIM_*`.
+ */
+int vipt_shrink_page(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t index, bool ignore_young);
+
+/*
+ `vmtruncate(file, pages)`: unmap and drop the file's pages from `pages` on.
+ */
+int vipt_truncate(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t pages);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -20,9 +20,11 @@ mod hw;
 mod kcpu;
 mod model;
 mod pte;
+mod world;
 
 pub use error::{vipt_last_error, vipt_selftest_panic};
 pub use hw::*;
 pub use kcpu::*;
 pub use model::*;
 pub use pte::*;
+pub use world::*;

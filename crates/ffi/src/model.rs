@@ -181,6 +181,11 @@ pub extern "C" fn vipt_strategy_register(
     })
 }
 
+/// The strategy behind a handle.
+pub(crate) fn strategy_of(s: *const vipt_strategy) -> Result<Arc<dyn FlushStrategy>> {
+    STRATEGIES.get(from_ptr(s)).map(|s| (*s).clone())
+}
+
 /// Frees a strategy handle (scenarios made with it keep working).
 #[no_mangle]
 pub extern "C" fn vipt_strategy_free(s: *mut vipt_strategy) -> c_int {
@@ -267,11 +272,11 @@ pub extern "C" fn vipt_scenario_new(
         } else {
             params_in(&read_in(params, "params")?)?
         };
-        let strategy = STRATEGIES.get(from_ptr(s))?;
+        let strategy = strategy_of(s)?;
         if out.is_null() {
             return Err(Error::new(errno::EFAULT, "out is NULL"));
         }
-        let sc = Scenario::with_strategy(k, (*strategy).clone(), p).map_err(invalid)?;
+        let sc = Scenario::with_strategy(k, strategy, p).map_err(invalid)?;
         write_out(out, "out", to_ptr(SCENARIOS.insert(sc)))?;
         Ok(0)
     })

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every program the Makefile builds, in its `PROGRAMS` order.
-const PROGRAMS: [&str; 9] = [
+const PROGRAMS: [&str; 11] = [
     "test_encoding",
     "test_translation",
     "test_atomic",
@@ -22,6 +22,8 @@ const PROGRAMS: [&str; 9] = [
     "test_kernel_names_64",
     "test_strategies",
     "test_model_errors",
+    "test_native",
+    "test_native_tsan",
 ];
 
 fn workspace() -> PathBuf {
@@ -138,6 +140,17 @@ fn c_test_kernel_names_64() {
 #[test]
 fn c_example_recheck_fallback() {
     run_program("example_recheck_fallback");
+}
+
+#[test]
+fn c_test_native() {
+    run_program("test_native");
+}
+
+/// The pthreads program under ThreadSanitizer.
+#[test]
+fn c_test_native_tsan() {
+    run_program("test_native_tsan");
 }
 
 #[test]

@@ -1,0 +1,503 @@
+//! The model in native mode for C: a world that real threads share, its
+//! files, processes and CPUs, and the kernel paths that race with
+//! `flush_dcache_page` (`write()`, reclaim, truncate, mmap/munmap, user loads
+//! and stores with their faults).
+//!
+//! A `struct vipt_cpu` is one simulated CPU; a C thread uses its own, and a
+//! call on a CPU holds it for the call's length (two threads sharing one CPU
+//! take turns). The world itself is shared: its locks are the model's kernel
+//! locks over `parking_lot` raw locks, so kernel paths on different CPUs run
+//! concurrently as they would on SMP. Races are explored deterministically by
+//! `vipt_explore`; native mode finds deadlocks, model `BUG`s and broken
+//! invariants under real concurrency.
+
+use std::ffi::c_int;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use vipt_cache::HwConfig;
+use vipt_mm::filemap::sys_write;
+use vipt_mm::mmap::{do_mmap, do_munmap, vmtruncate};
+use vipt_mm::rmap::{shrink_page, Reclaim};
+use vipt_mm::{
+    AddressSpace, Colouring, Cpu, MapFlags, MmError, MmStruct, Native, Prot, World, WorldConfig,
+};
+
+use crate::error::{errno, guard, read_in, write_out, Error, Result};
+use crate::handle::{from_ptr, to_ptr, HandleTable};
+use crate::model::{strategy_of, VIPT_COLOUR_2614, VIPT_COLOUR_PGOFF_AWARE};
+
+/// A world: memory, cache, TLBs, the mm and a strategy. Opaque: a handle.
+pub struct vipt_world {
+    _private: [u8; 0],
+}
+
+/// A file (its `address_space`) of a world. Opaque: a handle.
+pub struct vipt_file {
+    _private: [u8; 0],
+}
+
+/// A process's `mm_struct`. Opaque: a handle.
+pub struct vipt_mm_struct {
+    _private: [u8; 0],
+}
+
+/// A simulated CPU of a world. Opaque: a handle.
+pub struct vipt_cpu {
+    _private: [u8; 0],
+}
+
+/// `prot`: readable.
+pub const VIPT_PROT_READ: u32 = 1;
+/// `prot`: writable.
+pub const VIPT_PROT_WRITE: u32 = 2;
+/// `prot`: executable.
+pub const VIPT_PROT_EXEC: u32 = 4;
+/// `flags`: shared mapping.
+pub const VIPT_MAP_SHARED: u32 = 0x01;
+/// `flags`: private (copy-on-write) mapping.
+pub const VIPT_MAP_PRIVATE: u32 = 0x02;
+/// `flags`: at exactly `addr` (no colouring).
+pub const VIPT_MAP_FIXED: u32 = 0x04;
+/// `flags`: anonymous memory (`file` NULL).
+pub const VIPT_MAP_ANONYMOUS: u32 = 0x10;
+
+/// `vipt_shrink_page` result: the page was freed.
+pub const VIPT_RECLAIM_FREED: c_int = 0;
+/// `vipt_shrink_page` result: the page stays (referenced, locked or busy).
+pub const VIPT_RECLAIM_KEPT: c_int = 1;
+/// `vipt_shrink_page` result: the file page is not in the page cache.
+pub const VIPT_RECLAIM_NOT_CACHED: c_int = 2;
+
+/// How a world is built; start from `vipt_world_params_default`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct vipt_world_params {
+    /// Physical memory in 4 KiB frames (at least 8).
+    pub frames: u64,
+    /// Simulated CPUs (1 to 32).
+    pub cpus: u32,
+    /// The 2.6.14 `_PAGE_FLUSH` semantics (false: 3.x).
+    pub page_flush: bool,
+    /// Split pte locks (2.6.15 on) instead of `page_table_lock`.
+    pub split_ptlock: bool,
+    /// `VIPT_COLOUR_2614` or `VIPT_COLOUR_PGOFF_AWARE`.
+    pub colour: u32,
+}
+
+/// A world's findings so far.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct vipt_world_status {
+    /// User loads that returned stale data (expected of a VIPT cache until
+    /// the kernel flushes).
+    pub stale_loads: u64,
+    /// Stale reads after a completed `flush_dcache_page`: coherence
+    /// violations, what a strategy must prevent.
+    pub violations: u64,
+    /// Kernel `BUG`s the model found.
+    pub bugs: u64,
+    /// Lock-order inversions the checker found.
+    pub inversions: u64,
+    /// The kernel invariants (index structure, mapcounts) hold.
+    pub invariants_ok: bool,
+}
+
+static WORLDS: HandleTable<Arc<World>> = HandleTable::new("world");
+static FILES: HandleTable<Arc<AddressSpace>> = HandleTable::new("file");
+static MMS: HandleTable<Arc<MmStruct>> = HandleTable::new("mm");
+static CPUS: HandleTable<Mutex<Cpu>> = HandleTable::new("cpu");
+
+fn world(w: *const vipt_world) -> Result<Arc<World>> {
+    WORLDS.get(from_ptr(w)).map(|w| (*w).clone())
+}
+
+fn file(f: *const vipt_file) -> Result<Arc<AddressSpace>> {
+    FILES.get(from_ptr(f)).map(|f| (*f).clone())
+}
+
+/// Runs `f` on CPU `c`, held for the call.
+fn on_cpu<R>(c: *const vipt_cpu, f: impl FnOnce(&mut Cpu) -> Result<R>) -> Result<R> {
+    let cpu = CPUS.get(from_ptr(c))?;
+    let mut g = cpu.lock();
+    f(&mut g)
+}
+
+/// The defaults: 64 frames, 4 CPUs, 2.6.14 ptes and colouring,
+/// `page_table_lock`.
+#[no_mangle]
+pub extern "C" fn vipt_world_params_default(out: *mut vipt_world_params) -> c_int {
+    guard("vipt_world_params_default", || {
+        write_out(
+            out,
+            "out",
+            vipt_world_params {
+                frames: 64,
+                cpus: 4,
+                page_flush: true,
+                split_ptlock: false,
+                colour: VIPT_COLOUR_2614,
+            },
+        )?;
+        Ok(0)
+    })
+}
+
+/// A world of `params` (NULL: the defaults) whose `flush_dcache_page` is
+/// strategy `s`, for native use by real threads.
+#[no_mangle]
+pub extern "C" fn vipt_world_new(
+    params: *const vipt_world_params,
+    s: *const crate::model::vipt_strategy,
+    out: *mut *mut vipt_world,
+) -> c_int {
+    guard("vipt_world_new", || {
+        let p = if params.is_null() {
+            let mut d = std::mem::MaybeUninit::uninit();
+            vipt_world_params_default(d.as_mut_ptr());
+            // SAFETY: vipt_world_params_default writes the whole struct.
+            unsafe { d.assume_init() }
+        } else {
+            read_in(params, "params")?
+        };
+        let colouring = match p.colour {
+            VIPT_COLOUR_2614 => Colouring::Linux2614,
+            VIPT_COLOUR_PGOFF_AWARE => Colouring::PgoffAware,
+            c => {
+                return Err(Error::new(
+                    errno::EINVAL,
+                    format!("colour {c}: VIPT_COLOUR_2614 or VIPT_COLOUR_PGOFF_AWARE"),
+                ))
+            }
+        };
+        if p.frames < 8 || !(1..=32).contains(&p.cpus) {
+            return Err(Error::new(
+                errno::EINVAL,
+                format!(
+                    "frames {} (at least 8), cpus {} (1 to 32)",
+                    p.frames, p.cpus
+                ),
+            ));
+        }
+        let strategy = strategy_of(s)?;
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL"));
+        }
+        let cfg = WorldConfig {
+            hw: HwConfig {
+                frames: p.frames,
+                cpus: p.cpus as usize,
+                honour_flush_pte: p.page_flush,
+                ..HwConfig::default()
+            },
+            split_ptlock: p.split_ptlock,
+            colouring,
+            ..WorldConfig::default()
+        };
+        let w = World::with(cfg, strategy, Arc::new(Native))?;
+        write_out(out, "out", to_ptr(WORLDS.insert(w)))?;
+        Ok(0)
+    })
+}
+
+/// Frees a world handle; the world lives on while its files, mms and CPUs do.
+#[no_mangle]
+pub extern "C" fn vipt_world_free(w: *mut vipt_world) -> c_int {
+    guard("vipt_world_free", || {
+        WORLDS.remove(from_ptr(w))?;
+        Ok(0)
+    })
+}
+
+/// What the world has found so far into `out`.
+#[no_mangle]
+pub extern "C" fn vipt_world_status(w: *const vipt_world, out: *mut vipt_world_status) -> c_int {
+    guard("vipt_world_status", || {
+        let w = world(w)?;
+        let (stale, violations) = w.oracle_counts();
+        let s = vipt_world_status {
+            stale_loads: stale,
+            violations,
+            bugs: w.bugs().len() as u64,
+            inversions: w.lockdep.reports().len() as u64,
+            invariants_ok: w.check_invariants().is_ok(),
+        };
+        write_out(out, "out", s)?;
+        Ok(0)
+    })
+}
+
+/// A new file of `pages` pages in world `w`.
+#[no_mangle]
+pub extern "C" fn vipt_file_new(
+    w: *const vipt_world,
+    pages: u64,
+    out: *mut *mut vipt_file,
+) -> c_int {
+    guard("vipt_file_new", || {
+        let w = world(w)?;
+        if pages == 0 || pages > 1 << 20 {
+            return Err(Error::new(
+                errno::EINVAL,
+                format!("pages {pages}: 1 to 2^20"),
+            ));
+        }
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL"));
+        }
+        write_out(out, "out", to_ptr(FILES.insert(w.new_file(pages))))?;
+        Ok(0)
+    })
+}
+
+/// Frees a file handle.
+#[no_mangle]
+pub extern "C" fn vipt_file_free(f: *mut vipt_file) -> c_int {
+    guard("vipt_file_free", || {
+        FILES.remove(from_ptr(f))?;
+        Ok(0)
+    })
+}
+
+/// A new process address space (`mm_struct`) in world `w`.
+#[no_mangle]
+pub extern "C" fn vipt_mm_new(w: *const vipt_world, out: *mut *mut vipt_mm_struct) -> c_int {
+    guard("vipt_mm_new", || {
+        let w = world(w)?;
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL"));
+        }
+        write_out(out, "out", to_ptr(MMS.insert(w.new_mm())))?;
+        Ok(0)
+    })
+}
+
+/// Frees an mm handle (CPUs using it keep it).
+#[no_mangle]
+pub extern "C" fn vipt_mm_free(mm: *mut vipt_mm_struct) -> c_int {
+    guard("vipt_mm_free", || {
+        MMS.remove(from_ptr(mm))?;
+        Ok(0)
+    })
+}
+
+/// Simulated CPU `id` of world `w`, running no process yet.
+#[no_mangle]
+pub extern "C" fn vipt_cpu_new(w: *const vipt_world, id: u32, out: *mut *mut vipt_cpu) -> c_int {
+    guard("vipt_cpu_new", || {
+        let w = world(w)?;
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL"));
+        }
+        let c = Cpu::new(&w, id as usize)?;
+        write_out(out, "out", to_ptr(CPUS.insert(Mutex::new(c))))?;
+        Ok(0)
+    })
+}
+
+/// Frees a CPU handle.
+#[no_mangle]
+pub extern "C" fn vipt_cpu_free(c: *mut vipt_cpu) -> c_int {
+    guard("vipt_cpu_free", || {
+        CPUS.remove(from_ptr(c))?;
+        Ok(0)
+    })
+}
+
+/// Makes CPU `c` run in process `mm` (NULL: a kernel thread).
+#[no_mangle]
+pub extern "C" fn vipt_cpu_use_mm(c: *const vipt_cpu, mm: *const vipt_mm_struct) -> c_int {
+    guard("vipt_cpu_use_mm", || {
+        let mm = if mm.is_null() {
+            None
+        } else {
+            Some((*MMS.get(from_ptr(mm))?).clone())
+        };
+        on_cpu(c, |cpu| {
+            if let Some(m) = &mm {
+                if !Arc::ptr_eq(cpu.world(), &world_of_mm(cpu.world(), m)?) {
+                    return Err(Error::new(errno::EINVAL, "the mm is another world's"));
+                }
+            }
+            cpu.use_mm(mm);
+            Ok(0)
+        })
+    })
+}
+
+/// The world `m` belongs to, if it is `w` (checked by its space id).
+fn world_of_mm(w: &Arc<World>, m: &Arc<MmStruct>) -> Result<Arc<World>> {
+    match w.mm(m.context) {
+        Some(x) if Arc::ptr_eq(&x, m) => Ok(w.clone()),
+        _ => Err(Error::new(errno::EINVAL, "the mm is another world's")),
+    }
+}
+
+fn same_world(cpu: &Cpu, f: &AddressSpace) -> Result<()> {
+    if cpu.world().files().iter().any(|x| std::ptr::eq(&**x, f)) {
+        Ok(())
+    } else {
+        Err(Error::new(errno::EINVAL, "the file is another world's"))
+    }
+}
+
+/// `mmap(addr, len, prot, flags, file, pgoff)` in CPU `c`'s process; the
+/// mapped address into `out`.
+#[no_mangle]
+pub extern "C" fn vipt_mmap(
+    c: *const vipt_cpu,
+    f: *const vipt_file,
+    addr: u64,
+    len: u64,
+    prot: u32,
+    flags: u32,
+    pgoff: u64,
+    out: *mut u64,
+) -> c_int {
+    guard("vipt_mmap", || {
+        let f = if f.is_null() { None } else { Some(file(f)?) };
+        let prot = Prot::from_bits(prot)
+            .ok_or_else(|| Error::new(errno::EINVAL, format!("prot {prot:#x}")))?;
+        let flags = MapFlags::from_bits(flags)
+            .ok_or_else(|| Error::new(errno::EINVAL, format!("flags {flags:#x}")))?;
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL"));
+        }
+        let va = on_cpu(c, |cpu| {
+            if let Some(f) = &f {
+                same_world(cpu, f)?;
+            }
+            Ok(do_mmap(cpu, f.as_ref(), addr, len, prot, flags, pgoff)?)
+        })?;
+        write_out(out, "out", va)?;
+        Ok(0)
+    })
+}
+
+/// `munmap(addr, len)` in CPU `c`'s process.
+#[no_mangle]
+pub extern "C" fn vipt_munmap(c: *const vipt_cpu, addr: u64, len: u64) -> c_int {
+    guard("vipt_munmap", || {
+        on_cpu(c, |cpu| Ok(do_munmap(cpu, addr, len)?))?;
+        Ok(0)
+    })
+}
+
+fn user_error(e: MmError) -> Error {
+    match e {
+        MmError::Segv { .. } => Error::new(errno::EFAULT, e.to_string()),
+        e => e.into(),
+    }
+}
+
+fn check_size(size: u32) -> Result<()> {
+    if matches!(size, 1 | 2 | 4 | 8) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            errno::EINVAL,
+            format!("size {size}: 1, 2, 4 or 8"),
+        ))
+    }
+}
+
+/// A user load of `size` bytes (1, 2, 4, 8; big-endian) at `va` in CPU `c`'s
+/// process, taking faults; `-EFAULT` where the process would get SIGSEGV.
+#[no_mangle]
+pub extern "C" fn vipt_user_load(c: *const vipt_cpu, va: u64, size: u32, out: *mut u64) -> c_int {
+    guard("vipt_user_load", || {
+        check_size(size)?;
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL"));
+        }
+        let v = on_cpu(c, |cpu| cpu.user_load(va, size).map_err(user_error))?;
+        write_out(out, "out", v)?;
+        Ok(0)
+    })
+}
+
+/// A user store, taking faults (copy-on-write included).
+#[no_mangle]
+pub extern "C" fn vipt_user_store(c: *const vipt_cpu, va: u64, size: u32, value: u64) -> c_int {
+    guard("vipt_user_store", || {
+        check_size(size)?;
+        on_cpu(c, |cpu| cpu.user_store(va, size, value).map_err(user_error))?;
+        Ok(0)
+    })
+}
+
+/// `write()` of `value` at the start of every line of file page `index`:
+/// the kernel-alias stores, `flush_dcache_page` (the world's strategy), the
+/// coherence point.
+#[no_mangle]
+pub extern "C" fn vipt_sys_write(
+    c: *const vipt_cpu,
+    f: *const vipt_file,
+    index: u64,
+    value: u64,
+) -> c_int {
+    guard("vipt_sys_write", || {
+        let f = file(f)?;
+        on_cpu(c, |cpu| {
+            same_world(cpu, &f)?;
+            Ok(sys_write(cpu, &f, index, value)?)
+        })?;
+        Ok(0)
+    })
+}
+
+/// kswapd on file page `index`: `shrink_page` (`try_to_unmap` every pte,
+/// write back, free); returns a `VIPT_RECLAIM_*`.
+#[no_mangle]
+pub extern "C" fn vipt_shrink_page(
+    c: *const vipt_cpu,
+    f: *const vipt_file,
+    index: u64,
+    ignore_young: bool,
+) -> c_int {
+    guard("vipt_shrink_page", || {
+        let f = file(f)?;
+        on_cpu(c, |cpu| {
+            same_world(cpu, &f)?;
+            let Some(pfn) = f.cached_pfn(index) else {
+                return Ok(VIPT_RECLAIM_NOT_CACHED);
+            };
+            match shrink_page(cpu, pfn, ignore_young) {
+                Ok(Reclaim::Freed) => Ok(VIPT_RECLAIM_FREED),
+                Ok(_) => Ok(VIPT_RECLAIM_KEPT),
+                // Freed by another CPU between the look-up and the lock.
+                Err(MmError::Invalid(_)) => Ok(VIPT_RECLAIM_NOT_CACHED),
+                Err(e) => Err(e.into()),
+            }
+        })
+    })
+}
+
+/// `vmtruncate(file, pages)`: unmap and drop the file's pages from `pages` on.
+#[no_mangle]
+pub extern "C" fn vipt_truncate(c: *const vipt_cpu, f: *const vipt_file, pages: u64) -> c_int {
+    guard("vipt_truncate", || {
+        let f = file(f)?;
+        on_cpu(c, |cpu| {
+            same_world(cpu, &f)?;
+            Ok(vmtruncate(cpu, &f, pages)?)
+        })?;
+        Ok(0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constants_are_the_models() {
+        assert_eq!(VIPT_PROT_READ, Prot::PROT_READ.bits());
+        assert_eq!(VIPT_PROT_WRITE, Prot::PROT_WRITE.bits());
+        assert_eq!(VIPT_PROT_EXEC, Prot::PROT_EXEC.bits());
+        assert_eq!(VIPT_MAP_SHARED, MapFlags::MAP_SHARED.bits());
+        assert_eq!(VIPT_MAP_PRIVATE, MapFlags::MAP_PRIVATE.bits());
+        assert_eq!(VIPT_MAP_FIXED, MapFlags::MAP_FIXED.bits());
+        assert_eq!(VIPT_MAP_ANONYMOUS, MapFlags::MAP_ANONYMOUS.bits());
+    }
+}
