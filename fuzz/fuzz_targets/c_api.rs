@@ -1,0 +1,469 @@
+//! Fuzzes the C API: each input is a program of calls to `vipt_*` entry
+//! points (the pte and hardware layers, strategies including a C-ABI one,
+//! scenarios, explorer runs and replays, results, and the native world) on a
+//! pool of live, freed and forged handles, with arguments taken from the
+//! input. Every call must return a non-negative value or one of the errnos
+//! the API documents, with a message; `-EIO` (a panic caught at the boundary)
+//! is a finding, and so is anything the sanitizer sees.
+//!
+//! `scripts/fuzz.sh [SECONDS]` builds and runs it (nightly and cargo-fuzz).
+
+#![no_main]
+
+use std::cell::Cell;
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ptr::null_mut;
+
+use libfuzzer_sys::fuzz_target;
+use vipt::*;
+
+/// The bytes of the input, read front to back (zeros past the end).
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn u8(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((b, rest)) => {
+                self.0 = rest;
+                *b
+            }
+            None => 0,
+        }
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from(self.u32()) | (u64::from(self.u32()) << 32)
+    }
+    /// A small number, mostly, sometimes a big one.
+    fn small(&mut self) -> u64 {
+        match self.u8() {
+            0..=199 => u64::from(self.u8() % 16),
+            200..=239 => u64::from(self.u32() % 5000),
+            _ => self.u64(),
+        }
+    }
+    fn done(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+const EXPECTED: [c_int; 11] = [1, 2, 6, 9, 12, 13, 14, 16, 22, 34, 125];
+
+/// A call's result is valid: non-negative, or a documented errno with a message.
+fn check(name: &str, rc: c_int) {
+    if rc >= 0 {
+        return;
+    }
+    assert!(
+        EXPECTED.contains(&-rc),
+        "{name} returned {rc}: {}",
+        last_error()
+    );
+    assert!(
+        !last_error().is_empty(),
+        "{name} returned {rc} with no message"
+    );
+}
+
+fn last_error() -> String {
+    // SAFETY: vipt_last_error returns a NUL-terminated string that lives
+    // until the next failing call on this thread.
+    unsafe { CStr::from_ptr(vipt_last_error()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Handles of one kind: live ones, freed ones, and forged values.
+struct Pool(Vec<usize>);
+
+impl Pool {
+    fn new() -> Pool {
+        Pool(vec![0, 1, 0xffff_ffff, 0x1_0000_0001, usize::MAX])
+    }
+    fn pick<T>(&self, i: &mut Input) -> *mut T {
+        std::ptr::without_provenance_mut(self.0[i.u8() as usize % self.0.len()])
+    }
+    fn add<T>(&mut self, p: *mut T) {
+        if self.0.len() < 64 {
+            self.0.push(p.addr());
+        }
+    }
+}
+
+thread_local! {
+    /// Arguments for the callback strategy, from the input.
+    static SCRIPT: Cell<[u64; 4]> = const { Cell::new([0; 4]) };
+}
+
+/// A strategy that calls the kernel operations with arguments from the
+/// input: real and forged handles, odd bits, odd ranges.
+unsafe extern "C" fn fuzzed_strategy(
+    cpu: *mut vipt_kcpu,
+    page: *mut vipt_page,
+    _arg: *mut c_void,
+) -> c_int {
+    let s = SCRIPT.with(Cell::get);
+    let mut mapping = null_mut();
+    check("page_mapping", vipt_page_mapping(cpu, page, &mut mapping));
+    check("mapping_mapped", vipt_mapping_mapped(cpu, mapping));
+    check("flush_kernel", vipt_flush_kernel_dcache_page(cpu, page));
+    if s[0] & 1 != 0 {
+        check(
+            "set_bit",
+            vipt_page_set_bit(cpu, page, (s[0] >> 8) as u32 % 40),
+        );
+    }
+    let mut index = 0;
+    check("page_index", vipt_page_index(cpu, page, &mut index));
+    let lock = s[0] & 2 != 0;
+    if lock {
+        check("lock", vipt_flush_dcache_mmap_lock(cpu, mapping));
+    }
+    let mut iter = std::mem::MaybeUninit::<vipt_prio_tree_iter>::zeroed();
+    // SAFETY: all-zero is a valid iterator (null pointers and zeros).
+    let it = unsafe { iter.assume_init_mut() };
+    check(
+        "iter_init",
+        vipt_prio_tree_iter_init(it, mapping, index.wrapping_add(s[1] % 3), index + s[2] % 3),
+    );
+    for _ in 0..4 {
+        let rc = vipt_vma_prio_tree_next(cpu, it);
+        check("prio_tree_next", rc);
+        if rc <= 0 {
+            break;
+        }
+        let vma = if s[3] & 1 != 0 {
+            it.vma.vma
+        } else {
+            s[3] as usize as *mut _
+        };
+        let addr = it.vma.vm_start.wrapping_add(s[2] & 0x3fff);
+        check(
+            "translation_exists",
+            vipt_translation_exists(cpu, vma, addr, s[1]),
+        );
+        check(
+            "legacy",
+            vipt_translation_exists_legacy(cpu, vma, addr, s[1]),
+        );
+        let mut pte = 0;
+        check("pte_lookup", vipt_pte_lookup(cpu, vma, addr, &mut pte));
+        check(
+            "__flush_cache_page",
+            vipt___flush_cache_page(cpu, vma, addr),
+        );
+        check("asm", vipt_flush_dcache_page_asm(cpu, page, addr));
+        check("tlb", vipt_flush_tlb_page(cpu, vma, addr));
+        check(
+            "alias",
+            vipt_report_inequivalent_aliases(cpu, vma, addr, s[0]),
+        );
+    }
+    if lock {
+        check("unlock", vipt_flush_dcache_mmap_unlock(cpu, mapping));
+    }
+    (s[3] >> 8) as c_int % 2 * -22
+}
+
+const SCENARIOS: [&CStr; 10] = [
+    c"swap-pte",
+    c"reclaim",
+    c"cow",
+    c"munmap",
+    c"truncate",
+    c"zap-refault",
+    c"inequivalent",
+    c"pte-lock",
+    c"move-in",
+    c"no-such",
+];
+const STRATEGIES: [&CStr; 7] = [
+    c"legacy-2005",
+    c"patched-2005",
+    c"recheck",
+    c"tmpalias",
+    c"modern",
+    c"patched-ptl",
+    c"",
+];
+
+fuzz_target!(|data: &[u8]| {
+    let mut i = Input(data);
+    let (mut strategies, mut scenarios, mut results) = (Pool::new(), Pool::new(), Pool::new());
+    let (mut worlds, mut files, mut cpus, mut mms) =
+        (Pool::new(), Pool::new(), Pool::new(), Pool::new());
+    let mut hws = Pool::new();
+    let mut buf = [0 as c_char; 96];
+    let mut steps = 0;
+    while !i.done() && steps < 40 {
+        steps += 1;
+        SCRIPT.with(|s| s.set([i.u64(), i.small(), i.small(), i.u64()]));
+        match i.u8() % 24 {
+            0 => {
+                let mut out = null_mut();
+                let n = STRATEGIES[i.u8() as usize % STRATEGIES.len()];
+                check("builtin", vipt_strategy_builtin(n.as_ptr(), &mut out));
+                strategies.add(out);
+            }
+            1 => {
+                let mut out = null_mut();
+                let f: vipt_flush_dcache_page_fn = (i.u8() % 8 != 0).then_some(fuzzed_strategy);
+                check(
+                    "register",
+                    vipt_strategy_register(c"fuzz".as_ptr(), f, null_mut(), &mut out),
+                );
+                strategies.add(out);
+            }
+            2 => check("strategy_free", vipt_strategy_free(strategies.pick(&mut i))),
+            3 => {
+                let mut p = vipt_scenario_params {
+                    vmas: 0,
+                    lines: 0,
+                    colour: 0,
+                    page_flush: false,
+                    move_in: false,
+                };
+                let n = SCENARIOS[i.u8() as usize % SCENARIOS.len()];
+                check("defaults", vipt_scenario_defaults(n.as_ptr(), &mut p));
+                p.vmas = match i.u8() % 4 {
+                    0 => i.u32() % 10,
+                    _ => p.vmas,
+                };
+                p.lines = match i.u8() % 4 {
+                    0 => i.small(),
+                    _ => p.lines,
+                };
+                p.colour = i.u32() % 4;
+                p.page_flush = i.u8() & 1 != 0;
+                let mut out = null_mut();
+                let params = if i.u8() % 5 == 0 {
+                    std::ptr::null()
+                } else {
+                    &p
+                };
+                check(
+                    "scenario_new",
+                    vipt_scenario_new(n.as_ptr(), params, strategies.pick(&mut i), &mut out),
+                );
+                scenarios.add(out);
+            }
+            4 => check("scenario_free", vipt_scenario_free(scenarios.pick(&mut i))),
+            5 => {
+                let mut c = std::mem::MaybeUninit::uninit();
+                check("config", vipt_explore_config_default(c.as_mut_ptr()));
+                // SAFETY: vipt_explore_config_default wrote all of it.
+                let mut c = unsafe { c.assume_init() };
+                c.mode = i.u32() % 4;
+                c.bound = (i.u8() % 5) as i32 - 2;
+                c.depth = i.u32() % 4;
+                c.budget = i.small() % 4;
+                c.threads = 1;
+                c.max_steps = i.small() % 300;
+                let mut out = null_mut();
+                check(
+                    "explore",
+                    vipt_explore(scenarios.pick(&mut i), &c, &mut out),
+                );
+                results.add(out);
+            }
+            6 => {
+                let sched: Vec<u8> = (0..i.u8() % 12)
+                    .map(|_| b"abcdz0123456789!"[i.u8() as usize % 16])
+                    .chain([0])
+                    .collect();
+                let mut out = null_mut();
+                check(
+                    "replay",
+                    vipt_replay(scenarios.pick(&mut i), sched.as_ptr().cast(), &mut out),
+                );
+                results.add(out);
+            }
+            7 => {
+                let r = results.pick(&mut i);
+                let len = i.small() as usize % (buf.len() + 1);
+                let b = if i.u8() % 6 == 0 {
+                    null_mut()
+                } else {
+                    buf.as_mut_ptr()
+                };
+                let k = i.small() as usize;
+                check("schedule", vipt_result_schedule(r, b, len));
+                check("failure", vipt_result_failure(r, k, b, len));
+                check("counter_name", vipt_result_counter_name(r, k, b, len));
+                check("timeline", vipt_result_timeline(r, b, len));
+                let mut v = 0;
+                check(
+                    "counter",
+                    vipt_result_counter(r, c"fdc_issued".as_ptr(), &mut v),
+                );
+                let mut c = std::mem::MaybeUninit::uninit();
+                check("counts", vipt_result_counts(r, c.as_mut_ptr()));
+            }
+            8 => check("result_free", vipt_result_free(results.pick(&mut i))),
+            9 => {
+                let p = vipt_world_params {
+                    frames: i.small() % 200,
+                    cpus: i.u32() % 6,
+                    page_flush: i.u8() & 1 != 0,
+                    split_ptlock: i.u8() & 1 != 0,
+                    colour: i.u32() % 3,
+                };
+                let mut out = null_mut();
+                check(
+                    "world_new",
+                    vipt_world_new(&p, strategies.pick(&mut i), &mut out),
+                );
+                worlds.add(out);
+            }
+            10 => check("world_free", vipt_world_free(worlds.pick(&mut i))),
+            11 => {
+                let mut out = null_mut();
+                check(
+                    "file_new",
+                    vipt_file_new(worlds.pick(&mut i), i.small(), &mut out),
+                );
+                files.add(out);
+            }
+            12 => {
+                let mut out = null_mut();
+                check("mm_new", vipt_mm_new(worlds.pick(&mut i), &mut out));
+                mms.add(out);
+            }
+            13 => {
+                let mut out = null_mut();
+                check(
+                    "cpu_new",
+                    vipt_cpu_new(worlds.pick(&mut i), i.u32() % 6, &mut out),
+                );
+                cpus.add(out);
+            }
+            14 => check(
+                "use_mm",
+                vipt_cpu_use_mm(cpus.pick(&mut i), mms.pick(&mut i)),
+            ),
+            15 => {
+                let mut va = 0;
+                let f = if i.u8() % 4 == 0 {
+                    null_mut()
+                } else {
+                    files.pick(&mut i)
+                };
+                check(
+                    "mmap",
+                    vipt_mmap(
+                        cpus.pick(&mut i),
+                        f,
+                        i.small() << 12,
+                        i.small() << 12,
+                        i.u32() % 8,
+                        i.u32() % 32,
+                        i.small(),
+                        &mut va,
+                    ),
+                );
+            }
+            16 => check(
+                "munmap",
+                vipt_munmap(cpus.pick(&mut i), i.small() << 12, i.small() << 12),
+            ),
+            17 => {
+                let mut v = 0;
+                let va = 0x1000_0000u64.wrapping_add(i.small() << 10);
+                check(
+                    "user_load",
+                    vipt_user_load(cpus.pick(&mut i), va, 1 << (i.u8() % 5), &mut v),
+                );
+                check(
+                    "user_store",
+                    vipt_user_store(cpus.pick(&mut i), va, 1 << (i.u8() % 5), v),
+                );
+            }
+            18 => check(
+                "sys_write",
+                vipt_sys_write(cpus.pick(&mut i), files.pick(&mut i), i.small(), i.u64()),
+            ),
+            19 => check(
+                "shrink",
+                vipt_shrink_page(
+                    cpus.pick(&mut i),
+                    files.pick(&mut i),
+                    i.small(),
+                    i.u8() & 1 != 0,
+                ),
+            ),
+            20 => check(
+                "truncate",
+                vipt_truncate(cpus.pick(&mut i), files.pick(&mut i), i.small()),
+            ),
+            21 => {
+                let mut s = std::mem::MaybeUninit::uninit();
+                check(
+                    "status",
+                    vipt_world_status(worlds.pick(&mut i), s.as_mut_ptr()),
+                );
+                check("cpu_free", vipt_cpu_free(cpus.pick(&mut i)));
+            }
+            22 => {
+                let mut c = std::mem::MaybeUninit::uninit();
+                check(
+                    "hw_config",
+                    vipt_hw_config_explore(i.u32() % 200, c.as_mut_ptr()),
+                );
+                let mut out = null_mut();
+                if i.u8() & 1 == 0 {
+                    // SAFETY: written unless the call failed; checked below.
+                    let rc = vipt_hw_config_explore(2, c.as_mut_ptr());
+                    assert_eq!(rc, 0);
+                    check("hw_new", vipt_hw_new(c.as_ptr(), &mut out));
+                    hws.add(out);
+                }
+            }
+            _ => {
+                let h = hws.pick(&mut i);
+                let (cpu, space, va) = (i.u32() % 6, i.u32() % 4, i.small() << 5);
+                check("hw_set_pte", vipt_hw_set_pte(h, space, va, i.u64()));
+                let mut v = 0;
+                check(
+                    "hw_load",
+                    vipt_hw_load(h, cpu, i.u32() % 3, space, va, 1 << (i.u8() % 5), &mut v),
+                );
+                check(
+                    "hw_store",
+                    vipt_hw_store(h, cpu, i.u32() % 3, space, va, 8, v),
+                );
+                let mut f = std::mem::MaybeUninit::uninit();
+                check("hw_fdc", vipt_hw_fdc(h, cpu, space, va, f.as_mut_ptr()));
+                if i.u8() % 8 == 0 {
+                    check("hw_free", vipt_hw_free(h));
+                }
+            }
+        }
+    }
+    // Free what this input made, so the handle tables stay small.
+    for r in results.0.drain(5..) {
+        vipt_result_free(std::ptr::without_provenance_mut(r));
+    }
+    for s in scenarios.0.drain(5..) {
+        vipt_scenario_free(std::ptr::without_provenance_mut(s));
+    }
+    for s in strategies.0.drain(5..) {
+        vipt_strategy_free(std::ptr::without_provenance_mut(s));
+    }
+    for c in cpus.0.drain(5..) {
+        vipt_cpu_free(std::ptr::without_provenance_mut(c));
+    }
+    for m in mms.0.drain(5..) {
+        vipt_mm_free(std::ptr::without_provenance_mut(m));
+    }
+    for f in files.0.drain(5..) {
+        vipt_file_free(std::ptr::without_provenance_mut(f));
+    }
+    for w in worlds.0.drain(5..) {
+        vipt_world_free(std::ptr::without_provenance_mut(w));
+    }
+    for h in hws.0.drain(5..) {
+        vipt_hw_free(std::ptr::without_provenance_mut(h));
+    }
+});
