@@ -5,7 +5,11 @@
  * preemption bound and with random and PCT samples: the executions, the
  * failing and distinct failing counts, completeness, the first failing
  * schedule and its messages, and every cost counter must equal the Rust
- * strategy's exactly.
+ * strategy's exactly. Two more mirrors write the pte walk and the pte lock in
+ * the kernel's own words (pgd_offset ... pte_offset_map, spin_lock on
+ * pte_lockptr): they differ only in what they cannot share, the library's
+ * translation_checks counter (which sees only the library's translation_exists)
+ * and their function names in failure messages.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +21,7 @@
 static const struct c_strategy *const mirrors[] = {
 	&c_strategy_legacy_2005, &c_strategy_patched_2005, &c_strategy_recheck,
 	&c_strategy_tmpalias, &c_strategy_modern, &c_strategy_patched_ptl,
+	&c_strategy_patched_2005_walk, &c_strategy_patched_ptl_walk,
 };
 
 static int checks, failures;
@@ -55,7 +60,8 @@ static int explore(const char *scenario, const struct vipt_scenario_params *p,
 }
 
 /* The two results agree in every count, schedule and counter. */
-static void compare(const char *what, struct vipt_result *rs, struct vipt_result *cs)
+static void compare(const char *what, const struct c_strategy *m, struct vipt_result *rs,
+		    struct vipt_result *cs)
 {
 	struct vipt_result_counts r, c;
 	char rn[64], cn[64], rsched[1024], csched[1024];
@@ -85,17 +91,24 @@ static void compare(const char *what, struct vipt_result *rs, struct vipt_result
 
 	for (i = 0; vipt_result_failure(rs, i, rsched, sizeof(rsched)) >= 0; i++)
 		CHECK(vipt_result_failure(cs, i, csched, sizeof(csched)) >= 0 &&
-		      !strcmp(rsched, csched), "%s: failure message %zu: %s vs %s", what, i,
-		      rsched, csched);
+		      (m->own_names || !strcmp(rsched, csched)),
+		      "%s: failure message %zu: %s vs %s", what, i, rsched, csched);
 	CHECK(vipt_result_failure(cs, i, csched, sizeof(csched)) == -ENOENT,
 	      "%s: the C run has more failure messages", what);
 
 	for (i = 0; vipt_result_counter_name(rs, i, rn, sizeof(rn)) >= 0; i++) {
 		CHECK(vipt_result_counter_name(cs, i, cn, sizeof(cn)) >= 0 && !strcmp(rn, cn),
 		      "%s: counter %zu named %s", what, i, rn);
-		CHECK(!vipt_result_counter(rs, rn, &rv) && !vipt_result_counter(cs, rn, &cv) &&
-		      rv == cv, "%s: counter %s %lu vs %lu", what, rn, (unsigned long)rv,
-		      (unsigned long)cv);
+		CHECK(!vipt_result_counter(rs, rn, &rv) && !vipt_result_counter(cs, rn, &cv),
+		      "%s: counter %s", what, rn);
+		/* The library counts its translation_exists, also called by the
+		 * racers' flush_cache_page: a walk of one's own counts fewer. */
+		if (m->own_walk && !strcmp(rn, "translation_checks"))
+			CHECK(cv <= rv, "%s: translation checks %lu > %lu", what,
+			      (unsigned long)cv, (unsigned long)rv);
+		else
+			CHECK(rv == cv, "%s: counter %s %lu vs %lu", what, rn, (unsigned long)rv,
+			      (unsigned long)cv);
 	}
 	CHECK(i > 5, "%s: only %zu counters", what, i);
 	CHECK(vipt_result_counter_name(cs, i, cn, sizeof(cn)) == -ENOENT,
@@ -133,18 +146,19 @@ static int run_all(void)
 				char cname[64];
 
 				MUST(vipt_strategy_builtin(mirrors[k]->name, &rust));
-				snprintf(cname, sizeof(cname), "c-%s", mirrors[k]->name);
+				snprintf(cname, sizeof(cname), "c-%s%s", mirrors[k]->name,
+					 mirrors[k]->own_walk ? "-walk" : "");
 				MUST(vipt_strategy_register(cname, mirrors[k]->fn, NULL, &c));
 				for (m = 0; m < 3; m++) {
 					struct vipt_result *rr, *cr;
 					struct vipt_result_counts rc;
 
 					snprintf(what, sizeof(what), "%s page-flush=%s %s %s",
-						 scenario, flush ? "on" : "off",
-						 mirrors[k]->name, mode_name[m]);
+						 scenario, flush ? "on" : "off", cname,
+						 mode_name[m]);
 					MUST(explore(scenario, &p, rust, &cfg[m], &rr));
 					MUST(explore(scenario, &p, c, &cfg[m], &cr));
-					compare(what, rr, cr);
+					compare(what, mirrors[k], rr, cr);
 					MUST(vipt_result_counts(rr, &rc));
 					fails_rust += rc.failing > 0;
 					cells++;

@@ -93,6 +93,22 @@
 #define VIPT_VM_NONLINEAR 8388608
 
 /*
+ `struct vipt_lock_ref` kind: the pte lock of `addr` in mm `obj`
+ (`pte_lockptr(mm, pmd)`: the split pte lock, or `page_table_lock`).
+ */
+#define VIPT_LOCK_PTE 0
+
+/*
+ `struct vipt_lock_ref` kind: `mapping->i_mmap_lock` of mapping `obj`.
+ */
+#define VIPT_LOCK_I_MMAP 1
+
+/*
+ `struct vipt_lock_ref` kind: `mm->mmap_sem` of mm `obj`, for writing.
+ */
+#define VIPT_LOCK_MMAP_SEM 2
+
+/*
  `colour`: 2.6.14 `get_shared_area` (ignores `vm_pgoff`).
  */
 #define VIPT_COLOUR_2614 0
@@ -828,6 +844,11 @@ struct vipt_vm_area {
    The space id of the vma's mm.
    */
   uint32_t vm_space;
+  /*
+   The vma's mm (`vma->vm_mm`), for the page-table walk and its locks; a
+   handle valid during this callback (NULL if the mm is gone).
+   */
+  struct vipt_mm_struct *vm_mm;
 };
 
 /*
@@ -859,6 +880,24 @@ struct vipt_prio_tree_iter {
    The current vma.
    */
   struct vipt_vm_area vma;
+};
+
+/*
+ Names a model lock for `vipt_spin_lock` / `vipt_spin_unlock`.
+ */
+struct vipt_lock_ref {
+  /*
+   `VIPT_LOCK_*`.
+   */
+  uint32_t kind;
+  /*
+   The mm or mapping handle the lock belongs to.
+   */
+  void *obj;
+  /*
+   For `VIPT_LOCK_PTE`: an address the pte table covers.
+   */
+  uint64_t addr;
 };
 
 /*
@@ -1384,6 +1423,36 @@ int vipt_flush_tlb_page(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint6
  not congruent with `first`.
  */
 int vipt_report_inequivalent_aliases(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t first, uint64_t second);
+
+/*
+ `!pgd_none(*pgd_offset(mm, addr))`: 1 if the top-level entry of `addr` is
+ present. Lockless, like the kernel's walk (tables live as long as the mm).
+ */
+int vipt_pgd_present(struct vipt_kcpu *cpu, const struct vipt_mm_struct *mm, uint64_t addr);
+
+/*
+ `!pmd_none(*pmd_offset(pgd, addr))`: 1 if the pte table of `addr` exists.
+ */
+int vipt_pmd_present(struct vipt_kcpu *cpu, const struct vipt_mm_struct *mm, uint64_t addr);
+
+/*
+ `*pte_offset_map(pmd, addr)`: one read of the pte of `addr` in `mm` into
+ `out` (0 where its table is missing).
+ */
+int vipt_pte_offset_map(struct vipt_kcpu *cpu, const struct vipt_mm_struct *mm, uint64_t addr, uint64_t *out);
+
+/*
+ `spin_lock(lock)` (`down_write` for `mmap_sem`) on the model lock `lock`
+ names, checked by the lock-order checker; `what` names the caller for
+ timelines and reports (NULL: "spin_lock"). Blocks, or in the explorer
+ waits, while another CPU holds it.
+ */
+int vipt_spin_lock(struct vipt_kcpu *cpu, const struct vipt_lock_ref *lock, const char *what);
+
+/*
+ `spin_unlock(lock)`; `-EINVAL` if this CPU does not hold it.
+ */
+int vipt_spin_unlock(struct vipt_kcpu *cpu, const struct vipt_lock_ref *lock, const char *what);
 
 /*
  `spin_lock(pte_lockptr(vma->vm_mm, addr))`: the pte lock of `addr`.

@@ -297,4 +297,51 @@ static inline struct vm_area_struct *__vipt_prio_tree_next(struct vipt_kcpu *cpu
 #define report_inequivalent_aliases(v, first, second) \
 	vipt_report_inequivalent_aliases(vipt_cpu, (v)->vma, (first), (second))
 
+
+/*
+ * The page-table walk and the kernel locks, in the kernel's words:
+ *
+ *	pgd_t *pgd = pgd_offset(vma->vm_mm, addr);
+ *	if (pgd_none(*pgd)) return 0;
+ *	pmd_t *pmd = pmd_offset(pgd, addr);
+ *	if (pmd_none(*pmd) || pmd_bad(*pmd)) return 0;
+ *	pte = *pte_offset_map(pmd, addr);
+ *
+ *	spinlock_t *ptl = pte_lockptr(vma->vm_mm, pmd);
+ *	spin_lock(ptl); ... spin_unlock(ptl);
+ *
+ * The directory levels are read without a scheduling point (the model never
+ * frees a page table while its mm lives, which the lockless walk relies on);
+ * the pte read is one. pgd_t and pmd_t hold what the walk needs, not 2.6.14
+ * directory words; pmd_bad is never true of the model's tables.
+ */
+#define mm_struct		vipt_mm_struct	/* struct mm_struct *mm = vma->vm_mm */
+
+typedef struct { struct vipt_mm_struct *mm; unsigned long addr; int present; } pgd_t;
+typedef struct { struct vipt_mm_struct *mm; unsigned long addr; int present; } pmd_t;
+
+#define pgd_offset(m, a)	(&(pgd_t){ (m), (a), vipt_pgd_present(vipt_cpu, (m), (a)) > 0 })
+#define pgd_none(pgd)		(!(pgd).present)
+#define pgd_bad(pgd)		0
+#define pmd_offset(pgd, a)	(&(pmd_t){ (pgd)->mm, (a), vipt_pmd_present(vipt_cpu, (pgd)->mm, (a)) > 0 })
+#define pmd_none(pmd)		(!(pmd).present)
+#define pmd_bad(pmd)		0
+
+static inline pte_t __vipt_pte_offset_map(struct vipt_kcpu *cpu, const pmd_t *pmd, unsigned long a)
+{
+	uint64_t v = 0;
+
+	vipt_pte_offset_map(cpu, pmd->mm, a, &v);
+	return __pte(v);
+}
+#define pte_offset_map(pmd, a)	(&(pte_t){ __vipt_pte_offset_map(vipt_cpu, (pmd), (a)).pte })
+#define pte_unmap(pte)		((void)(pte))
+
+/* A model lock, named by what it belongs to; spin_lock reports the caller. */
+typedef struct vipt_lock_ref spinlock_t;
+#define pte_lockptr(m, pmd)	(&(spinlock_t){ VIPT_LOCK_PTE, (void *)(m), (pmd)->addr })
+#define i_mmap_lock_of(mapping)	(&(spinlock_t){ VIPT_LOCK_I_MMAP, (void *)(mapping), 0 })
+#define spin_lock(l)		vipt_spin_lock(vipt_cpu, (l), __func__)
+#define spin_unlock(l)		vipt_spin_unlock(vipt_cpu, (l), __func__)
+
 #endif /* VIPT_KERNEL_H */

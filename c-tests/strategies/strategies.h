@@ -11,6 +11,8 @@
 struct c_strategy {
 	const char *name;		/* the Rust strategy it mirrors */
 	vipt_flush_dcache_page_fn fn;
+	int own_walk;			/* its own pte walk: translation_checks not counted */
+	int own_names;			/* its own function names in failure messages */
 };
 
 extern const struct c_strategy c_strategy_legacy_2005;
@@ -19,5 +21,7 @@ extern const struct c_strategy c_strategy_recheck;
 extern const struct c_strategy c_strategy_tmpalias;
 extern const struct c_strategy c_strategy_modern;
 extern const struct c_strategy c_strategy_patched_ptl;
+extern const struct c_strategy c_strategy_patched_2005_walk;
+extern const struct c_strategy c_strategy_patched_ptl_walk;
 
 #endif /* STRATEGIES_H */

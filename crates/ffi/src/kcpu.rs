@@ -25,16 +25,17 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use vipt_mm::strategy as ks;
-use vipt_mm::{AddressSpace, Cpu, FlushStrategy, MmError, Vma, World};
+use vipt_mm::{AddressSpace, Cpu, FlushStrategy, MmError, MmStruct, Vma, World};
 
 use crate::error::{errno, guard, write_out, Error, Result};
 use crate::handle::{from_ptr, to_ptr};
+use crate::world::vipt_mm_struct;
 
 /// The CPU a strategy callback runs on. Opaque: a handle valid for that call.
 pub struct vipt_kcpu {
@@ -94,6 +95,9 @@ pub struct vipt_vm_area {
     pub vm_flags: u64,
     /// The space id of the vma's mm.
     pub vm_space: u32,
+    /// The vma's mm (`vma->vm_mm`), for the page-table walk and its locks; a
+    /// handle valid during this callback (NULL if the mm is gone).
+    pub vm_mm: *mut vipt_mm_struct,
 }
 
 /// `vma_prio_tree_foreach`'s iterator: set up by `vipt_prio_tree_iter_init`,
@@ -115,6 +119,26 @@ pub struct vipt_prio_tree_iter {
     pub vma: vipt_vm_area,
 }
 
+/// `struct vipt_lock_ref` kind: the pte lock of `addr` in mm `obj`
+/// (`pte_lockptr(mm, pmd)`: the split pte lock, or `page_table_lock`).
+pub const VIPT_LOCK_PTE: u32 = 0;
+/// `struct vipt_lock_ref` kind: `mapping->i_mmap_lock` of mapping `obj`.
+pub const VIPT_LOCK_I_MMAP: u32 = 1;
+/// `struct vipt_lock_ref` kind: `mm->mmap_sem` of mm `obj`, for writing.
+pub const VIPT_LOCK_MMAP_SEM: u32 = 2;
+
+/// Names a model lock for `vipt_spin_lock` / `vipt_spin_unlock`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vipt_lock_ref {
+    /// `VIPT_LOCK_*`.
+    pub kind: u32,
+    /// The mm or mapping handle the lock belongs to.
+    pub obj: *mut c_void,
+    /// For `VIPT_LOCK_PTE`: an address the pte table covers.
+    pub addr: u64,
+}
+
 /// A strategy callback: flush the user aliases of `page` on `cpu`. Returns 0 or
 /// a negative errno; `arg` is the pointer given at registration.
 pub type vipt_flush_dcache_page_fn = Option<
@@ -125,6 +149,7 @@ pub type vipt_flush_dcache_page_fn = Option<
 enum Obj {
     Mapping(Arc<AddressSpace>),
     Vma(Arc<Vma>),
+    Mm(Arc<MmStruct>),
     /// A prio-tree walk: the vmas found when it started.
     Walk(Vec<Arc<Vma>>),
 }
@@ -309,6 +334,13 @@ impl KCpu {
     fn mapping(&self, m: *const vipt_mapping) -> Result<Arc<AddressSpace>> {
         self.obj(from_ptr(m), "mapping", |o| match o {
             Obj::Mapping(m) => Some(m.clone()),
+            _ => None,
+        })
+    }
+
+    fn mm(&self, m: *const vipt_mm_struct) -> Result<Arc<MmStruct>> {
+        self.obj(from_ptr(m), "mm", |o| match o {
+            Obj::Mm(m) => Some(m.clone()),
             _ => None,
         })
     }
@@ -539,6 +571,7 @@ pub extern "C" fn vipt_prio_tree_iter_init(
                 vm_pgoff: 0,
                 vm_flags: 0,
                 vm_space: 0,
+                vm_mm: std::ptr::null_mut(),
             },
         };
         write_out(iter, "iter", it)?;
@@ -585,7 +618,11 @@ pub extern "C" fn vipt_vma_prio_tree_next(
             vm_pgoff: vma.vm_pgoff,
             vm_flags: vma.vm_flags.bits(),
             vm_space: vma.space.0,
+            vm_mm: std::ptr::null_mut(),
         };
+        if let Some(mm) = vma.mm() {
+            it.vma.vm_mm = to_ptr(k.add(Obj::Mm(mm))?);
+        }
         it.vma.vma = to_ptr(k.add(Obj::Vma(vma))?);
         write_out(iter, "iter", it)?;
         Ok(1)
@@ -705,6 +742,143 @@ pub extern "C" fn vipt_report_inequivalent_aliases(
     kcall("vipt_report_inequivalent_aliases", cpu, |k, c| {
         let v = k.vma(vma)?;
         ks::report_inequivalent_aliases(c, &v, first, second);
+        Ok(0)
+    })
+}
+
+// ---- the page-table walk -------------------------------------------------------
+
+/// `!pgd_none(*pgd_offset(mm, addr))`: 1 if the top-level entry of `addr` is
+/// present. Lockless, like the kernel's walk (tables live as long as the mm).
+#[no_mangle]
+pub extern "C" fn vipt_pgd_present(
+    cpu: *mut vipt_kcpu,
+    mm: *const vipt_mm_struct,
+    addr: u64,
+) -> c_int {
+    kcall("vipt_pgd_present", cpu, |k, _| {
+        Ok(c_int::from(k.mm(mm)?.pgd.pgd_present(addr)?))
+    })
+}
+
+/// `!pmd_none(*pmd_offset(pgd, addr))`: 1 if the pte table of `addr` exists.
+#[no_mangle]
+pub extern "C" fn vipt_pmd_present(
+    cpu: *mut vipt_kcpu,
+    mm: *const vipt_mm_struct,
+    addr: u64,
+) -> c_int {
+    kcall("vipt_pmd_present", cpu, |k, _| {
+        Ok(c_int::from(k.mm(mm)?.pgd.pmd_present(addr)?))
+    })
+}
+
+/// `*pte_offset_map(pmd, addr)`: one read of the pte of `addr` in `mm` into
+/// `out` (0 where its table is missing).
+#[no_mangle]
+pub extern "C" fn vipt_pte_offset_map(
+    cpu: *mut vipt_kcpu,
+    mm: *const vipt_mm_struct,
+    addr: u64,
+    out: *mut u64,
+) -> c_int {
+    kcall("vipt_pte_offset_map", cpu, |k, c| {
+        let mm = k.mm(mm)?;
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL").into());
+        }
+        let pte = c.pte_read(&mm, addr, "pte_offset_map")?.raw();
+        write_out(out, "out", pte)?;
+        Ok(0)
+    })
+}
+
+// ---- kernel locks ----------------------------------------------------------------
+
+/// Function names given by C, kept for the model's `&'static str` (each
+/// distinct name once; past the cap, the generic name).
+fn intern(name: *const c_char, default: &'static str) -> Result<&'static str> {
+    use std::collections::HashSet;
+    static NAMES: parking_lot::Mutex<Option<HashSet<&'static str>>> =
+        parking_lot::const_mutex(None);
+    if name.is_null() {
+        return Ok(default);
+    }
+    // SAFETY: non-NULL and, by the contract, a NUL-terminated string.
+    let s = unsafe { std::ffi::CStr::from_ptr(name) }
+        .to_str()
+        .map_err(|_| Error::new(errno::EINVAL, "what is not UTF-8"))?;
+    if s.is_empty() || s.len() > 64 {
+        return Err(Error::new(errno::EINVAL, "what must be 1 to 64 bytes"));
+    }
+    let mut g = NAMES.lock();
+    let set = g.get_or_insert_with(HashSet::new);
+    if let Some(n) = set.get(s) {
+        return Ok(n);
+    }
+    if set.len() >= 1024 {
+        return Ok(default);
+    }
+    let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
+    set.insert(leaked);
+    Ok(leaked)
+}
+
+fn with_lock<R>(
+    k: &KCpu,
+    c: &mut Cpu,
+    l: *const vipt_lock_ref,
+    f: impl FnOnce(&mut Cpu, &vipt_mm::KLock) -> std::result::Result<R, MmError>,
+) -> KResult<R> {
+    let l = crate::error::read_in(l, "lock")?;
+    Ok(match l.kind {
+        VIPT_LOCK_PTE => {
+            let mm = k.mm(l.obj.cast())?;
+            let lock = c.pte_lockptr(&mm, l.addr)?;
+            f(c, lock)?
+        }
+        VIPT_LOCK_I_MMAP => f(c, &k.mapping(l.obj.cast())?.i_mmap_lock)?,
+        VIPT_LOCK_MMAP_SEM => f(c, &k.mm(l.obj.cast())?.mmap_sem)?,
+        other => {
+            return Err(Error::new(
+                errno::EINVAL,
+                format!("lock kind {other} is not a VIPT_LOCK_*"),
+            )
+            .into())
+        }
+    })
+}
+
+/// `spin_lock(lock)` (`down_write` for `mmap_sem`) on the model lock `lock`
+/// names, checked by the lock-order checker; `what` names the caller for
+/// timelines and reports (NULL: "spin_lock"). Blocks, or in the explorer
+/// waits, while another CPU holds it.
+#[no_mangle]
+pub extern "C" fn vipt_spin_lock(
+    cpu: *mut vipt_kcpu,
+    lock: *const vipt_lock_ref,
+    what: *const c_char,
+) -> c_int {
+    kcall("vipt_spin_lock", cpu, |k, c| {
+        let what = intern(what, "spin_lock")?;
+        with_lock(k, c, lock, |c, l| {
+            c.spin_lock(l, what);
+            Ok(())
+        })?;
+        Ok(0)
+    })
+}
+
+/// `spin_unlock(lock)`; `-EINVAL` if this CPU does not hold it.
+#[no_mangle]
+pub extern "C" fn vipt_spin_unlock(
+    cpu: *mut vipt_kcpu,
+    lock: *const vipt_lock_ref,
+    what: *const c_char,
+) -> c_int {
+    kcall("vipt_spin_unlock", cpu, |k, c| {
+        let what = intern(what, "spin_unlock")?;
+        with_lock(k, c, lock, |c, l| c.spin_unlock(l, what))?;
         Ok(0)
     })
 }

@@ -99,6 +99,22 @@ impl PageTables {
         })
     }
 
+    /// `!pgd_none(*pgd_offset(mm, addr))`: the top-level entry of `addr` is
+    /// present (a pmd table on 3 levels, the pte table on 2).
+    pub fn pgd_present(&self, addr: u64) -> Result<bool, MmError> {
+        let g = self.layout.pgd_index(addr)?;
+        Ok(match &self.top {
+            Top::Two(pgd) => pgd[g].get().is_some(),
+            Top::Three(pgd) => pgd[g].get().is_some(),
+        })
+    }
+
+    /// `!pmd_none(*pmd_offset(pgd, addr))`: the pte table of `addr` exists
+    /// (on 2 levels the pmd is folded into the pgd).
+    pub fn pmd_present(&self, addr: u64) -> Result<bool, MmError> {
+        Ok(self.table(addr, false)?.is_some())
+    }
+
     /// The pte cell of `addr` (`pte_offset_map`), if its table exists.
     pub fn pte_offset(&self, addr: u64) -> Result<Option<(&PteTable, &AtomicPte)>, MmError> {
         let i = self.layout.pte_index(addr)?;
