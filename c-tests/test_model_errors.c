@@ -45,7 +45,7 @@ static int checks, failures;
 
 static struct vipt_kcpu *saved_cpu;
 static struct vipt_mapping *saved_mapping;
-static int probe_calls, probe_bad_handles, probe_cancelled;
+static int probe_calls, probe_bad_handles, probe_cancelled, probe_bad_locks;
 
 /* Runs as patched-2005 would, with bad calls mixed in. `arg` != NULL: also make
  * a model error (a page flag the model does not have) at the end. */
@@ -81,6 +81,17 @@ static int probe(struct vipt_kcpu *cpu, struct vipt_page *page, void *arg)
 			vipt___flush_cache_page(cpu, iter.vma.vma, addr);
 			break;
 		}
+	}
+	{
+		struct vipt_lock_ref bad = { .kind = 7, .obj = mapping, .addr = 0 };
+		struct vipt_lock_ref immap = { .kind = VIPT_LOCK_I_MMAP, .obj = mapping, .addr = 0 };
+
+		/* Bad lock references are refused and change nothing. */
+		if (vipt_spin_lock(cpu, NULL, NULL) == -EFAULT &&
+		    vipt_spin_lock(cpu, &bad, NULL) == -EINVAL &&
+		    vipt_pgd_present(cpu, FORGED(struct vipt_mm_struct), 0) == -EBADF &&
+		    vipt_spin_lock(cpu, &immap, "") == -EINVAL)
+			__atomic_add_fetch(&probe_bad_locks, 1, __ATOMIC_RELAXED);
 	}
 	if (arg && vipt_page_set_bit(cpu, page, 99) == -EINVAL &&
 	    vipt_flush_dcache_mmap_unlock(cpu, mapping) == -ECANCELED) {
@@ -234,6 +245,7 @@ static void test_callbacks(void)
 	EXPECT(vipt_result_counts(r, &counts), 0);
 	CHECK(counts.executions > 0 && counts.failing == 0);
 	CHECK(probe_calls >= (int)counts.executions && probe_bad_handles == probe_calls);
+	CHECK(probe_bad_locks == probe_calls);
 	/* The callback is over: its cpu and mapping handles are dead. */
 	EXPECT(vipt_mapping_mapped(saved_cpu, saved_mapping), -EBADF);
 	EXPECT(vipt_flush_dcache_mmap_unlock(saved_cpu, saved_mapping), -EBADF);

@@ -160,6 +160,35 @@ unsafe extern "C" fn fuzzed_strategy(
             "alias",
             vipt_report_inequivalent_aliases(cpu, vma, addr, s[0]),
         );
+        let mm = if s[3] & 2 != 0 {
+            it.vma.vm_mm
+        } else {
+            s[1] as usize as *mut _
+        };
+        check("pgd_present", vipt_pgd_present(cpu, mm, addr));
+        check("pmd_present", vipt_pmd_present(cpu, mm, addr));
+        check(
+            "pte_offset_map",
+            vipt_pte_offset_map(cpu, mm, addr, &mut pte),
+        );
+        let l = vipt_lock_ref {
+            kind: (s[0] >> 16) as u32 % 4,
+            obj: if s[0] & 4 != 0 {
+                mm.cast()
+            } else {
+                mapping.cast()
+            },
+            addr,
+        };
+        let what = if s[0] & 8 != 0 {
+            c"fuzz".as_ptr()
+        } else {
+            std::ptr::null()
+        };
+        check("spin_lock", vipt_spin_lock(cpu, &l, what));
+        if s[0] & 16 != 0 {
+            check("spin_unlock", vipt_spin_unlock(cpu, &l, what));
+        }
     }
     if lock {
         check("unlock", vipt_flush_dcache_mmap_unlock(cpu, mapping));
