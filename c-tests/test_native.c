@@ -172,11 +172,68 @@ static void errors(void)
 	CHECK(vipt_strategy_free(s) == 0);
 }
 
+/* The kernel paths by hand on one CPU: a kernel store into a page-cache page
+ * that a process maps, flush_dcache_page, the coherence point, the user's
+ * load; then the pte operations on that mapping. */
+static void by_hand(void)
+{
+	struct vipt_world_status st;
+	struct vipt_strategy *s;
+	struct vipt_world *w;
+	struct vipt_file *f;
+	struct vipt_cpu *cpu;
+	struct vipt_mm_struct *mm;
+	uint64_t va, pfn, v, pte, old;
+
+	CHECK(vipt_strategy_builtin("patched-2005", &s) == 0);
+	CHECK(vipt_world_new(NULL, s, &w) == 0);
+	CHECK(vipt_file_new(w, 2, &f) == 0);
+	CHECK(vipt_mm_new(w, &mm) == 0);
+	CHECK(vipt_cpu_new(w, 0, &cpu) == 0);
+	CHECK(vipt_mm_ptep_get(cpu, 0, &v) == -EINVAL);	/* no process yet */
+	CHECK(vipt_cpu_use_mm(cpu, mm) == 0);
+	CHECK(vipt_file_page(f, 1, &pfn) == -ENOENT);
+	CHECK(vipt_mmap(cpu, f, 0, 2 * PAGE_SIZE, VIPT_PROT_READ | VIPT_PROT_WRITE,
+			VIPT_MAP_SHARED, 0, &va) == 0);
+	CHECK(vipt_user_load(cpu, va + PAGE_SIZE + 64, 8, &v) == 0);	/* fault it in */
+	CHECK(vipt_file_page(f, 1, &pfn) == 0);
+
+	CHECK(vipt_kernel_store(cpu, pfn, 64, 8, 0xfeedULL) == 0);
+	CHECK(vipt_kernel_store(cpu, pfn, 4093, 8, 1) == -EINVAL);
+	CHECK(vipt_kernel_load(cpu, pfn, 64, 8, &v) == 0 && v == 0xfeed);
+	CHECK(vipt_flush_dcache_page(cpu, pfn) == 0);
+	CHECK(vipt_coherence_point(cpu, pfn) == 0);
+	CHECK(vipt_user_load(cpu, va + PAGE_SIZE + 64, 8, &v) == 0 && v == 0xfeed);
+	CHECK(vipt_world_status(w, &st) == 0 && st.violations == 0 && st.invariants_ok);
+
+	CHECK(vipt_mm_ptep_get(cpu, va + PAGE_SIZE, &pte) == 0);
+	CHECK((pte & VIPT_PAGE_PRESENT) && pte >> PAGE_SHIFT == pfn);
+	CHECK(vipt_mm_ptep_test_and_clear_young(cpu, va + PAGE_SIZE) == 1);
+	CHECK(vipt_mm_ptep_test_and_clear_young(cpu, va + PAGE_SIZE) == 0);
+	CHECK(vipt_mm_ptep_set_wrprotect(cpu, va + PAGE_SIZE) == 0);
+	CHECK(vipt_mm_ptep_get(cpu, va + PAGE_SIZE, &v) == 0 && !(v & VIPT_PAGE_WRITE));
+	CHECK(vipt_mm_ptep_get_and_clear(cpu, va + PAGE_SIZE, &old) == 0 && old == v);
+	/* 2.6.14: the cleared pte keeps its pfn for flushing. */
+	CHECK(vipt_mm_ptep_get(cpu, va + PAGE_SIZE, &v) == 0 &&
+	      v == ((old & ~(uint64_t)VIPT_PAGE_PRESENT) | VIPT_PAGE_FLUSH));
+	/* Put it back: present again, and the page's mapcount still counts it. */
+	CHECK(vipt_mm_set_pte_at(cpu, va + PAGE_SIZE, old) == 0);
+	CHECK(vipt_mm_ptep_get(cpu, va + PAGE_SIZE, &v) == 0 && v == old);
+	CHECK(vipt_world_status(w, &st) == 0 && st.invariants_ok);
+
+	CHECK(vipt_cpu_free(cpu) == 0);
+	CHECK(vipt_mm_free(mm) == 0);
+	CHECK(vipt_file_free(f) == 0);
+	CHECK(vipt_world_free(w) == 0);
+	CHECK(vipt_strategy_free(s) == 0);
+}
+
 int main(void)
 {
 	struct vipt_strategy *s;
 
 	errors();
+	by_hand();
 	CHECK(vipt_strategy_builtin("modern", &s) == 0);
 	stress(s, 1);
 	CHECK(vipt_strategy_free(s) == 0);

@@ -1847,6 +1847,63 @@ int vipt_shrink_page(const struct vipt_cpu *c, const struct vipt_file *f, uint64
  */
 int vipt_truncate(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t pages);
 
+/*
+ The page frame caching file page `index` into `out`; `-ENOENT` if the
+ page is not in the page cache.
+ */
+int vipt_file_page(const struct vipt_file *f, uint64_t index, uint64_t *out);
+
+/*
+ A kernel load through the kernel's alias (`page_address(page) + offset`).
+ */
+int vipt_kernel_load(const struct vipt_cpu *c, uint64_t pfn, uint64_t offset, uint32_t size, uint64_t *out);
+
+/*
+ A kernel store through the kernel's alias: the write `flush_dcache_page`
+ exists for.
+ */
+int vipt_kernel_store(const struct vipt_cpu *c, uint64_t pfn, uint64_t offset, uint32_t size, uint64_t value);
+
+/*
+ `flush_dcache_page(pfn_to_page(pfn))` with the world's strategy.
+ */
+int vipt_flush_dcache_page(const struct vipt_cpu *c, uint64_t pfn);
+
+/*
+ Declares that the kernel's writes to page `pfn` are complete and flushed:
+ from here on a user load of older data is a violation. Returns the
+ violations found among the cached copies at this point.
+ */
+int vipt_coherence_point(const struct vipt_cpu *c, uint64_t pfn);
+
+/*
+ `*pte_offset_map(pmd, va)` in the CPU's mm into `out` (0 if no table).
+ */
+int vipt_mm_ptep_get(const struct vipt_cpu *c, uint64_t va, uint64_t *out);
+
+/*
+ `set_pte_at(mm, va, ptep, pte)`: a plain store (rmap and mapcounts are
+ the caller's business, as in the kernel; the world's invariant check
+ reports a present pte that its page's mapcount does not count).
+ */
+int vipt_mm_set_pte_at(const struct vipt_cpu *c, uint64_t va, uint64_t pte);
+
+/*
+ `ptep_get_and_clear` (2.6.14: keeps the pfn and sets `_PAGE_FLUSH`); the
+ old pte into `out`.
+ */
+int vipt_mm_ptep_get_and_clear(const struct vipt_cpu *c, uint64_t va, uint64_t *out);
+
+/*
+ `ptep_set_wrprotect`.
+ */
+int vipt_mm_ptep_set_wrprotect(const struct vipt_cpu *c, uint64_t va);
+
+/*
+ `ptep_test_and_clear_young`: 1 if the pte was young.
+ */
+int vipt_mm_ptep_test_and_clear_young(const struct vipt_cpu *c, uint64_t va);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

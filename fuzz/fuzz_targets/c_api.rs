@@ -408,6 +408,27 @@ fuzz_target!(|data: &[u8]| {
                     "user_store",
                     vipt_user_store(cpus.pick(&mut i), va, 1 << (i.u8() % 5), v),
                 );
+                let c = cpus.pick(&mut i);
+                let (pfn, off) = (i.small() % 80, i.small() % 4200);
+                check(
+                    "kernel_load",
+                    vipt_kernel_load(c, pfn, off, 1 << (i.u8() % 5), &mut v),
+                );
+                check("kernel_store", vipt_kernel_store(c, pfn, off, 8, v));
+                check("flush_dcache_page", vipt_flush_dcache_page(c, pfn));
+                check("coherence_point", vipt_coherence_point(c, pfn));
+                check("ptep_get", vipt_mm_ptep_get(c, va, &mut v));
+                check("young", vipt_mm_ptep_test_and_clear_young(c, va));
+                check("wrprotect", vipt_mm_ptep_set_wrprotect(c, va));
+                if i.u8() % 4 == 0 {
+                    check("get_and_clear", vipt_mm_ptep_get_and_clear(c, va, &mut v));
+                    check("set_pte_at", vipt_mm_set_pte_at(c, va, v));
+                }
+                let mut pfn_out = 0;
+                check(
+                    "file_page",
+                    vipt_file_page(files.pick(&mut i), i.small(), &mut pfn_out),
+                );
             }
             18 => check(
                 "sys_write",

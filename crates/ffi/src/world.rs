@@ -486,6 +486,173 @@ pub extern "C" fn vipt_truncate(c: *const vipt_cpu, f: *const vipt_file, pages: 
     })
 }
 
+/// The page frame caching file page `index` into `out`; `-ENOENT` if the
+/// page is not in the page cache.
+#[no_mangle]
+pub extern "C" fn vipt_file_page(f: *const vipt_file, index: u64, out: *mut u64) -> c_int {
+    guard("vipt_file_page", || {
+        let f = file(f)?;
+        let pfn = f
+            .cached_pfn(index)
+            .ok_or_else(|| Error::new(errno::ENOENT, format!("page {index} is not cached")))?;
+        write_out(out, "out", pfn)?;
+        Ok(0)
+    })
+}
+
+/// The physical address of `offset` in page `pfn`, for an access of `size`.
+fn kernel_pa(pfn: u64, offset: u64, size: u32) -> Result<u64> {
+    check_size(size)?;
+    if offset % u64::from(size) != 0 || offset + u64::from(size) > vipt_pte::PAGE_SIZE {
+        return Err(Error::new(
+            errno::EINVAL,
+            format!("offset {offset:#x} is not an aligned {size}-byte access inside a page"),
+        ));
+    }
+    pfn.checked_mul(vipt_pte::PAGE_SIZE)
+        .map(|pa| pa + offset)
+        .ok_or_else(|| Error::new(errno::ERANGE, format!("pfn {pfn:#x}")))
+}
+
+/// A kernel load through the kernel's alias (`page_address(page) + offset`).
+#[no_mangle]
+pub extern "C" fn vipt_kernel_load(
+    c: *const vipt_cpu,
+    pfn: u64,
+    offset: u64,
+    size: u32,
+    out: *mut u64,
+) -> c_int {
+    guard("vipt_kernel_load", || {
+        let pa = kernel_pa(pfn, offset, size)?;
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL"));
+        }
+        let v = on_cpu(c, |cpu| Ok(cpu.kernel_load(pa, size, "kernel_load")?))?;
+        write_out(out, "out", v)?;
+        Ok(0)
+    })
+}
+
+/// A kernel store through the kernel's alias: the write `flush_dcache_page`
+/// exists for.
+#[no_mangle]
+pub extern "C" fn vipt_kernel_store(
+    c: *const vipt_cpu,
+    pfn: u64,
+    offset: u64,
+    size: u32,
+    value: u64,
+) -> c_int {
+    guard("vipt_kernel_store", || {
+        let pa = kernel_pa(pfn, offset, size)?;
+        on_cpu(c, |cpu| {
+            Ok(cpu.kernel_store(pa, size, value, "kernel_store")?)
+        })?;
+        Ok(0)
+    })
+}
+
+/// `flush_dcache_page(pfn_to_page(pfn))` with the world's strategy.
+#[no_mangle]
+pub extern "C" fn vipt_flush_dcache_page(c: *const vipt_cpu, pfn: u64) -> c_int {
+    guard("vipt_flush_dcache_page", || {
+        on_cpu(c, |cpu| {
+            let s = cpu.world().strategy();
+            Ok(s.flush_dcache_page(cpu, pfn)?)
+        })?;
+        Ok(0)
+    })
+}
+
+/// Declares that the kernel's writes to page `pfn` are complete and flushed:
+/// from here on a user load of older data is a violation. Returns the
+/// violations found among the cached copies at this point.
+#[no_mangle]
+pub extern "C" fn vipt_coherence_point(c: *const vipt_cpu, pfn: u64) -> c_int {
+    guard("vipt_coherence_point", || {
+        let n = on_cpu(c, |cpu| Ok(cpu.coherence_point(pfn, "coherence_point")?))?;
+        Ok(c_int::try_from(n).unwrap_or(c_int::MAX))
+    })
+}
+
+/// Runs `f` with CPU `c` and the mm it runs in.
+fn on_mm<R>(
+    c: *const vipt_cpu,
+    f: impl FnOnce(&mut Cpu, &MmStruct) -> std::result::Result<R, MmError>,
+) -> Result<R> {
+    on_cpu(c, |cpu| {
+        let mm = cpu.mm().cloned().ok_or_else(|| {
+            Error::new(errno::EINVAL, "the CPU runs no process (vipt_cpu_use_mm)")
+        })?;
+        Ok(f(cpu, &mm)?)
+    })
+}
+
+/// `*pte_offset_map(pmd, va)` in the CPU's mm into `out` (0 if no table).
+#[no_mangle]
+pub extern "C" fn vipt_mm_ptep_get(c: *const vipt_cpu, va: u64, out: *mut u64) -> c_int {
+    guard("vipt_mm_ptep_get", || {
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL"));
+        }
+        let p = on_mm(c, |cpu, mm| cpu.pte_read(mm, va, "ptep_get"))?;
+        write_out(out, "out", p.raw())?;
+        Ok(0)
+    })
+}
+
+/// `set_pte_at(mm, va, ptep, pte)`: a plain store (rmap and mapcounts are
+/// the caller's business, as in the kernel; the world's invariant check
+/// reports a present pte that its page's mapcount does not count).
+#[no_mangle]
+pub extern "C" fn vipt_mm_set_pte_at(c: *const vipt_cpu, va: u64, pte: u64) -> c_int {
+    guard("vipt_mm_set_pte_at", || {
+        on_mm(c, |cpu, mm| {
+            cpu.set_pte_at(mm, va, vipt_pte::Pte::from_raw(pte), "set_pte_at")
+        })?;
+        Ok(0)
+    })
+}
+
+/// `ptep_get_and_clear` (2.6.14: keeps the pfn and sets `_PAGE_FLUSH`); the
+/// old pte into `out`.
+#[no_mangle]
+pub extern "C" fn vipt_mm_ptep_get_and_clear(c: *const vipt_cpu, va: u64, out: *mut u64) -> c_int {
+    guard("vipt_mm_ptep_get_and_clear", || {
+        if out.is_null() {
+            return Err(Error::new(errno::EFAULT, "out is NULL"));
+        }
+        let p = on_mm(c, |cpu, mm| {
+            cpu.ptep_get_and_clear(mm, va, "ptep_get_and_clear")
+        })?;
+        write_out(out, "out", p.raw())?;
+        Ok(0)
+    })
+}
+
+/// `ptep_set_wrprotect`.
+#[no_mangle]
+pub extern "C" fn vipt_mm_ptep_set_wrprotect(c: *const vipt_cpu, va: u64) -> c_int {
+    guard("vipt_mm_ptep_set_wrprotect", || {
+        on_mm(c, |cpu, mm| {
+            cpu.ptep_set_wrprotect(mm, va, "ptep_set_wrprotect")
+        })?;
+        Ok(0)
+    })
+}
+
+/// `ptep_test_and_clear_young`: 1 if the pte was young.
+#[no_mangle]
+pub extern "C" fn vipt_mm_ptep_test_and_clear_young(c: *const vipt_cpu, va: u64) -> c_int {
+    guard("vipt_mm_ptep_test_and_clear_young", || {
+        let y = on_mm(c, |cpu, mm| {
+            cpu.ptep_test_and_clear_young(mm, va, "ptep_test_and_clear_young")
+        })?;
+        Ok(c_int::from(y))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
