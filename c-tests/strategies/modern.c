@@ -9,21 +9,7 @@
 #include "vipt_kernel.h"
 #include "strategies.h"
 
-#define MAX_COLOURS	64
-
 #define colour_of(addr)	((addr) & (SHMLBA - 1) & PAGE_MASK)
-
-static int colour_seen(unsigned long *seen, int *n, unsigned long colour)
-{
-	int i;
-
-	for (i = 0; i < *n; i++)
-		if (seen[i] == colour)
-			return 1;
-	if (*n < MAX_COLOURS)
-		seen[(*n)++] = colour;
-	return 0;
-}
 
 VIPT_FLUSH_DCACHE_PAGE(flush_dcache_page_modern)
 {

@@ -24,4 +24,23 @@ extern const struct c_strategy c_strategy_patched_ptl;
 extern const struct c_strategy c_strategy_patched_2005_walk;
 extern const struct c_strategy c_strategy_patched_ptl_walk;
 
+/*
+ * The colours already flushed in one call (tmpalias, modern): returns 1 if
+ * `colour` was seen, else records it and returns 0. Past MAX_COLOURS colours
+ * are not remembered, so a colour may be flushed twice; never missed.
+ */
+#define MAX_COLOURS	64
+
+static inline int colour_seen(unsigned long *seen, int *n, unsigned long colour)
+{
+	int i;
+
+	for (i = 0; i < *n; i++)
+		if (seen[i] == colour)
+			return 1;
+	if (*n < MAX_COLOURS)
+		seen[(*n)++] = colour;
+	return 0;
+}
+
 #endif /* STRATEGIES_H */

@@ -7,21 +7,6 @@
 #include "vipt_kernel.h"
 #include "strategies.h"
 
-/* Colours remembered per call; past this many, a colour may be flushed twice. */
-#define MAX_COLOURS	64
-
-static int colour_seen(unsigned long *seen, int *n, unsigned long colour)
-{
-	int i;
-
-	for (i = 0; i < *n; i++)
-		if (seen[i] == colour)
-			return 1;
-	if (*n < MAX_COLOURS)
-		seen[(*n)++] = colour;
-	return 0;
-}
-
 VIPT_FLUSH_DCACHE_PAGE(flush_dcache_page_tmpalias)
 {
 	struct address_space *mapping = page_mapping(page);

@@ -92,6 +92,13 @@ impl Pool {
     }
 }
 
+/// Frees every handle a pool gained during one input.
+fn free_all<T>(p: &mut Pool, free: extern "C" fn(*mut T) -> c_int) {
+    for h in p.0.drain(5..) {
+        free(std::ptr::without_provenance_mut(h));
+    }
+}
+
 thread_local! {
     /// Arguments for the callback strategy, from the input.
     static SCRIPT: Cell<[u64; 4]> = const { Cell::new([0; 4]) };
@@ -491,29 +498,14 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    // Free what this input made, so the handle tables stay small.
-    for r in results.0.drain(5..) {
-        vipt_result_free(std::ptr::without_provenance_mut(r));
-    }
-    for s in scenarios.0.drain(5..) {
-        vipt_scenario_free(std::ptr::without_provenance_mut(s));
-    }
-    for s in strategies.0.drain(5..) {
-        vipt_strategy_free(std::ptr::without_provenance_mut(s));
-    }
-    for c in cpus.0.drain(5..) {
-        vipt_cpu_free(std::ptr::without_provenance_mut(c));
-    }
-    for m in mms.0.drain(5..) {
-        vipt_mm_free(std::ptr::without_provenance_mut(m));
-    }
-    for f in files.0.drain(5..) {
-        vipt_file_free(std::ptr::without_provenance_mut(f));
-    }
-    for w in worlds.0.drain(5..) {
-        vipt_world_free(std::ptr::without_provenance_mut(w));
-    }
-    for h in hws.0.drain(5..) {
-        vipt_hw_free(std::ptr::without_provenance_mut(h));
-    }
+    // Free what this input made (past the forged values), so the handle
+    // tables stay small.
+    free_all(&mut results, vipt_result_free);
+    free_all(&mut scenarios, vipt_scenario_free);
+    free_all(&mut strategies, vipt_strategy_free);
+    free_all(&mut cpus, vipt_cpu_free);
+    free_all(&mut mms, vipt_mm_free);
+    free_all(&mut files, vipt_file_free);
+    free_all(&mut worlds, vipt_world_free);
+    free_all(&mut hws, vipt_hw_free);
 });

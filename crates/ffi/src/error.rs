@@ -87,6 +87,16 @@ pub(crate) fn guard(name: &str, f: impl FnOnce() -> Result<c_int>) -> c_int {
     }
 }
 
+/// Refuses a NULL out-pointer before a call does any work, so a call that
+/// could not report its result leaves the model as it was.
+pub(crate) fn need_out<T>(out: *mut T) -> Result<()> {
+    if out.is_null() {
+        Err(Error::new(errno::EFAULT, "out is NULL"))
+    } else {
+        Ok(())
+    }
+}
+
 /// Writes `value` through a caller's out-pointer, which must not be NULL.
 pub(crate) fn write_out<T>(out: *mut T, name: &str, value: T) -> Result<()> {
     if out.is_null() {

@@ -19,7 +19,7 @@ use vipt_cache::{
 };
 use vipt_pte::Pte;
 
-use crate::error::{errno, guard, read_in, write_cstr, write_out, Error, Result};
+use crate::error::{errno, guard, need_out, read_in, write_cstr, write_out, Error, Result};
 use crate::handle::{from_ptr, to_ptr, HandleTable};
 
 /// `agent` value for a user-mode access.
@@ -260,9 +260,7 @@ pub extern "C" fn vipt_hw_config_explore(lines_per_page: u32, out: *mut vipt_hw_
 #[no_mangle]
 pub extern "C" fn vipt_hw_new(config: *const vipt_hw_config, out: *mut *mut vipt_hw) -> c_int {
     guard("vipt_hw_new", || {
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let c = read_in(config, "config")?;
         let config = HwConfig {
             geometry: geometry_in(&c.geometry),
@@ -334,9 +332,7 @@ pub extern "C" fn vipt_hw_load(
     out: *mut u64,
 ) -> c_int {
     guard("vipt_hw_load", || {
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let w = who(cpu, agent)?;
         let hw = hw(h)?;
         let mut g = hw.lock();

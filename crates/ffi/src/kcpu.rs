@@ -33,7 +33,7 @@ use std::sync::Arc;
 use vipt_mm::strategy as ks;
 use vipt_mm::{AddressSpace, Cpu, FlushStrategy, MmError, MmStruct, Vma, World};
 
-use crate::error::{errno, guard, write_out, Error, Result};
+use crate::error::{errno, guard, need_out, write_out, Error, Result};
 use crate::handle::{from_ptr, to_ptr};
 use crate::world::vipt_mm_struct;
 
@@ -432,9 +432,7 @@ pub extern "C" fn vipt_page_mapping(
 ) -> c_int {
     kcall("vipt_page_mapping", cpu, |k, c| {
         let pfn = pfn_of(page)?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL").into());
-        }
+        need_out(out)?;
         let h = match ks::page_mapping(c, pfn)? {
             Some(m) => k.add(Obj::Mapping(m))?,
             None => 0,
@@ -493,9 +491,7 @@ pub extern "C" fn vipt_page_index(
 ) -> c_int {
     kcall("vipt_page_index", cpu, |_, c| {
         let pfn = pfn_of(page)?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL").into());
-        }
+        need_out(out)?;
         let i = ks::page_index(c, pfn)?;
         write_out(out, "out", i)?;
         Ok(0)
@@ -675,9 +671,7 @@ pub extern "C" fn vipt_pte_lookup(
 ) -> c_int {
     kcall("vipt_pte_lookup", cpu, |k, c| {
         let v = k.vma(vma)?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL").into());
-        }
+        need_out(out)?;
         let pte = match v.mm() {
             Some(mm) => c.pte_read(&mm, addr, "pte_offset_map")?.raw(),
             None => 0,
@@ -784,9 +778,7 @@ pub extern "C" fn vipt_pte_offset_map(
 ) -> c_int {
     kcall("vipt_pte_offset_map", cpu, |k, c| {
         let mm = k.mm(mm)?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL").into());
-        }
+        need_out(out)?;
         let pte = c.pte_read(&mm, addr, "pte_offset_map")?.raw();
         write_out(out, "out", pte)?;
         Ok(0)

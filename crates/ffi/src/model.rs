@@ -14,7 +14,7 @@ use vipt_explore::{explore, run_one, timeline, Config, Mode, Replay, Report, Sch
 use vipt_mm::strategy::by_name;
 use vipt_mm::FlushStrategy;
 
-use crate::error::{errno, guard, read_in, write_cstr, write_out, Error, Result};
+use crate::error::{errno, guard, need_out, read_in, write_cstr, write_out, Error, Result};
 use crate::handle::{from_ptr, to_ptr, HandleTable};
 use crate::kcpu::{vipt_flush_dcache_page_fn, CStrategy};
 
@@ -144,9 +144,7 @@ pub extern "C" fn vipt_strategy_builtin(
         let n = read_str(name, "name")?;
         let s = by_name(n)
             .ok_or_else(|| Error::new(errno::ENOENT, format!("no built-in strategy {n:?}")))?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         write_out(out, "out", to_ptr(STRATEGIES.insert(s)))?;
         Ok(0)
     })
@@ -168,9 +166,7 @@ pub extern "C" fn vipt_strategy_register(
             return Err(Error::new(errno::EINVAL, "name is empty"));
         }
         let f = f.ok_or_else(|| Error::new(errno::EFAULT, "f is NULL"))?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let s: Arc<dyn FlushStrategy> = Arc::new(CStrategy {
             name: n.to_string(),
             f,
@@ -273,9 +269,7 @@ pub extern "C" fn vipt_scenario_new(
             params_in(&read_in(params, "params")?)?
         };
         let strategy = strategy_of(s)?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let sc = Scenario::with_strategy(k, strategy, p).map_err(invalid)?;
         write_out(out, "out", to_ptr(SCENARIOS.insert(sc)))?;
         Ok(0)
@@ -360,9 +354,7 @@ pub extern "C" fn vipt_explore(
     guard("vipt_explore", || {
         let sc = SCENARIOS.get(from_ptr(sc))?;
         let config = config_in(&read_in(config, "config")?)?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let report = explore(&*sc, &config, None).map_err(invalid)?;
         let h = RESULTS.insert(ResultData {
             report,
@@ -386,9 +378,7 @@ pub extern "C" fn vipt_replay(
         let sched: Schedule = read_str(schedule, "schedule")?
             .parse()
             .map_err(|e: vipt_explore::schedule::BadSchedule| invalid(e.to_string()))?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let max = Config::default().max_steps;
         let (run, outcome) = run_one(&*sc, &mut Replay::new(sched), max).map_err(invalid)?;
         let outcome =

@@ -12,7 +12,7 @@ use std::ffi::c_int;
 use vipt_pte as p;
 use vipt_pte::{AtomicPte, Layout, PaDbitLock, Pte, PteKind};
 
-use crate::error::{errno, guard, write_out, Error, Result};
+use crate::error::{errno, guard, need_out, write_out, Error, Result};
 use crate::handle::{from_ptr, to_ptr, HandleTable};
 
 /// `VIPT_LAYOUT_32`: the 32-bit kernel (2 levels, 32-bit pte values).
@@ -470,9 +470,7 @@ fn cell(c: *const vipt_pte_cell) -> Result<std::sync::Arc<AtomicPte>> {
 #[no_mangle]
 pub extern "C" fn vipt_pte_cell_new(pte: u64, out: *mut *mut vipt_pte_cell) -> c_int {
     guard("vipt_pte_cell_new", || {
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let h = CELLS.insert(AtomicPte::new(Pte::from_raw(pte)));
         write_out(out, "out", to_ptr(h))?;
         Ok(0)
@@ -575,9 +573,7 @@ pub extern "C" fn vipt_ptep_cmpxchg(
 #[no_mangle]
 pub extern "C" fn vipt_dirty_trap(c: *mut vipt_pte_cell, out: *mut u64) -> c_int {
     guard("vipt_dirty_trap", || {
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let new = cell(c)?.dirty_trap(&PA_DBIT_LOCK).map_err(|f| {
             Error::new(
                 errno::EFAULT,

@@ -23,7 +23,7 @@ use vipt_mm::{
     AddressSpace, Colouring, Cpu, MapFlags, MmError, MmStruct, Native, Prot, World, WorldConfig,
 };
 
-use crate::error::{errno, guard, read_in, write_out, Error, Result};
+use crate::error::{errno, guard, need_out, read_in, write_out, Error, Result};
 use crate::handle::{from_ptr, to_ptr, HandleTable};
 use crate::model::{strategy_of, VIPT_COLOUR_2614, VIPT_COLOUR_PGOFF_AWARE};
 
@@ -180,9 +180,7 @@ pub extern "C" fn vipt_world_new(
             ));
         }
         let strategy = strategy_of(s)?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let cfg = WorldConfig {
             hw: HwConfig {
                 frames: p.frames,
@@ -242,9 +240,7 @@ pub extern "C" fn vipt_file_new(
                 format!("pages {pages}: 1 to 2^20"),
             ));
         }
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         write_out(out, "out", to_ptr(FILES.insert(w.new_file(pages))))?;
         Ok(0)
     })
@@ -264,9 +260,7 @@ pub extern "C" fn vipt_file_free(f: *mut vipt_file) -> c_int {
 pub extern "C" fn vipt_mm_new(w: *const vipt_world, out: *mut *mut vipt_mm_struct) -> c_int {
     guard("vipt_mm_new", || {
         let w = world(w)?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         write_out(out, "out", to_ptr(MMS.insert(w.new_mm())))?;
         Ok(0)
     })
@@ -286,9 +280,7 @@ pub extern "C" fn vipt_mm_free(mm: *mut vipt_mm_struct) -> c_int {
 pub extern "C" fn vipt_cpu_new(w: *const vipt_world, id: u32, out: *mut *mut vipt_cpu) -> c_int {
     guard("vipt_cpu_new", || {
         let w = world(w)?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let c = Cpu::new(&w, id as usize)?;
         write_out(out, "out", to_ptr(CPUS.insert(Mutex::new(c))))?;
         Ok(0)
@@ -360,9 +352,7 @@ pub extern "C" fn vipt_mmap(
             .ok_or_else(|| Error::new(errno::EINVAL, format!("prot {prot:#x}")))?;
         let flags = MapFlags::from_bits(flags)
             .ok_or_else(|| Error::new(errno::EINVAL, format!("flags {flags:#x}")))?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let va = on_cpu(c, |cpu| {
             if let Some(f) = &f {
                 same_world(cpu, f)?;
@@ -407,9 +397,7 @@ fn check_size(size: u32) -> Result<()> {
 pub extern "C" fn vipt_user_load(c: *const vipt_cpu, va: u64, size: u32, out: *mut u64) -> c_int {
     guard("vipt_user_load", || {
         check_size(size)?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let v = on_cpu(c, |cpu| cpu.user_load(va, size).map_err(user_error))?;
         write_out(out, "out", v)?;
         Ok(0)
@@ -525,9 +513,7 @@ pub extern "C" fn vipt_kernel_load(
 ) -> c_int {
     guard("vipt_kernel_load", || {
         let pa = kernel_pa(pfn, offset, size)?;
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let v = on_cpu(c, |cpu| Ok(cpu.kernel_load(pa, size, "kernel_load")?))?;
         write_out(out, "out", v)?;
         Ok(0)
@@ -593,9 +579,7 @@ fn on_mm<R>(
 #[no_mangle]
 pub extern "C" fn vipt_mm_ptep_get(c: *const vipt_cpu, va: u64, out: *mut u64) -> c_int {
     guard("vipt_mm_ptep_get", || {
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let p = on_mm(c, |cpu, mm| cpu.pte_read(mm, va, "ptep_get"))?;
         write_out(out, "out", p.raw())?;
         Ok(0)
@@ -620,9 +604,7 @@ pub extern "C" fn vipt_mm_set_pte_at(c: *const vipt_cpu, va: u64, pte: u64) -> c
 #[no_mangle]
 pub extern "C" fn vipt_mm_ptep_get_and_clear(c: *const vipt_cpu, va: u64, out: *mut u64) -> c_int {
     guard("vipt_mm_ptep_get_and_clear", || {
-        if out.is_null() {
-            return Err(Error::new(errno::EFAULT, "out is NULL"));
-        }
+        need_out(out)?;
         let p = on_mm(c, |cpu, mm| {
             cpu.ptep_get_and_clear(mm, va, "ptep_get_and_clear")
         })?;
