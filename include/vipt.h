@@ -1107,6 +1107,46 @@ struct vipt_coincidences {
 };
 
 /*
+ A built-in scenario's world after its set-up, for native use: handles
+ to the world, the file, and the three CPUs of its roles, each to be
+ freed by the caller.
+ */
+struct vipt_scenario_world {
+  /*
+   The world, with the scenario's strategy.
+   */
+  struct vipt_world *world;
+  /*
+   The file; its page 1 is the target.
+   */
+  struct vipt_file *file;
+  /*
+   CPU 0, the writer (a kernel thread: `vipt_sys_write` on the file).
+   */
+  struct vipt_cpu *writer;
+  /*
+   CPU 1, in process A: the racer's victim, first in `i_mmap`.
+   */
+  struct vipt_cpu *racer;
+  /*
+   CPU 2, in process B: the user.
+   */
+  struct vipt_cpu *user;
+  /*
+   A's address of the target page.
+   */
+  uint64_t racer_va;
+  /*
+   B's address of the target page.
+   */
+  uint64_t user_va;
+  /*
+   The target page's frame.
+   */
+  uint64_t pfn;
+};
+
+/*
  How a world is built; start from `vipt_world_params_default`.
  */
 struct vipt_world_params {
@@ -1749,6 +1789,12 @@ int vipt_ptep_cmpxchg(struct vipt_pte_cell *c, uint64_t old_pte, uint64_t new_pt
  the pte is not present.
  */
 int vipt_dirty_trap(struct vipt_pte_cell *c, uint64_t *out);
+
+/*
+ Sets scenario `sc` up natively (no explorer): its world, processes and
+ mappings, as an execution starts; the handles into `out`.
+ */
+int vipt_scenario_world(const struct vipt_scenario *sc, struct vipt_scenario_world *out);
 
 /*
  The defaults: 64 frames, 4 CPUs, 2.6.14 ptes and colouring,

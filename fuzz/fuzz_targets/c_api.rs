@@ -285,7 +285,24 @@ fuzz_target!(|data: &[u8]| {
                 );
                 scenarios.add(out);
             }
-            4 => check("scenario_free", vipt_scenario_free(scenarios.pick(&mut i))),
+            4 => {
+                if i.u8() % 2 == 0 {
+                    let mut sw = std::mem::MaybeUninit::<vipt_scenario_world>::uninit();
+                    let rc = vipt_scenario_world(scenarios.pick(&mut i), sw.as_mut_ptr());
+                    check("scenario_world", rc);
+                    if rc == 0 {
+                        // SAFETY: written in full on success.
+                        let sw = unsafe { sw.assume_init() };
+                        worlds.add(sw.world);
+                        files.add(sw.file);
+                        cpus.add(sw.writer);
+                        cpus.add(sw.racer);
+                        cpus.add(sw.user);
+                    }
+                } else {
+                    check("scenario_free", vipt_scenario_free(scenarios.pick(&mut i)));
+                }
+            }
             5 => {
                 let mut c = std::mem::MaybeUninit::uninit();
                 check("config", vipt_explore_config_default(c.as_mut_ptr()));

@@ -353,16 +353,49 @@ fn noting(errors: &Rc<RefCell<Vec<String>>>, who: &str, r: Result<(), String>) {
     }
 }
 
-impl Program for Scenario {
-    type State = State;
+/// What a scenario's set-up made: its world, the file, A's and B's CPUs
+/// (each in its process), and the addresses and objects the bodies use.
+struct Built {
+    w: Arc<World>,
+    f: Arc<AddressSpace>,
+    a: Cpu,
+    b: Cpu,
+    va: u64,
+    va_t: u64,
+    vb: u64,
+    pfn: u64,
+    vma_a: Arc<vipt_mm::Vma>,
+    amm: Arc<vipt_mm::MmStruct>,
+}
 
-    fn setup(&self) -> Result<(State, Vec<Body>), String> {
-        let w = World::with(
-            self.config()?,
-            self.strategy.clone(),
-            Arc::new(ExploreSched),
-        )
-        .map_err(|e| e.to_string())?;
+/// A scenario's world set up for native use: real threads run its roles
+/// (`vipt_scenario_world` in the C API).
+pub struct NativeScenario {
+    /// The world (with the scenario's strategy and the native hook).
+    pub world: Arc<World>,
+    /// The file whose page 1 is the target.
+    pub file: Arc<AddressSpace>,
+    /// CPU 0, the writer (a kernel thread).
+    pub writer: Cpu,
+    /// CPU 1 in process A (the racer's victim, first in `i_mmap`).
+    pub racer: Cpu,
+    /// CPU 2 in process B (the user).
+    pub user: Cpu,
+    /// A's address of the target page.
+    pub racer_va: u64,
+    /// B's address of the target page.
+    pub user_va: u64,
+    /// The target page's frame.
+    pub pfn: u64,
+}
+
+impl Scenario {
+    /// Builds the scenario's world with `sched` and runs its set-up: the
+    /// processes, their mappings and faults (and, per scenario, A's dirty
+    /// store or the COW copy swapped out).
+    fn build(&self, sched: Arc<dyn vipt_mm::Sched>) -> Result<Built, String> {
+        let w =
+            World::with(self.config()?, self.strategy.clone(), sched).map_err(|e| e.to_string())?;
         let e = |e: vipt_mm::MmError| e.to_string();
         let lines = self.params.lines;
         let f = w.new_file(2);
@@ -427,6 +460,65 @@ impl Program for Scenario {
         read_page(&mut b, vb, lines)?;
         let amm = a.mm().ok_or("A has no mm")?.clone();
         let vma_a = amm.find_vma(va_t).ok_or("A's vma is missing")?;
+        Ok(Built {
+            w,
+            f,
+            a,
+            b,
+            va,
+            va_t,
+            vb,
+            pfn,
+            vma_a,
+            amm,
+        })
+    }
+
+    /// The scenario's world after its set-up, with the native hook, for real
+    /// threads: the writer, racer and user CPUs and the target's addresses.
+    pub fn native(&self) -> Result<NativeScenario, String> {
+        let Built {
+            w,
+            f,
+            a,
+            b,
+            va_t,
+            vb,
+            pfn,
+            ..
+        } = self.build(Arc::new(vipt_mm::Native))?;
+        let writer = Cpu::new(&w, 0).map_err(|e| e.to_string())?;
+        Ok(NativeScenario {
+            world: w,
+            file: f,
+            writer,
+            racer: a,
+            user: b,
+            racer_va: va_t,
+            user_va: vb,
+            pfn,
+        })
+    }
+}
+
+impl Program for Scenario {
+    type State = State;
+
+    fn setup(&self) -> Result<(State, Vec<Body>), String> {
+        let Built {
+            w,
+            f,
+            mut a,
+            b,
+            va,
+            va_t,
+            vb,
+            pfn,
+            vma_a,
+            amm,
+        } = self.build(Arc::new(ExploreSched))?;
+        let e = |e: vipt_mm::MmError| e.to_string();
+        let lines = self.params.lines;
         let base = cost_counters(&w);
 
         let errors = Rc::new(RefCell::new(Vec::new()));

@@ -276,6 +276,11 @@ pub extern "C" fn vipt_scenario_new(
     })
 }
 
+/// The scenario behind a handle.
+pub(crate) fn scenario_of(sc: *const vipt_scenario) -> Result<Arc<Scenario>> {
+    SCENARIOS.get(from_ptr(sc))
+}
+
 /// Frees a scenario handle.
 #[no_mangle]
 pub extern "C" fn vipt_scenario_free(sc: *mut vipt_scenario) -> c_int {

@@ -123,6 +123,56 @@ fn on_cpu<R>(c: *const vipt_cpu, f: impl FnOnce(&mut Cpu) -> Result<R>) -> Resul
     f(&mut g)
 }
 
+/// A built-in scenario's world after its set-up, for native use: handles
+/// to the world, the file, and the three CPUs of its roles, each to be
+/// freed by the caller.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vipt_scenario_world {
+    /// The world, with the scenario's strategy.
+    pub world: *mut vipt_world,
+    /// The file; its page 1 is the target.
+    pub file: *mut vipt_file,
+    /// CPU 0, the writer (a kernel thread: `vipt_sys_write` on the file).
+    pub writer: *mut vipt_cpu,
+    /// CPU 1, in process A: the racer's victim, first in `i_mmap`.
+    pub racer: *mut vipt_cpu,
+    /// CPU 2, in process B: the user.
+    pub user: *mut vipt_cpu,
+    /// A's address of the target page.
+    pub racer_va: u64,
+    /// B's address of the target page.
+    pub user_va: u64,
+    /// The target page's frame.
+    pub pfn: u64,
+}
+
+/// Sets scenario `sc` up natively (no explorer): its world, processes and
+/// mappings, as an execution starts; the handles into `out`.
+#[no_mangle]
+pub extern "C" fn vipt_scenario_world(
+    sc: *const crate::model::vipt_scenario,
+    out: *mut vipt_scenario_world,
+) -> c_int {
+    guard("vipt_scenario_world", || {
+        let sc = crate::model::scenario_of(sc)?;
+        need_out(out)?;
+        let n = sc.native().map_err(|e| Error::new(errno::EINVAL, e))?;
+        let v = vipt_scenario_world {
+            world: to_ptr(WORLDS.insert(n.world)),
+            file: to_ptr(FILES.insert(n.file)),
+            writer: to_ptr(CPUS.insert(Mutex::new(n.writer))),
+            racer: to_ptr(CPUS.insert(Mutex::new(n.racer))),
+            user: to_ptr(CPUS.insert(Mutex::new(n.user))),
+            racer_va: n.racer_va,
+            user_va: n.user_va,
+            pfn: n.pfn,
+        };
+        write_out(out, "out", v)?;
+        Ok(0)
+    })
+}
+
 /// The defaults: 64 frames, 4 CPUs, 2.6.14 ptes and colouring,
 /// `page_table_lock`.
 #[no_mangle]
