@@ -861,7 +861,8 @@ pub extern "C" fn vipt_spin_lock(
     })
 }
 
-/// `spin_unlock(lock)`; `-EINVAL` if this CPU does not hold it.
+/// `spin_unlock(lock)`. Releasing a lock this CPU does not hold is a kernel
+/// BUG of the execution (`-EIO`), and cancels the rest of the callback.
 #[no_mangle]
 pub extern "C" fn vipt_spin_unlock(
     cpu: *mut vipt_kcpu,
