@@ -1490,7 +1490,8 @@ int vipt_pte_offset_map(struct vipt_kcpu *cpu, const struct vipt_mm_struct *mm, 
 int vipt_spin_lock(struct vipt_kcpu *cpu, const struct vipt_lock_ref *lock, const char *what);
 
 /*
- `spin_unlock(lock)`; `-EINVAL` if this CPU does not hold it.
+ `spin_unlock(lock)`. Releasing a lock this CPU does not hold is a kernel
+ BUG of the execution (`-EIO`), and cancels the rest of the callback.
  */
 int vipt_spin_unlock(struct vipt_kcpu *cpu, const struct vipt_lock_ref *lock, const char *what);
 
