@@ -274,8 +274,14 @@ fn decide(ctx: &Ctx) -> Result<usize, Ending> {
     // so this is the only reference to the chooser while it lives.
     let chosen = unsafe { chooser.as_mut() }.choose(r.steps.len(), r.prev, enabled);
     let c = chosen.ok_or(Ending::Abandoned)?;
-    let op = *enabled.op(c).ok_or(Ending::Abandoned)?;
-    let preemption = r.prev.is_some_and(|p| p != c && enabled.contains(p));
+    // Bit tests on the runnable set, not scans of the enabled list.
+    let runnable = ctx.runnable.get();
+    let can_run = |cpu: usize| cpu < MAX_CPUS && runnable & (1 << cpu) != 0;
+    if !can_run(c) {
+        return Err(Ending::Abandoned);
+    }
+    let op = pending[c].ok_or(Ending::Abandoned)?;
+    let preemption = r.prev.is_some_and(|p| p != c && can_run(p));
     r.steps.push(Step {
         cpu: c,
         op,
