@@ -228,6 +228,46 @@ static void by_hand(void)
 	CHECK(vipt_strategy_free(s) == 0);
 }
 
+/* A strategy callback that calls back into the native API on the CPU that
+ * called it: refused with -EDEADLK, not a hang. */
+static struct vipt_cpu *reentry_cpu;
+static int reentry_rc = 1;
+
+static int reentering(struct vipt_kcpu *cpu, struct vipt_page *page, void *arg)
+{
+	uint64_t v;
+
+	(void)cpu;
+	(void)page;
+	(void)arg;
+	reentry_rc = vipt_user_load(reentry_cpu, 0x10000000, 8, &v);
+	return 0;
+}
+
+static void reentry(void)
+{
+	struct vipt_strategy *s;
+	struct vipt_world *w;
+	struct vipt_file *f;
+	struct vipt_mm_struct *mm;
+	uint64_t va, v;
+
+	CHECK(vipt_strategy_register("reentering", reentering, NULL, &s) == 0);
+	CHECK(vipt_world_new(NULL, s, &w) == 0);
+	CHECK(vipt_file_new(w, 1, &f) == 0);
+	CHECK(vipt_mm_new(w, &mm) == 0);
+	CHECK(vipt_cpu_new(w, 0, &reentry_cpu) == 0);
+	CHECK(vipt_cpu_use_mm(reentry_cpu, mm) == 0);
+	CHECK(vipt_mmap(reentry_cpu, f, 0, PAGE_SIZE, VIPT_PROT_READ, VIPT_MAP_SHARED, 0, &va) == 0);
+	CHECK(vipt_user_load(reentry_cpu, va, 8, &v) == 0);	/* mapped: flush_dcache_page walks */
+	CHECK(vipt_sys_write(reentry_cpu, f, 0, 7) == 0);
+	CHECK(reentry_rc == -EDEADLK);
+	/* The CPU is free again afterwards. */
+	CHECK(vipt_user_load(reentry_cpu, va, 8, &v) == 0);
+	CHECK(vipt_cpu_free(reentry_cpu) == 0 && vipt_mm_free(mm) == 0);
+	CHECK(vipt_file_free(f) == 0 && vipt_world_free(w) == 0 && vipt_strategy_free(s) == 0);
+}
+
 /* A built-in scenario's world, run by hand: the writer's write(), the user's
  * reads through B, kswapd on the racer's CPU, with no explorer. */
 static void scenario_world(void)
@@ -270,6 +310,7 @@ int main(void)
 	errors();
 	by_hand();
 	scenario_world();
+	reentry();
 	CHECK(vipt_strategy_builtin("modern", &s) == 0);
 	stress(s, 1);
 	CHECK(vipt_strategy_free(s) == 0);

@@ -22,6 +22,7 @@ pub(crate) mod errno {
     pub(crate) const ENOENT: c_int = 2;
     pub(crate) const EBUSY: c_int = 16;
     pub(crate) const ECANCELED: c_int = 125;
+    pub(crate) const EDEADLK: c_int = 35;
 }
 
 /// An error on its way to C: an errno and a message.

@@ -5,7 +5,8 @@
 //!
 //! A `struct vipt_cpu` is one simulated CPU; a C thread uses its own, and a
 //! call on a CPU holds it for the call's length (two threads sharing one CPU
-//! take turns). The world itself is shared: its locks are the model's kernel
+//! take turns; a call on a CPU from inside a call on it, such as a strategy
+//! callback using its caller's CPU, is `-EDEADLK`). The world itself is shared: its locks are the model's kernel
 //! locks over `parking_lot` raw locks, so kernel paths on different CPUs run
 //! concurrently as they would on SMP. Races are explored deterministically by
 //! `vipt_explore`; native mode finds deadlocks, model `BUG`s and broken
@@ -106,7 +107,33 @@ pub struct vipt_world_status {
 static WORLDS: HandleTable<Arc<World>> = HandleTable::new("world");
 static FILES: HandleTable<Arc<AddressSpace>> = HandleTable::new("file");
 static MMS: HandleTable<Arc<MmStruct>> = HandleTable::new("mm");
-static CPUS: HandleTable<Mutex<Cpu>> = HandleTable::new("cpu");
+static CPUS: HandleTable<CpuSlot> = HandleTable::new("cpu");
+
+/// A CPU handle's object: the CPU, and the thread inside a call on it.
+struct CpuSlot {
+    cpu: Mutex<Cpu>,
+    /// The id of the thread holding `cpu` (0: none).
+    owner: std::sync::atomic::AtomicU64,
+}
+
+impl CpuSlot {
+    fn new(cpu: Cpu) -> CpuSlot {
+        CpuSlot {
+            cpu: Mutex::new(cpu),
+            owner: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
+
+/// A number for the calling thread, never 0.
+fn thread_number() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static ME: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    ME.with(|m| *m)
+}
 
 fn world(w: *const vipt_world) -> Result<Arc<World>> {
     WORLDS.get(from_ptr(w)).map(|w| (*w).clone())
@@ -117,9 +144,30 @@ fn file(f: *const vipt_file) -> Result<Arc<AddressSpace>> {
 }
 
 /// Runs `f` on CPU `c`, held for the call.
+///
+/// A call on a CPU from inside another call on it on the same thread (a
+/// strategy callback using its caller's CPU handle) would wait for itself:
+/// it is refused with `-EDEADLK` instead.
 fn on_cpu<R>(c: *const vipt_cpu, f: impl FnOnce(&mut Cpu) -> Result<R>) -> Result<R> {
-    let cpu = CPUS.get(from_ptr(c))?;
-    let mut g = cpu.lock();
+    use std::sync::atomic::Ordering;
+    let slot = CPUS.get(from_ptr(c))?;
+    let me = thread_number();
+    if slot.owner.load(Ordering::Acquire) == me {
+        return Err(Error::new(
+            errno::EDEADLK,
+            "this thread is already inside a call on this CPU (a strategy callback using its caller's CPU?)",
+        ));
+    }
+    let mut g = slot.cpu.lock();
+    slot.owner.store(me, Ordering::Release);
+    // Cleared even if `f` panics (the guard turns that into -EIO).
+    struct Clear<'a>(&'a std::sync::atomic::AtomicU64);
+    impl Drop for Clear<'_> {
+        fn drop(&mut self) {
+            self.0.store(0, std::sync::atomic::Ordering::Release);
+        }
+    }
+    let _clear = Clear(&slot.owner);
     f(&mut g)
 }
 
@@ -161,9 +209,9 @@ pub extern "C" fn vipt_scenario_world(
         let v = vipt_scenario_world {
             world: to_ptr(WORLDS.insert(n.world)),
             file: to_ptr(FILES.insert(n.file)),
-            writer: to_ptr(CPUS.insert(Mutex::new(n.writer))),
-            racer: to_ptr(CPUS.insert(Mutex::new(n.racer))),
-            user: to_ptr(CPUS.insert(Mutex::new(n.user))),
+            writer: to_ptr(CPUS.insert(CpuSlot::new(n.writer))),
+            racer: to_ptr(CPUS.insert(CpuSlot::new(n.racer))),
+            user: to_ptr(CPUS.insert(CpuSlot::new(n.user))),
             racer_va: n.racer_va,
             user_va: n.user_va,
             pfn: n.pfn,
@@ -332,7 +380,7 @@ pub extern "C" fn vipt_cpu_new(w: *const vipt_world, id: u32, out: *mut *mut vip
         let w = world(w)?;
         need_out(out)?;
         let c = Cpu::new(&w, id as usize)?;
-        write_out(out, "out", to_ptr(CPUS.insert(Mutex::new(c))))?;
+        write_out(out, "out", to_ptr(CPUS.insert(CpuSlot::new(c))))?;
         Ok(0)
     })
 }
