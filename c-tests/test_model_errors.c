@@ -45,7 +45,10 @@ static int checks, failures;
 
 static struct vipt_kcpu *saved_cpu;
 static struct vipt_mapping *saved_mapping;
-static int probe_calls, probe_bad_handles, probe_cancelled, probe_bad_locks;
+static int probe_calls, probe_bad_handles, probe_cancelled, probe_bad_locks, probe_nested;
+static struct vipt_scenario *nested_sc;
+static struct vipt_explore_config nested_cfg;
+static struct vipt_result *nested_r;
 
 /* Runs as patched-2005 would, with bad calls mixed in. `arg` != NULL: also make
  * a model error (a page flag the model does not have) at the end. */
@@ -93,6 +96,10 @@ static int probe(struct vipt_kcpu *cpu, struct vipt_page *page, void *arg)
 		    vipt_spin_lock(cpu, &immap, "") == -EINVAL)
 			__atomic_add_fetch(&probe_bad_locks, 1, __ATOMIC_RELAXED);
 	}
+	/* No explorer run inside an execution. */
+	if (vipt_explore(nested_sc, &nested_cfg, &nested_r) == -EBUSY &&
+	    vipt_replay(nested_sc, "a", &nested_r) == -EBUSY)
+		__atomic_add_fetch(&probe_nested, 1, __ATOMIC_RELAXED);
 	if (arg && vipt_page_set_bit(cpu, page, 99) == -EINVAL &&
 	    vipt_flush_dcache_mmap_unlock(cpu, mapping) == -ECANCELED) {
 		__atomic_add_fetch(&probe_cancelled, 1, __ATOMIC_RELAXED);
@@ -241,11 +248,14 @@ static void test_callbacks(void)
 
 	EXPECT(vipt_strategy_register("probe", probe, NULL, &s), 0);
 	EXPECT(vipt_scenario_new("reclaim", NULL, s, &sc), 0);
+	nested_sc = sc;
+	nested_cfg = cfg;
 	EXPECT(vipt_explore(sc, &cfg, &r), 0);
 	EXPECT(vipt_result_counts(r, &counts), 0);
 	CHECK(counts.executions > 0 && counts.failing == 0);
 	CHECK(probe_calls >= (int)counts.executions && probe_bad_handles == probe_calls);
 	CHECK(probe_bad_locks == probe_calls);
+	CHECK(probe_nested == probe_calls);
 	/* The callback is over: its cpu and mapping handles are dead. */
 	EXPECT(vipt_mapping_mapped(saved_cpu, saved_mapping), -EBADF);
 	EXPECT(vipt_flush_dcache_mmap_unlock(saved_cpu, saved_mapping), -EBADF);

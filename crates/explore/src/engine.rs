@@ -323,6 +323,12 @@ impl Drop for Run {
     }
 }
 
+/// Whether this thread is inside an execution (executions do not nest: a
+/// simulated CPU cannot start an explorer run of its own).
+pub fn in_execution() -> bool {
+    CTX.with(|c| !c.get().is_null())
+}
+
 /// Runs `f` with the executor's context if this thread is inside an
 /// execution, the calling code is on a simulated CPU's coroutine, and no
 /// unwinding is in progress (a forced unwind must not suspend again).

@@ -357,6 +357,7 @@ pub extern "C" fn vipt_explore(
     out: *mut *mut vipt_result,
 ) -> c_int {
     guard("vipt_explore", || {
+        not_nested()?;
         let sc = SCENARIOS.get(from_ptr(sc))?;
         let config = config_in(&read_in(config, "config")?)?;
         need_out(out)?;
@@ -379,6 +380,7 @@ pub extern "C" fn vipt_replay(
     out: *mut *mut vipt_result,
 ) -> c_int {
     guard("vipt_replay", || {
+        not_nested()?;
         let sc = SCENARIOS.get(from_ptr(sc))?;
         let sched: Schedule = read_str(schedule, "schedule")?
             .parse()
@@ -396,6 +398,18 @@ pub extern "C" fn vipt_replay(
         write_out(out, "out", to_ptr(h))?;
         Ok(0)
     })
+}
+
+/// Refuses an explorer run from inside an execution (a strategy callback).
+fn not_nested() -> Result<()> {
+    if vipt_explore::engine::in_execution() {
+        Err(Error::new(
+            errno::EBUSY,
+            "an explorer run cannot start inside an execution (a strategy callback)",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 fn result(r: *const vipt_result) -> Result<Arc<ResultData>> {
