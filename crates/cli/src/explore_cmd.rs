@@ -374,7 +374,7 @@ pub fn run_replay(a: ReplayArgs) -> Result<String, UsageError> {
         sc.kind.name(),
         sc.strategy_name,
         sc.params,
-        Schedule::from_choices(&run.choices())
+        Schedule::of_run(&run)
     );
     if let Some(path) = &a.svg {
         std::fs::write(path, timeline::svg(&run.steps, 3, &ROLES, &title))
@@ -383,7 +383,7 @@ pub fn run_replay(a: ReplayArgs) -> Result<String, UsageError> {
     let verdict = if out.failed() { "fail" } else { "pass" };
     if a.json {
         let v = json!({
-            "scenario": sc.kind.name(), "strategy": sc.strategy_name, "schedule": Schedule::from_choices(&run.choices()).to_string(),
+            "scenario": sc.kind.name(), "strategy": sc.strategy_name, "schedule": Schedule::of_run(&run).to_string(),
             "verdict": verdict, "failures": out.failures, "observed": out.observed, "steps": run.steps.len(),
             "preemptions": run.preemptions(), "ending": format!("{:?}", run.ending),
             "timeline": timeline::segments(&run.steps).iter().map(|g| json!({"cpu": g.cpu, "first": g.first, "last": g.last, "function": g.what, "ops": g.ops})).collect::<Vec<_>>(),

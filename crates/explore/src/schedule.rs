@@ -9,7 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::engine::{Chooser, Enabled};
+use crate::engine::{Chooser, Enabled, Run};
 
 /// The most CPUs a schedule can name.
 pub const MAX_CPUS: usize = 26;
@@ -22,6 +22,11 @@ impl Schedule {
     /// The schedule of a run's choices.
     pub fn from_choices(c: &[usize]) -> Schedule {
         Schedule(c.iter().map(|&c| c as u8).collect())
+    }
+
+    /// The schedule a run took.
+    pub fn of_run(run: &Run) -> Schedule {
+        Schedule(run.steps.iter().map(|s| s.cpu as u8).collect())
     }
 
     /// Number of steps.

@@ -236,7 +236,7 @@ impl Report {
                     }
                 }
             }
-            let schedule = Schedule(run.steps.iter().map(|s| s.cpu as u8).collect());
+            let schedule = Schedule::of_run(run);
             if self.first.as_ref().is_none_or(|f| index < f.index) {
                 self.first = Some(Failure {
                     index,
@@ -714,7 +714,7 @@ pub fn minimise<P: Program>(
         }
     }
     Ok(Some(Minimised {
-        schedule: Schedule::from_choices(&run.choices()),
+        schedule: Schedule::of_run(&run),
         preemptions: have,
         failures: out.failures,
     }))

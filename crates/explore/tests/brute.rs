@@ -285,7 +285,7 @@ proptest! {
             let (run, out) = run_one(&p, &mut Replay::new(f.schedule.clone()), 1000).unwrap();
             let out = out.unwrap();
             prop_assert!(out.failed());
-            prop_assert_eq!(vipt_explore::Schedule::from_choices(&run.choices()), f.schedule);
+            prop_assert_eq!(vipt_explore::Schedule::of_run(&run), f.schedule);
         }
     }
 }

@@ -54,7 +54,7 @@ fn expect(k: Kind, p: Params, failing: &[&str]) {
                 "{} {s}: the minimised schedule {sched} replays to a pass",
                 k.name()
             );
-            assert_eq!(Schedule::from_choices(&run.choices()), sched);
+            assert_eq!(Schedule::of_run(&run), sched);
             assert_eq!(run.preemptions(), c.preemptions.unwrap());
         } else {
             assert!(
