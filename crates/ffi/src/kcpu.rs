@@ -670,15 +670,21 @@ pub extern "C" fn vipt_pte_lookup(
     out: *mut u64,
 ) -> c_int {
     kcall("vipt_pte_lookup", cpu, |k, c| {
-        let v = k.vma(vma)?;
-        need_out(out)?;
-        let pte = match v.mm() {
-            Some(mm) => c.pte_read(&mm, addr, "pte_offset_map")?.raw(),
-            None => 0,
-        };
-        write_out(out, "out", pte)?;
-        Ok(0)
+        let mm = k.vma(vma)?.mm();
+        read_pte(c, mm.as_deref(), addr, out)
     })
+}
+
+/// One read of the pte of `addr` in `mm` into `out` (0 with no mm or no
+/// table): `*pte_offset_map(pmd, addr)`.
+fn read_pte(c: &Cpu, mm: Option<&MmStruct>, addr: u64, out: *mut u64) -> KResult<c_int> {
+    need_out(out)?;
+    let pte = match mm {
+        Some(mm) => c.pte_read(mm, addr, "pte_offset_map")?.raw(),
+        None => 0,
+    };
+    write_out(out, "out", pte)?;
+    Ok(0)
 }
 
 /// `__flush_cache_page(vma, addr)`: flush the page through the user address
@@ -778,10 +784,7 @@ pub extern "C" fn vipt_pte_offset_map(
 ) -> c_int {
     kcall("vipt_pte_offset_map", cpu, |k, c| {
         let mm = k.mm(mm)?;
-        need_out(out)?;
-        let pte = c.pte_read(&mm, addr, "pte_offset_map")?.raw();
-        write_out(out, "out", pte)?;
-        Ok(0)
+        read_pte(c, Some(&mm), addr, out)
     })
 }
 
@@ -826,8 +829,7 @@ fn with_lock<R>(
     Ok(match l.kind {
         VIPT_LOCK_PTE => {
             let mm = k.mm(l.obj.cast())?;
-            let lock = c.pte_lockptr(&mm, l.addr)?;
-            f(c, lock)?
+            on_pte_lock(c, &mm, l.addr, f)?
         }
         VIPT_LOCK_I_MMAP => f(c, &k.mapping(l.obj.cast())?.i_mmap_lock)?,
         VIPT_LOCK_MMAP_SEM => f(c, &k.mm(l.obj.cast())?.mmap_sem)?,
@@ -880,12 +882,11 @@ pub extern "C" fn vipt_spin_unlock(
 #[no_mangle]
 pub extern "C" fn vipt_pte_lock(cpu: *mut vipt_kcpu, vma: *const vipt_vma, addr: u64) -> c_int {
     kcall("vipt_pte_lock", cpu, |k, c| {
-        let v = k.vma(vma)?;
-        let mm = v
-            .mm()
-            .ok_or_else(|| MmError::Invalid("the vma's mm is gone".into()))?;
-        let l = c.pte_lockptr(&mm, addr)?;
-        c.spin_lock(l, "translation_exists");
+        let mm = vma_mm(&*k.vma(vma)?)?;
+        on_pte_lock(c, &mm, addr, |c, l| {
+            c.spin_lock(l, "translation_exists");
+            Ok(())
+        })?;
         Ok(0)
     })
 }
@@ -894,14 +895,27 @@ pub extern "C" fn vipt_pte_lock(cpu: *mut vipt_kcpu, vma: *const vipt_vma, addr:
 #[no_mangle]
 pub extern "C" fn vipt_pte_unlock(cpu: *mut vipt_kcpu, vma: *const vipt_vma, addr: u64) -> c_int {
     kcall("vipt_pte_unlock", cpu, |k, c| {
-        let v = k.vma(vma)?;
-        let mm = v
-            .mm()
-            .ok_or_else(|| MmError::Invalid("the vma's mm is gone".into()))?;
-        let l = c.pte_lockptr(&mm, addr)?;
-        c.spin_unlock(l, "translation_exists")?;
+        let mm = vma_mm(&*k.vma(vma)?)?;
+        on_pte_lock(c, &mm, addr, |c, l| c.spin_unlock(l, "translation_exists"))?;
         Ok(0)
     })
+}
+
+/// The mm of a vma that is still linked to one.
+fn vma_mm(v: &Vma) -> std::result::Result<Arc<MmStruct>, MmError> {
+    v.mm()
+        .ok_or_else(|| MmError::Invalid("the vma's mm is gone".into()))
+}
+
+/// Runs `f` on the pte lock of `addr` in `mm` (`pte_lockptr(mm, pmd)`).
+fn on_pte_lock<R>(
+    c: &mut Cpu,
+    mm: &MmStruct,
+    addr: u64,
+    f: impl FnOnce(&mut Cpu, &vipt_mm::KLock) -> std::result::Result<R, MmError>,
+) -> std::result::Result<R, MmError> {
+    let lock = c.pte_lockptr(mm, addr)?;
+    f(c, lock)
 }
 
 #[cfg(test)]

@@ -221,22 +221,22 @@ pub extern "C" fn vipt_scenario_world(
     })
 }
 
+fn default_params() -> vipt_world_params {
+    vipt_world_params {
+        frames: 64,
+        cpus: 4,
+        page_flush: true,
+        split_ptlock: false,
+        colour: VIPT_COLOUR_2614,
+    }
+}
+
 /// The defaults: 64 frames, 4 CPUs, 2.6.14 ptes and colouring,
 /// `page_table_lock`.
 #[no_mangle]
 pub extern "C" fn vipt_world_params_default(out: *mut vipt_world_params) -> c_int {
     guard("vipt_world_params_default", || {
-        write_out(
-            out,
-            "out",
-            vipt_world_params {
-                frames: 64,
-                cpus: 4,
-                page_flush: true,
-                split_ptlock: false,
-                colour: VIPT_COLOUR_2614,
-            },
-        )?;
+        write_out(out, "out", default_params())?;
         Ok(0)
     })
 }
@@ -251,10 +251,7 @@ pub extern "C" fn vipt_world_new(
 ) -> c_int {
     guard("vipt_world_new", || {
         let p = if params.is_null() {
-            let mut d = std::mem::MaybeUninit::uninit();
-            vipt_world_params_default(d.as_mut_ptr());
-            // SAFETY: vipt_world_params_default writes the whole struct.
-            unsafe { d.assume_init() }
+            default_params()
         } else {
             read_in(params, "params")?
         };
