@@ -8,17 +8,15 @@
 //! acquisition failed is blocked until some CPU releases that lock. Nothing
 //! else switches, so a run is a pure function of its choices.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
-use vipt_mm::{Contended, LockId, Op, Sched};
+use vipt_mm::{Contended, Footprint, LockId, Op, OpKind, Sched};
 
 use crate::schedule::MAX_CPUS;
-
-/// The code one simulated CPU runs in an execution.
-pub type Body = Box<dyn FnOnce() + 'static>;
 
 /// Stack size for a simulated CPU: kernel paths are shallow, but the tree
 /// iterators and formatting want headroom. Stacks are reused.
@@ -40,15 +38,13 @@ pub struct Step {
 #[derive(Debug, Clone, Copy)]
 pub struct Enabled<'a> {
     cpus: &'a [usize],
-    ops: &'a [Option<Op>],
+    ops: &'a [Op],
 }
 
 impl<'a> Enabled<'a> {
-    /// `cpus` in increasing order, each with `ops[cpu]` set.
-    pub fn new(cpus: &'a [usize], ops: &'a [Option<Op>]) -> Enabled<'a> {
-        debug_assert!(cpus
-            .iter()
-            .all(|&c| ops.get(c).is_some_and(Option::is_some)));
+    /// `cpus` in increasing order, each announcing `ops[cpu]`.
+    pub fn new(cpus: &'a [usize], ops: &'a [Op]) -> Enabled<'a> {
+        debug_assert!(cpus.iter().all(|&c| c < ops.len()));
         Enabled { cpus, ops }
     }
 
@@ -75,7 +71,7 @@ impl<'a> Enabled<'a> {
     /// The operation `cpu` will perform, if it can run.
     pub fn op(&self, cpu: usize) -> Option<&'a Op> {
         if self.contains(cpu) {
-            self.ops[cpu].as_ref()
+            self.ops.get(cpu)
         } else {
             None
         }
@@ -84,9 +80,7 @@ impl<'a> Enabled<'a> {
     /// Each CPU that can run with its operation.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &'a Op)> + 'a {
         let ops = self.ops;
-        self.cpus
-            .iter()
-            .map(move |&c| (c, ops[c].as_ref().expect("an enabled CPU announced")))
+        self.cpus.iter().map(move |&c| (c, &ops[c]))
     }
 
     /// An owned copy.
@@ -147,6 +141,14 @@ impl Run {
 /// Decisions are made where the step is announced: `point` asks the chooser
 /// itself and, when the same CPU goes on, returns without switching; only a
 /// different choice (or the end) suspends back to the executor.
+///
+/// The step path (announce, decide, record) reaches `pending`, `cpus` and
+/// `steps` through `UnsafeCell`s rather than `RefCell`s (the borrow flags
+/// were a tenth of a step). That is sound because they are only reached on
+/// this thread, by `point`, `contended` and `decide` and by the executor
+/// between two resumes; none of these runs inside another (a chooser that
+/// reached a scheduling point would: `deciding` refuses it), and no
+/// reference into them outlives the call that made it.
 struct Ctx {
     /// The CPU whose coroutine is running.
     cur: Cell<usize>,
@@ -154,8 +156,9 @@ struct Ctx {
     n: Cell<usize>,
     /// Each CPU's yielder, set when its coroutine first runs.
     yielders: [Cell<*const Yielder<(), ()>>; MAX_CPUS],
-    /// Each CPU's announced next operation.
-    pending: RefCell<[Option<Op>; MAX_CPUS]>,
+    /// Each live CPU's announced next operation (every live CPU has one once
+    /// the execution is running: a blocked CPU's is its lock acquisition).
+    pending: UnsafeCell<[Op; MAX_CPUS]>,
     /// The lock each blocked CPU waits for.
     blocked: [Cell<Option<LockId>>; MAX_CPUS],
     /// Bit i: CPU i has not finished.
@@ -164,19 +167,32 @@ struct Ctx {
     runnable: Cell<u32>,
     /// Every CPU reached its first point: decisions may be made inline.
     running: Cell<bool>,
+    /// The chooser is running (it must not reach a scheduling point).
+    deciding: Cell<bool>,
     /// The chooser (lifetime erased: set for the whole of one `execute`,
     /// cleared before it returns, only ever called through this pointer and
     /// never re-entered).
-    chooser: Cell<Option<std::ptr::NonNull<dyn Chooser + 'static>>>,
+    chooser: Cell<Option<NonNull<dyn Chooser + 'static>>>,
     /// Steps after which the run ends.
     max_steps: Cell<usize>,
-    /// The record of the steps so far.
-    record: RefCell<Record>,
+    /// The steps so far.
+    steps: UnsafeCell<Vec<Step>>,
+    /// The CPU of the last step.
+    prev: Cell<Option<usize>>,
+    /// The buffer the runnable CPUs are listed in at every step (kept here:
+    /// zeroing a fresh array per step cost about as much as the listing).
+    cpus: UnsafeCell<[usize; MAX_CPUS]>,
     /// A decision made inside `point` for another CPU.
     next: Cell<Option<usize>>,
     /// An ending decided inside `point`.
-    end: RefCell<Option<Ending>>,
+    end: Cell<Option<Ending>>,
+    /// The coroutines' slots (kept for their allocation; empty between
+    /// executions).
+    cos: RefCell<Vec<Option<Co>>>,
 }
+
+/// An announced operation's placeholder before the CPU's first point.
+const NO_OP: Op = Op::new(OpKind::PteRead, "", Footprint::NONE);
 
 impl Ctx {
     fn new() -> Ctx {
@@ -184,45 +200,43 @@ impl Ctx {
             cur: Cell::new(0),
             n: Cell::new(0),
             yielders: std::array::from_fn(|_| Cell::new(std::ptr::null())),
-            pending: RefCell::new([None; MAX_CPUS]),
+            pending: UnsafeCell::new([NO_OP; MAX_CPUS]),
             blocked: std::array::from_fn(|_| Cell::new(None)),
             live: Cell::new(0),
             runnable: Cell::new(0),
             running: Cell::new(false),
+            deciding: Cell::new(false),
             chooser: Cell::new(None),
             max_steps: Cell::new(0),
-            record: RefCell::new(Record {
-                steps: Vec::new(),
-                prev: None,
-                cpus: [0; MAX_CPUS],
-            }),
+            steps: UnsafeCell::new(Vec::new()),
+            prev: Cell::new(None),
+            cpus: UnsafeCell::new([0; MAX_CPUS]),
             next: Cell::new(None),
-            end: RefCell::new(None),
+            end: Cell::new(None),
+            cos: RefCell::new(Vec::new()),
         }
     }
 
     /// Ready for an execution of `n` CPUs.
-    fn reset(&self, n: usize, chooser: std::ptr::NonNull<dyn Chooser + 'static>, max: usize) {
+    fn reset(&self, n: usize, chooser: NonNull<dyn Chooser + 'static>, max: usize) {
         self.cur.set(0);
         self.n.set(n);
-        let mut pending = self.pending.borrow_mut();
         for i in 0..n {
             self.yielders[i].set(std::ptr::null());
-            pending[i] = None;
             self.blocked[i].set(None);
         }
         let all = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
         self.live.set(all);
         self.runnable.set(all);
         self.running.set(false);
+        self.deciding.set(false);
         self.chooser.set(Some(chooser));
         self.max_steps.set(max);
-        let mut r = self.record.borrow_mut();
-        r.steps = take_steps();
-        r.prev = None;
-        drop(r);
+        // SAFETY: no execution is running on this thread (see `Ctx`).
+        unsafe { *self.steps.get() = take_steps() };
+        self.prev.set(None);
         self.next.set(None);
-        *self.end.borrow_mut() = None;
+        self.end.set(None);
     }
 
     /// CPU `i` finished (or panicked).
@@ -230,65 +244,82 @@ impl Ctx {
         self.live.set(self.live.get() & !(1 << i));
         self.runnable.set(self.runnable.get() & !(1 << i));
     }
+
+    /// The execution ends so (no CPU is chosen).
+    #[cold]
+    fn ending(&self, e: Ending) -> Option<usize> {
+        self.end.set(Some(e));
+        None
+    }
+
+    /// How an execution with no runnable CPU ends: finished, or deadlocked
+    /// with each live CPU's acquisition.
+    #[cold]
+    fn stuck(&self) -> Ending {
+        let live = self.live.get();
+        if live == 0 {
+            return Ending::Finished;
+        }
+        // SAFETY: see `Ctx`; a shared read between two steps.
+        let pending = unsafe { &*self.pending.get() };
+        Ending::Deadlock(
+            (0..self.n.get())
+                .filter(|&i| live & (1 << i) != 0)
+                .map(|i| (i, pending[i]))
+                .collect(),
+        )
+    }
 }
 
-/// The steps so far, the last CPU, and the buffer the enabled CPUs are
-/// listed in at every step (kept here: zeroing a fresh array per step cost
-/// about as much as the rest of the listing).
-struct Record {
-    steps: Vec<Step>,
-    prev: Option<usize>,
-    cpus: [usize; MAX_CPUS],
-}
-
-/// Chooses the next step and records it, or says how the run ends.
-fn decide(ctx: &Ctx) -> Result<usize, Ending> {
-    let mut r = ctx.record.borrow_mut();
-    let r = &mut *r;
-    let pending = ctx.pending.borrow();
+/// Chooses the next step and records it, or (`None`) sets how the run ends
+/// in `ctx.end`.
+fn decide(ctx: &Ctx) -> Option<usize> {
+    let runnable = ctx.runnable.get();
+    if runnable == 0 {
+        return ctx.ending(ctx.stuck());
+    }
+    // SAFETY: see `Ctx`: decide is never re-entered (`deciding` refuses a
+    // scheduling point inside the chooser), and these references end with it.
+    let (steps, cpus, pending) = unsafe {
+        (
+            &mut *ctx.steps.get(),
+            &mut *ctx.cpus.get(),
+            &*ctx.pending.get(),
+        )
+    };
+    if steps.len() >= ctx.max_steps.get() {
+        return ctx.ending(Ending::StepLimit);
+    }
     let mut len = 0;
-    let mut bits = ctx.runnable.get();
+    let mut bits = runnable;
     while bits != 0 {
-        r.cpus[len] = bits.trailing_zeros() as usize;
+        cpus[len] = bits.trailing_zeros() as usize;
         len += 1;
         bits &= bits - 1;
     }
-    let enabled = Enabled::new(&r.cpus[..len], &pending[..]);
-    if enabled.is_empty() {
-        let live = ctx.live.get();
-        let stuck: Vec<(usize, Op)> = (0..ctx.n.get())
-            .filter(|&i| live & (1 << i) != 0)
-            .filter_map(|i| pending[i].map(|op| (i, op)))
-            .collect();
-        return Err(if stuck.is_empty() {
-            Ending::Finished
-        } else {
-            Ending::Deadlock(stuck)
-        });
-    }
-    if r.steps.len() >= ctx.max_steps.get() {
-        return Err(Ending::StepLimit);
-    }
-    let mut chooser = ctx.chooser.get().expect("an execution is running");
-    // SAFETY: see `Ctx::chooser`; one thread, and no chooser calls `point`,
+    let prev = ctx.prev.get();
+    let Some(mut chooser) = ctx.chooser.get() else {
+        return ctx.ending(Ending::Abandoned);
+    };
+    ctx.deciding.set(true);
+    // SAFETY: see `Ctx::chooser`; one thread, and no chooser reaches `point`,
     // so this is the only reference to the chooser while it lives.
-    let chosen = unsafe { chooser.as_mut() }.choose(r.steps.len(), r.prev, enabled);
-    let c = chosen.ok_or(Ending::Abandoned)?;
+    let chosen =
+        unsafe { chooser.as_mut() }.choose(steps.len(), prev, Enabled::new(&cpus[..len], pending));
+    ctx.deciding.set(false);
     // Bit tests on the runnable set, not scans of the enabled list.
-    let runnable = ctx.runnable.get();
     let can_run = |cpu: usize| cpu < MAX_CPUS && runnable & (1 << cpu) != 0;
-    if !can_run(c) {
-        return Err(Ending::Abandoned);
-    }
-    let op = pending[c].ok_or(Ending::Abandoned)?;
-    let preemption = r.prev.is_some_and(|p| p != c && can_run(p));
-    r.steps.push(Step {
+    let c = match chosen {
+        Some(c) if can_run(c) => c,
+        _ => return ctx.ending(Ending::Abandoned),
+    };
+    steps.push(Step {
         cpu: c,
-        op,
-        preemption,
+        op: pending[c],
+        preemption: matches!(prev, Some(p) if p != c && can_run(p)),
     });
-    r.prev = Some(c);
-    Ok(c)
+    ctx.prev.set(Some(c));
+    Some(c)
 }
 
 thread_local! {
@@ -359,14 +390,16 @@ pub struct ExploreSched;
 impl Sched for ExploreSched {
     fn point(&self, _cpu: usize, op: &Op) {
         with_ctx(|ctx| {
+            assert!(!ctx.deciding.get(), "a chooser reached a scheduling point");
             let cur = ctx.cur.get();
-            ctx.pending.borrow_mut()[cur] = Some(*op);
+            // SAFETY: see `Ctx`; nothing else refers into `pending` now.
+            unsafe { (*ctx.pending.get())[cur] = *op };
             if ctx.running.get() {
                 match decide(ctx) {
                     // The same CPU goes on: no switch.
-                    Ok(c) if c == cur => return,
-                    Ok(c) => ctx.next.set(Some(c)),
-                    Err(e) => *ctx.end.borrow_mut() = Some(e),
+                    Some(c) if c == cur => return,
+                    // Another CPU, or the end (`ctx.end` says which).
+                    c => ctx.next.set(c),
                 }
             }
             suspend(ctx);
@@ -455,12 +488,21 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "panic".into())
 }
 
-/// Runs one execution of `bodies` under `chooser`, at most `max_steps`
-/// steps. Bodies are started in CPU order, each up to its first scheduling
-/// point (code before it must not touch shared state). More than
-/// [`MAX_CPUS`] bodies end at once with [`Ending::Panic`].
-pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -> Run {
-    let n = bodies.len();
+/// Runs one execution of `cpus` simulated CPUs, CPU `i` running `body(i)`,
+/// under `chooser`, at most `max_steps` steps. CPUs are started in order,
+/// each up to its first scheduling point (code before it must not touch
+/// shared state). More than [`MAX_CPUS`] CPUs end at once with
+/// [`Ending::Panic`].
+///
+/// The body is borrowed, not boxed per CPU: every CPU's coroutine refers to
+/// it, and each coroutine has finished or been unwound before this returns.
+pub fn execute(
+    cpus: usize,
+    body: &(dyn Fn(usize) + '_),
+    chooser: &mut dyn Chooser,
+    max_steps: usize,
+) -> Run {
+    let n = cpus;
     if n > MAX_CPUS {
         return Run {
             steps: Vec::new(),
@@ -471,29 +513,30 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
     // before `execute` returns, and the chooser is used through this pointer
     // alone until then.
     let chooser = unsafe {
-        std::mem::transmute::<
-            std::ptr::NonNull<dyn Chooser + '_>,
-            std::ptr::NonNull<dyn Chooser + 'static>,
-        >(std::ptr::NonNull::from(chooser))
+        std::mem::transmute::<NonNull<dyn Chooser + '_>, NonNull<dyn Chooser + 'static>>(
+            NonNull::from(chooser),
+        )
     };
     let guard = CtxGuard::install();
     let ctx = guard.ctx();
     ctx.reset(n, chooser, max_steps);
     let ctxp: *const Ctx = ctx;
-    let mut cos: Vec<Option<Co>> = Vec::with_capacity(n);
-    for (i, body) in bodies.into_iter().enumerate() {
-        cos.push(Some(Co::with_stack(
-            take_stack(),
-            move |y: &Yielder<(), ()>, ()| {
-                // SAFETY: the context outlives every coroutine: each is
-                // finished or force-unwound below while the guard holds it.
-                unsafe { (&(*ctxp).yielders)[i].set(y) };
-                // A forced unwind caught here just ends the body early.
-                catch_unwind(AssertUnwindSafe(body))
-                    .err()
-                    .map(|p| panic_message(&*p))
-            },
-        )));
+    let mut cos = std::mem::take(&mut *ctx.cos.borrow_mut());
+    for i in 0..n {
+        let f = move |y: &Yielder<(), ()>, ()| {
+            // SAFETY: the context outlives every coroutine: each is
+            // finished or force-unwound below while the guard holds it.
+            unsafe { (&(*ctxp).yielders)[i].set(y) };
+            // A forced unwind caught here just ends the body early.
+            catch_unwind(AssertUnwindSafe(|| body(i)))
+                .err()
+                .map(|p| panic_message(&*p))
+        };
+        // SAFETY: the coroutine borrows `body` (and the context through
+        // `ctxp`); both outlive it, because every coroutine is finished, or
+        // force-unwound and dropped, before `execute` returns (also when
+        // `execute` itself unwinds: dropping `cos` unwinds them first).
+        cos.push(Some(unsafe { Co::with_stack_unchecked(take_stack(), f) }));
     }
     let mut ending = None;
     // Resumes CPU `i`; returns a panic message if its body panicked.
@@ -521,9 +564,9 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
         let c = match next.take() {
             Some(c) => c,
             None => match decide(ctx) {
-                Ok(c) => c,
-                Err(e) => {
-                    ending = Some(e);
+                Some(c) => c,
+                None => {
+                    ending = ctx.end.take();
                     break;
                 }
             },
@@ -532,11 +575,15 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
             ending = Some(Ending::Panic(msg));
             break;
         }
-        if let Some(e) = ctx.end.borrow_mut().take() {
-            ending = Some(e);
-            break;
-        }
+        // The CPU chose another one, or ended the run, or finished or
+        // blocked (the loop decides).
         next = ctx.next.take();
+        if next.is_none() {
+            if let Some(e) = ctx.end.take() {
+                ending = Some(e);
+                break;
+            }
+        }
     }
     // Unwind the CPUs that did not finish (deadlock, limit, abandon, panic):
     // their stacks run destructors only, the hook does not suspend while
@@ -547,7 +594,10 @@ pub fn execute(bodies: Vec<Body>, chooser: &mut dyn Chooser, max_steps: usize) -
             give_stack(c.into_stack());
         }
     }
-    let steps = std::mem::take(&mut ctx.record.borrow_mut().steps);
+    cos.clear();
+    *ctx.cos.borrow_mut() = cos;
+    // SAFETY: every coroutine is gone; nothing else refers into `steps`.
+    let steps = std::mem::take(unsafe { &mut *ctx.steps.get() });
     drop(guard);
     Run {
         steps,

@@ -12,7 +12,6 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use vipt_cache::{Geometry, HwConfig};
@@ -26,7 +25,7 @@ use vipt_mm::{
 };
 use vipt_pte::PAGE_SIZE;
 
-use crate::engine::{Body, ExploreSched, Run};
+use crate::engine::{ExploreSched, Run};
 use crate::search::{Outcome, Program};
 
 /// How B's mapping is placed relative to A's.
@@ -281,14 +280,31 @@ impl Scenario {
     }
 }
 
-/// One execution's world and the handles the check needs.
+/// One execution's world, its three CPUs and what they and the check need.
 pub struct State {
     /// The world.
     pub world: Arc<World>,
-    user: Rc<RefCell<Cpu>>,
     /// B's address of the page.
     pub vb: u64,
-    errors: Rc<RefCell<Vec<String>>>,
+    /// The file.
+    file: Arc<AddressSpace>,
+    /// CPU 0, the writer (a kernel thread).
+    writer: RefCell<Cpu>,
+    /// CPU 1 in process A, the racer.
+    racer: RefCell<Cpu>,
+    /// CPU 2 in process B, the user.
+    user: RefCell<Cpu>,
+    /// A's address of the file's first page, and of the target page.
+    va: u64,
+    va_t: u64,
+    /// The target page.
+    pfn: u64,
+    /// A's vma and mm.
+    vma_a: Arc<vipt_mm::Vma>,
+    amm: Arc<vipt_mm::MmStruct>,
+    /// What the CPUs' paths returned as errors.
+    errors: RefCell<Vec<String>>,
+    /// The cost counters after set-up.
     base: Vec<(&'static str, u64)>,
 }
 
@@ -347,7 +363,7 @@ fn mmap(
 }
 
 /// Runs `f` and files its error, if any, for the check.
-fn noting(errors: &Rc<RefCell<Vec<String>>>, who: &str, r: Result<(), String>) {
+fn noting(errors: &RefCell<Vec<String>>, who: &str, r: Result<(), String>) {
     if let Err(e) = r {
         errors.borrow_mut().push(format!("{who}: {e}"));
     }
@@ -504,11 +520,11 @@ impl Scenario {
 impl Program for Scenario {
     type State = State;
 
-    fn setup(&self) -> Result<(State, Vec<Body>), String> {
+    fn setup(&self) -> Result<State, String> {
         let Built {
             w,
             f,
-            mut a,
+            a,
             b,
             va,
             va_t,
@@ -517,42 +533,58 @@ impl Program for Scenario {
             vma_a,
             amm,
         } = self.build(Arc::new(ExploreSched))?;
+        let base = cost_counters(&w);
+        let writer = Cpu::new(&w, 0).map_err(|e| e.to_string())?;
+        Ok(State {
+            base,
+            world: w,
+            vb,
+            file: f,
+            writer: RefCell::new(writer),
+            racer: RefCell::new(a),
+            user: RefCell::new(b),
+            va,
+            va_t,
+            pfn,
+            vma_a,
+            amm,
+            errors: RefCell::new(Vec::new()),
+        })
+    }
+
+    fn cpus(&self, _: &State) -> usize {
+        3
+    }
+
+    fn run(&self, st: &State, cpu: usize) {
         let e = |e: vipt_mm::MmError| e.to_string();
         let lines = self.params.lines;
-        let base = cost_counters(&w);
-
-        let errors = Rc::new(RefCell::new(Vec::new()));
-        let mut bodies: Vec<Body> = Vec::new();
-        // CPU 0: write() into the page.
-        {
-            let (w, f, errors) = (w.clone(), f.clone(), errors.clone());
-            let mut k = Cpu::new(&w, 0).map_err(e)?;
-            bodies.push(Box::new(move || {
-                let r = sys_write(&mut k, &f, TARGET, VALUE).map(|_| ());
-                noting(&errors, "write", r.map_err(|e| e.to_string()));
-            }));
-        }
-        // CPU 1: the racer.
-        {
-            let (w, f, errors, kind) = (w.clone(), f.clone(), errors.clone(), self.kind);
-            bodies.push(Box::new(move || {
+        let (va, va_t) = (st.va, st.va_t);
+        match cpu {
+            // CPU 0: write() into the page.
+            0 => {
+                let r = sys_write(&mut st.writer.borrow_mut(), &st.file, TARGET, VALUE);
+                noting(&st.errors, "write", r.map(|_| ()).map_err(e));
+            }
+            // CPU 1: the racer.
+            1 => {
+                let a = &mut *st.racer.borrow_mut();
                 let r: Result<(), String> = (|| {
-                    let e = |e: vipt_mm::MmError| e.to_string();
-                    match kind {
+                    match self.kind {
                         Kind::SwapPte | Kind::Inequivalent => {}
                         Kind::Reclaim | Kind::PteLock => {
-                            let mut k = Cpu::new(&w, 1).map_err(e)?;
-                            try_to_unmap_one(&mut k, pfn, &vma_a, true).map_err(e)?;
+                            let mut k = Cpu::new(&st.world, 1).map_err(e)?;
+                            try_to_unmap_one(&mut k, st.pfn, &st.vma_a, true).map_err(e)?;
                         }
                         Kind::Cow => a.user_store(va_t, 8, 0xc0).map_err(e)?,
-                        Kind::Munmap => do_munmap(&mut a, va, 2 * PAGE_SIZE).map_err(e)?,
-                        Kind::Truncate => vmtruncate(&mut a, &f, TARGET).map_err(e)?,
+                        Kind::Munmap => do_munmap(a, va, 2 * PAGE_SIZE).map_err(e)?,
+                        Kind::Truncate => vmtruncate(a, &st.file, TARGET).map_err(e)?,
                         Kind::ZapRefault => {
-                            zap_page_range(&mut a, &vma_a, va_t, va_t + PAGE_SIZE).map_err(e)?;
+                            zap_page_range(a, &st.vma_a, va_t, va_t + PAGE_SIZE).map_err(e)?;
                             a.user_load(va_t, 8).map_err(e)?;
                         }
                         Kind::MoveIn => {
-                            let space = amm.context;
+                            let space = st.amm.context;
                             for _ in 0..2 {
                                 for i in 0..lines {
                                     a.move_in(space, va_t + i * (PAGE_SIZE / lines), "speculation")
@@ -563,30 +595,16 @@ impl Program for Scenario {
                     }
                     Ok(())
                 })();
-                noting(&errors, "racer", r);
-            }));
-        }
-        // CPU 2: the user reads its alias twice.
-        let user = Rc::new(RefCell::new(b));
-        {
-            let (user, errors) = (user.clone(), errors.clone());
-            bodies.push(Box::new(move || {
+                noting(&st.errors, "racer", r);
+            }
+            // CPU 2: the user reads its alias twice.
+            _ => {
                 for _ in 0..2 {
-                    let r = read_page(&mut user.borrow_mut(), vb, lines).map(|_| ());
-                    noting(&errors, "user", r);
+                    let r = read_page(&mut st.user.borrow_mut(), st.vb, lines).map(|_| ());
+                    noting(&st.errors, "user", r);
                 }
-            }));
+            }
         }
-        Ok((
-            State {
-                world: w,
-                user,
-                vb,
-                errors,
-                base,
-            },
-            bodies,
-        ))
     }
 
     fn check(&self, st: State, run: &Run) -> Outcome {

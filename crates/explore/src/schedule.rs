@@ -18,6 +18,15 @@ pub const MAX_CPUS: usize = 26;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Schedule(pub Vec<u8>);
 
+/// A schedule is looked up by its choices (the derived `Hash` of the one
+/// field is the slice's), so a set of schedules is searched without
+/// building one.
+impl std::borrow::Borrow<[u8]> for Schedule {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 impl Schedule {
     /// The schedule of a run's choices.
     pub fn from_choices(c: &[usize]) -> Schedule {

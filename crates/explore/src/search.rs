@@ -8,18 +8,32 @@ use std::sync::Mutex;
 
 use vipt_mm::Op;
 
-use crate::engine::{execute, Body, Chooser, Enabled, Ending, Run};
+use crate::engine::{execute, Chooser, Enabled, Ending, Run};
 use crate::schedule::{default_choice, Schedule, MAX_CPUS};
 
-/// A program the explorer can run: it builds a fresh state and the bodies of
-/// its CPUs for every execution, and judges each execution afterwards.
+/// A program the explorer can run: it builds a fresh state for every
+/// execution, runs its CPUs on that state, and judges each execution
+/// afterwards.
+///
+/// The CPUs share the state by reference (`run` borrows it): no CPU needs an
+/// `Rc` of its own or a boxed closure, so an execution of a small program
+/// allocates nothing the program does not.
 pub trait Program: Sync {
-    /// What `check` needs from set-up (a world, the user's CPU, …).
+    /// One execution's state: what the CPUs share and what `check` needs (a
+    /// world, the user's CPU, …). A CPU's own mutable state sits in a `Cell`
+    /// or `RefCell` here.
     type State;
 
-    /// Builds one execution's state and its CPUs' bodies (at most
-    /// [`MAX_CPUS`]). Set-up runs outside the explorer's control.
-    fn setup(&self) -> Result<(Self::State, Vec<Body>), String>;
+    /// Builds one execution's state. Set-up runs outside the explorer's
+    /// control.
+    fn setup(&self) -> Result<Self::State, String>;
+
+    /// How many CPUs run on `state` (at most [`MAX_CPUS`]).
+    fn cpus(&self, state: &Self::State) -> usize;
+
+    /// What CPU `cpu` (`0..cpus`) runs, on its own coroutine. Code before
+    /// its first scheduling point must not touch shared state.
+    fn run(&self, state: &Self::State, cpu: usize);
 
     /// Judges a finished (or deadlocked, or panicked) execution.
     fn check(&self, state: Self::State, run: &Run) -> Outcome;
@@ -187,7 +201,7 @@ impl Report {
             },
             0,
         );
-        r.record(0, run, out, &mut HashSet::new());
+        r.record(0, run, out, &mut Distinct::default());
         r
     }
 
@@ -215,7 +229,7 @@ impl Report {
         }
     }
 
-    fn record(&mut self, index: u64, run: &Run, out: &Outcome, distinct: &mut HashSet<Schedule>) {
+    fn record(&mut self, index: u64, run: &Run, out: &Outcome, distinct: &mut Distinct) {
         self.executions += 1;
         self.max_steps = self.max_steps.max(run.steps.len());
         if !out.observed.is_empty() {
@@ -236,16 +250,15 @@ impl Report {
                     }
                 }
             }
-            let schedule = Schedule::of_run(run);
             if self.first.as_ref().is_none_or(|f| index < f.index) {
                 self.first = Some(Failure {
                     index,
-                    schedule: schedule.clone(),
+                    schedule: Schedule::of_run(run),
                     preemptions: run.preemptions(),
                     failures: out.failures.clone(),
                 });
             }
-            if distinct.insert(schedule) {
+            if distinct.insert(run) {
                 self.distinct_failing += 1;
             }
         }
@@ -310,11 +323,12 @@ pub fn run_one<P: Program>(
     chooser: &mut dyn Chooser,
     max_steps: usize,
 ) -> Result<(Run, Option<Outcome>), String> {
-    let (state, bodies) = program.setup()?;
-    if bodies.len() > MAX_CPUS {
-        return Err(format!("{} CPUs; at most {MAX_CPUS}", bodies.len()));
+    let state = program.setup()?;
+    let n = program.cpus(&state);
+    if n > MAX_CPUS {
+        return Err(format!("{n} CPUs; at most {MAX_CPUS}"));
     }
-    let run = execute(bodies, chooser, max_steps);
+    let run = execute(n, &|cpu| program.run(&state, cpu), chooser, max_steps);
     if run.ending == Ending::Abandoned {
         return Ok((run, None));
     }
@@ -539,7 +553,7 @@ fn exhaustive<P: Program>(
     progress: Option<Progress<'_>>,
 ) -> Result<Report, String> {
     let mut report = Report::new(config.mode, config.seed);
-    let mut distinct = HashSet::new();
+    let mut distinct = Distinct::default();
     let mut dfs = Dfs {
         stack: Vec::new(),
         bound,
@@ -598,9 +612,9 @@ fn sampled<P: Program>(
     let stop = std::sync::atomic::AtomicBool::new(false);
     let error = Mutex::new(None);
     // One worker: execution i for i ≡ w (mod threads).
-    let work = |w: usize| -> (Report, HashSet<Schedule>) {
+    let work = |w: usize| -> (Report, Distinct) {
         let mut part = Report::new(config.mode, config.seed);
-        let mut distinct = HashSet::new();
+        let mut distinct = Distinct::default();
         let mut i = w as u64;
         while i < config.budget && !stop.load(Ordering::Relaxed) {
             let mut rng = fastrand::Rng::with_seed(seed_of(config.seed, i));
@@ -636,7 +650,7 @@ fn sampled<P: Program>(
     };
     // One thread runs on the caller's thread: no spawn, and its pooled
     // coroutine stacks and step records live on for the next search.
-    let parts: Vec<(Report, HashSet<Schedule>)> = if threads == 1 {
+    let parts: Vec<(Report, Distinct)> = if threads == 1 {
         vec![work(0)]
     } else {
         std::thread::scope(|s| {
@@ -651,14 +665,34 @@ fn sampled<P: Program>(
         return Err(e);
     }
     let mut report = Report::new(config.mode, config.seed);
-    let mut distinct: HashSet<Schedule> = HashSet::new();
+    let mut distinct = Distinct::default();
     for (part, d) in parts {
         report.merge(part);
-        distinct.extend(d);
+        distinct.set.extend(d.set);
     }
-    report.distinct_failing = distinct.len() as u64;
+    report.distinct_failing = distinct.set.len() as u64;
     report.complete = false;
     Ok(report)
+}
+
+/// The distinct failing schedules seen, under a fast hash: a failing
+/// execution whose schedule was seen before allocates nothing.
+#[derive(Debug, Default)]
+struct Distinct {
+    set: HashSet<Schedule, rustc_hash::FxBuildHasher>,
+    buf: Vec<u8>,
+}
+
+impl Distinct {
+    /// Remembers `run`'s schedule; whether it was new.
+    fn insert(&mut self, run: &Run) -> bool {
+        self.buf.clear();
+        self.buf.extend(run.steps.iter().map(|s| s.cpu as u8));
+        if self.set.contains(self.buf.as_slice()) {
+            return false;
+        }
+        self.set.insert(Schedule(self.buf.clone()))
+    }
 }
 
 /// A failing schedule with the fewest preemptions found.

@@ -6,12 +6,9 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use proptest::prelude::*;
-use vipt_explore::{
-    explore, run_one, Body, Config, ExploreSched, Mode, Outcome, Program, Replay, Run,
-};
+use vipt_explore::{explore, run_one, Config, ExploreSched, Mode, Outcome, Program, Replay, Run};
 use vipt_mm::{Footprint, LockClass, LockId, Object, Op, OpKind, Sched};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +32,9 @@ struct Toy {
 }
 
 struct State {
-    vars: Rc<RefCell<Vec<u64>>>,
-    regs: Rc<RefCell<Vec<u64>>>,
+    vars: RefCell<Vec<u64>>,
+    regs: RefCell<Vec<u64>>,
+    owner: Cell<Option<usize>>,
 }
 
 fn observed(vars: &[u64], regs: &[u64]) -> String {
@@ -46,76 +44,74 @@ fn observed(vars: &[u64], regs: &[u64]) -> String {
 impl Program for Toy {
     type State = State;
 
-    fn setup(&self) -> Result<(State, Vec<Body>), String> {
-        let vars = Rc::new(RefCell::new(vec![0u64; self.vars]));
-        let regs = Rc::new(RefCell::new(vec![0u64; self.threads.len()]));
-        let owner: Rc<Cell<Option<usize>>> = Rc::new(Cell::new(None));
-        let bodies = self
-            .threads
-            .iter()
-            .enumerate()
-            .map(|(t, ops)| {
-                let (ops, vars, regs, owner) =
-                    (ops.clone(), vars.clone(), regs.clone(), owner.clone());
-                Box::new(move || {
-                    let s = ExploreSched;
-                    for op in ops {
-                        match op {
-                            T::Read(v) => {
-                                s.point(
-                                    t,
-                                    &Op::new(
-                                        OpKind::PteRead,
-                                        "read",
-                                        Footprint::read(Object::Page(v as u64)),
-                                    ),
-                                );
-                                let x = vars.borrow()[v];
-                                regs.borrow_mut()[t] = x;
-                            }
-                            T::Write(v, k, add) => {
-                                s.point(
-                                    t,
-                                    &Op::new(
-                                        OpKind::PteWrite,
-                                        "write",
-                                        Footprint::write(Object::Page(v as u64)),
-                                    ),
-                                );
-                                let r = if add { regs.borrow()[t] } else { 0 };
-                                vars.borrow_mut()[v] = k + r;
-                            }
-                            T::Lock => {
-                                let kind = OpKind::Lock {
-                                    class: LockClass::PteLock,
-                                    shared: false,
-                                };
-                                s.point(
-                                    t,
-                                    &Op::new(kind, "lock", Footprint::write(Object::Lock(LOCK))),
-                                );
-                                while owner.get().is_some() {
-                                    s.contended(t, LOCK);
-                                }
-                                owner.set(Some(t));
-                            }
-                            T::Unlock => {
-                                let kind = OpKind::Unlock {
-                                    class: LockClass::PteLock,
-                                };
-                                s.point(
-                                    t,
-                                    &Op::new(kind, "unlock", Footprint::write(Object::Lock(LOCK))),
-                                );
-                                owner.set(None);
-                                s.released(t, LOCK);
-                            }
-                        }
+    fn setup(&self) -> Result<State, String> {
+        Ok(State {
+            vars: RefCell::new(vec![0u64; self.vars]),
+            regs: RefCell::new(vec![0u64; self.threads.len()]),
+            owner: Cell::new(None),
+        })
+    }
+
+    fn cpus(&self, _: &State) -> usize {
+        self.threads.len()
+    }
+
+    fn run(&self, st: &State, t: usize) {
+        let (vars, regs, owner) = (&st.vars, &st.regs, &st.owner);
+        let s = ExploreSched;
+        for &op in &self.threads[t] {
+            match op {
+                T::Read(v) => {
+                    s.point(
+                        t,
+                        &Op::new(
+                            OpKind::PteRead,
+                            "read",
+                            Footprint::read(Object::Page(v as u64)),
+                        ),
+                    );
+                    let x = vars.borrow()[v];
+                    regs.borrow_mut()[t] = x;
+                }
+                T::Write(v, k, add) => {
+                    s.point(
+                        t,
+                        &Op::new(
+                            OpKind::PteWrite,
+                            "write",
+                            Footprint::write(Object::Page(v as u64)),
+                        ),
+                    );
+                    let r = if add { regs.borrow()[t] } else { 0 };
+                    vars.borrow_mut()[v] = k + r;
+                }
+                T::Lock => {
+                    let kind = OpKind::Lock {
+                        class: LockClass::PteLock,
+                        shared: false,
+                    };
+                    s.point(
+                        t,
+                        &Op::new(kind, "lock", Footprint::write(Object::Lock(LOCK))),
+                    );
+                    while owner.get().is_some() {
+                        s.contended(t, LOCK);
                     }
-                }) as Body
-            })
-            .collect();
-        Ok((State { vars, regs }, bodies))
+                    owner.set(Some(t));
+                }
+                T::Unlock => {
+                    let kind = OpKind::Unlock {
+                        class: LockClass::PteLock,
+                    };
+                    s.point(
+                        t,
+                        &Op::new(kind, "unlock", Footprint::write(Object::Lock(LOCK))),
+                    );
+                    owner.set(None);
+                    s.released(t, LOCK);
+                }
+            }
+        }
     }
 
     fn check(&self, state: State, run: &Run) -> Outcome {
@@ -256,7 +252,13 @@ proptest! {
         prop_assert!(r.complete);
         prop_assert_eq!(&got, &want);
         let (full, rf) = outcomes(&p, EXH_FULL);
-        prop_assert_eq!(&full, &want);
+        if rf.complete {
+            prop_assert_eq!(&full, &want);
+        } else {
+            // Some programs have more schedules than the budget: what the
+            // full search saw is still possible.
+            prop_assert!(full.is_subset(&want));
+        }
         // Reduction explores no more than the full search.
         prop_assert!(r.executions <= rf.executions);
     }
@@ -405,17 +407,20 @@ fn a_panicking_cpu_is_a_failure() {
     struct Boom;
     impl Program for Boom {
         type State = ();
-        fn setup(&self) -> Result<((), Vec<Body>), String> {
-            let a: Body = Box::new(|| {
+        fn setup(&self) -> Result<(), String> {
+            Ok(())
+        }
+        fn cpus(&self, _: &()) -> usize {
+            2
+        }
+        fn run(&self, _: &(), cpu: usize) {
+            if cpu == 0 {
                 ExploreSched.point(0, &Op::new(OpKind::PteRead, "a", Footprint::NONE));
                 panic!("BUG_ON in the model");
-            });
-            let b: Body = Box::new(|| {
-                for _ in 0..3 {
-                    ExploreSched.point(1, &Op::new(OpKind::PteRead, "b", Footprint::NONE));
-                }
-            });
-            Ok(((), vec![a, b]))
+            }
+            for _ in 0..3 {
+                ExploreSched.point(1, &Op::new(OpKind::PteRead, "b", Footprint::NONE));
+            }
         }
         fn check(&self, _: (), _: &Run) -> Outcome {
             Outcome::default()
@@ -523,4 +528,41 @@ proptest! {
         prop_assert!(r.complete);
         prop_assert_eq!(got, brute_bounded(&p, bound));
     }
+}
+
+/// A case proptest found: three threads with two locked sections each,
+/// more schedules than the full search's budget of a million (which once
+/// failed the property above); 5 200 with sleep sets, every outcome found.
+#[test]
+fn sleep_sets_keep_outcomes_across_lock_handoffs() {
+    use T::*;
+    let p = Toy {
+        threads: vec![
+            vec![
+                Lock,
+                Read(1),
+                Write(0, 0, false),
+                Unlock,
+                Lock,
+                Read(0),
+                Unlock,
+            ],
+            vec![
+                Lock,
+                Write(0, 1, false),
+                Read(0),
+                Unlock,
+                Lock,
+                Read(0),
+                Unlock,
+            ],
+            vec![Lock, Read(0), Write(0, 1, false), Unlock, Read(0)],
+        ],
+        vars: 2,
+        bad: 0,
+    };
+    let want = brute(&p);
+    let (got, r) = outcomes(&p, EXH);
+    assert!(r.complete);
+    assert_eq!(got, want, "with sleep sets");
 }

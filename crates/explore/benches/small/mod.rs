@@ -5,23 +5,21 @@
 //! `examples/small_race.rs` (the profiling driver).
 
 use std::cell::Cell;
-use std::rc::Rc;
 
-use vipt_explore::{Body, ExploreSched, Outcome, Program, Run};
+use vipt_explore::{ExploreSched, Outcome, Program, Run};
 use vipt_mm::{Footprint, LockClass, LockId, Object, Op, OpKind, Sched};
 
-/// The small race: a writer (kernel store, kernel flush, check the victim's
-/// pte, flush through it, all under a lock), a racer (flush, clear the pte,
-/// under another lock) and a user reading its alias twice.
 /// The value the writer stores.
 pub const NEW: u64 = 7;
 
 /// The small race.
 pub struct Small;
 
-/// Its state: the four variables.
+/// Its state: the four variables and the two locks' owners, shared by the
+/// three CPUs.
 pub struct SmallState {
-    v: Rc<[Cell<u64>; 4]>,
+    v: [Cell<u64>; 4],
+    locks: [Cell<bool>; 2],
 }
 
 // Variables: 0 = pte present, 1 = user's cached line (0: not cached),
@@ -78,48 +76,58 @@ fn unlock(t: usize, id: u32, owner: &Cell<bool>) {
 impl Program for Small {
     type State = SmallState;
 
-    fn setup(&self) -> Result<(SmallState, Vec<Body>), String> {
-        let v: Rc<[Cell<u64>; 4]> =
-            Rc::new([Cell::new(1), Cell::new(1), Cell::new(1), Cell::new(0)]);
-        let locks: Rc<[Cell<bool>; 2]> = Rc::new([Cell::new(false), Cell::new(false)]);
-        let (v0, l0) = (v.clone(), locks.clone());
-        let writer: Body = Box::new(move || {
-            lock(0, 1, &l0[0]);
-            access(0, 3, true);
-            v0[3].set(NEW);
-            access(0, 3, true);
-            access(0, 2, true);
-            v0[2].set(v0[3].replace(0));
-            access(0, 0, false);
-            if v0[0].get() == 1 {
+    fn setup(&self) -> Result<SmallState, String> {
+        Ok(SmallState {
+            v: [Cell::new(1), Cell::new(1), Cell::new(1), Cell::new(0)],
+            locks: [Cell::new(false), Cell::new(false)],
+        })
+    }
+
+    fn cpus(&self, _: &SmallState) -> usize {
+        3
+    }
+
+    fn run(&self, s: &SmallState, cpu: usize) {
+        let v = &s.v;
+        match cpu {
+            // The writer.
+            0 => {
+                lock(0, 1, &s.locks[0]);
+                access(0, 3, true);
+                v[3].set(NEW);
+                access(0, 3, true);
+                access(0, 2, true);
+                v[2].set(v[3].replace(0));
                 access(0, 0, false);
-                access(0, 1, true);
-                if v0[0].get() == 1 {
-                    v0[1].set(0);
+                if v[0].get() == 1 {
+                    access(0, 0, false);
+                    access(0, 1, true);
+                    if v[0].get() == 1 {
+                        v[1].set(0);
+                    }
+                }
+                unlock(0, 1, &s.locks[0]);
+            }
+            // The racer.
+            1 => {
+                lock(1, 2, &s.locks[1]);
+                access(1, 1, true);
+                v[1].set(0);
+                access(1, 0, true);
+                v[0].set(0);
+                unlock(1, 2, &s.locks[1]);
+            }
+            // The user.
+            _ => {
+                for _ in 0..2 {
+                    access(2, 1, true);
+                    if v[1].get() == 0 {
+                        access(2, 2, false);
+                        v[1].set(v[2].get());
+                    }
                 }
             }
-            unlock(0, 1, &l0[0]);
-        });
-        let (v1, l1) = (v.clone(), locks.clone());
-        let racer: Body = Box::new(move || {
-            lock(1, 2, &l1[1]);
-            access(1, 1, true);
-            v1[1].set(0);
-            access(1, 0, true);
-            v1[0].set(0);
-            unlock(1, 2, &l1[1]);
-        });
-        let v2 = v.clone();
-        let user: Body = Box::new(move || {
-            for _ in 0..2 {
-                access(2, 1, true);
-                if v2[1].get() == 0 {
-                    access(2, 2, false);
-                    v2[1].set(v2[2].get());
-                }
-            }
-        });
-        Ok((SmallState { v }, vec![writer, racer, user]))
+        }
     }
 
     fn check(&self, s: SmallState, _: &Run) -> Outcome {
