@@ -144,6 +144,19 @@ fn bench(c: &mut Criterion) {
     g.bench_function("small race/vipt random", |b| {
         b.iter(|| explore(&Small, &random(N), None).unwrap())
     });
+    // The same search on every core (the default), in searches of 2 000 per
+    // core so that starting the workers is amortised as in a real search:
+    // shuttle's `check_random` has no parallel mode, so this line is beside
+    // the comparison, not in it.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let all = Config {
+        threads: cores,
+        ..random(2000 * cores as u64)
+    };
+    g.throughput(Throughput::Elements(2000 * cores as u64));
+    g.bench_function("small race/vipt random, every core", |b| {
+        b.iter(|| explore(&Small, &all, None).unwrap())
+    });
     // loom before shuttle: shuttle leaves its panic hook installed. One
     // iteration is loom's whole exhaustive search at bound 2.
     g.throughput(Throughput::Elements(loom_executions(2)));

@@ -2,7 +2,10 @@
 //! thread, for profiling the engine (`valgrind --tool=callgrind` counts the
 //! instructions of one execution; the benchmark measures the time).
 //!
-//! `cargo run --release -p vipt-explore --example small_race -- [EXECUTIONS]`
+//! `cargo run --release -p vipt-explore --example small_race -- [EXECUTIONS [PER_SEARCH]]`
+//!
+//! With `PER_SEARCH`, the executions are split into searches of that many
+//! (the benchmark's iterations are searches of 200).
 
 #[path = "../benches/small/mod.rs"]
 mod small;
@@ -10,24 +13,26 @@ mod small;
 use vipt_explore::{explore, Config, Mode};
 
 fn main() {
-    let n: u64 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(200_000);
+    let mut args = std::env::args().skip(1).map(|a| a.parse::<u64>().ok());
+    let n = args.next().flatten().unwrap_or(200_000);
+    let per = args.next().flatten().unwrap_or(n).max(1);
     let cfg = Config {
         mode: Mode::Random,
-        budget: n,
+        budget: per,
         threads: 1,
         seed: 1,
         ..Config::default()
     };
     let t = std::time::Instant::now();
-    let r = explore(&small::Small, &cfg, None).expect("the small race runs");
+    let (mut executions, mut failing) = (0, 0);
+    while executions < n {
+        let r = explore(&small::Small, &cfg, None).expect("the small race runs");
+        executions += r.executions;
+        failing += r.failing;
+    }
     let dt = t.elapsed();
     println!(
-        "{} executions, {} failing, {:.0} ns per execution",
-        r.executions,
-        r.failing,
-        dt.as_nanos() as f64 / r.executions as f64
+        "{executions} executions, {failing} failing, {:.0} ns per execution",
+        dt.as_nanos() as f64 / executions as f64
     );
 }

@@ -34,53 +34,97 @@ pub struct Step {
 }
 
 /// The CPUs that can take a step, in CPU order, and the operation each
-/// will perform (borrowed from the executor: nothing is copied per step).
+/// will perform (borrowed from the executor: nothing is copied or listed
+/// per step; the set is a bit set).
 #[derive(Debug, Clone, Copy)]
 pub struct Enabled<'a> {
-    cpus: &'a [usize],
-    ops: &'a [Op],
+    bits: u32,
+    ops: &'a [*const Op; MAX_CPUS],
 }
 
+/// The CPUs of a bit set, in increasing order.
+#[derive(Debug, Clone, Copy)]
+pub struct Cpus(u32);
+
+impl Iterator for Cpus {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.0 == 0 {
+            return None;
+        }
+        let c = self.0.trailing_zeros() as usize;
+        self.0 &= self.0 - 1;
+        Some(c)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.0.count_ones() as usize;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Cpus {}
+
 impl<'a> Enabled<'a> {
-    /// `cpus` in increasing order, each announcing `ops[cpu]`.
-    pub fn new(cpus: &'a [usize], ops: &'a [Op]) -> Enabled<'a> {
-        debug_assert!(cpus.iter().all(|&c| c < ops.len()));
-        Enabled { cpus, ops }
+    /// The CPUs of `bits` (below [`MAX_CPUS`]), CPU `c` announcing
+    /// `*ops[c]`.
+    ///
+    /// # Safety
+    /// For every CPU in `bits`, `ops[c]` points to an operation that stays
+    /// valid and unchanged for `'a`.
+    unsafe fn new(bits: u32, ops: &'a [*const Op; MAX_CPUS]) -> Enabled<'a> {
+        debug_assert!(bits >> MAX_CPUS == 0);
+        Enabled { bits, ops }
     }
 
     /// How many CPUs can run.
     pub fn len(&self) -> usize {
-        self.cpus.len()
+        // Up to four CPUs from a table of nibbles (the baseline x86-64 has
+        // no popcnt, and this is asked at every step).
+        const POP4: u64 = 0x4332_3221_3221_2110;
+        if self.bits < 16 {
+            ((POP4 >> (self.bits * 4)) & 0xf) as usize
+        } else {
+            self.bits.count_ones() as usize
+        }
     }
 
     /// No CPU can run.
     pub fn is_empty(&self) -> bool {
-        self.cpus.is_empty()
+        self.bits == 0
     }
 
     /// The CPUs that can run, in order.
-    pub fn cpus(&self) -> &'a [usize] {
-        self.cpus
+    pub fn cpus(&self) -> Cpus {
+        Cpus(self.bits)
+    }
+
+    /// The `k`-th CPU that can run (`k` < `len`), in order.
+    pub fn nth(&self, k: usize) -> Option<usize> {
+        let mut b = self.bits;
+        for _ in 0..k.min(32) {
+            b &= b.wrapping_sub(1);
+        }
+        (b != 0).then(|| b.trailing_zeros() as usize)
     }
 
     /// Whether `cpu` can run.
     pub fn contains(&self, cpu: usize) -> bool {
-        self.cpus.contains(&cpu)
+        cpu < MAX_CPUS && self.bits & (1 << cpu) != 0
     }
 
     /// The operation `cpu` will perform, if it can run.
     pub fn op(&self, cpu: usize) -> Option<&'a Op> {
-        if self.contains(cpu) {
-            self.ops.get(cpu)
-        } else {
-            None
-        }
+        // SAFETY: `new`'s contract, for a CPU in the set.
+        self.contains(cpu).then(|| unsafe { &*self.ops[cpu] })
     }
 
     /// Each CPU that can run with its operation.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &'a Op)> + 'a {
         let ops = self.ops;
-        self.cpus.iter().map(move |&c| (c, &ops[c]))
+        // SAFETY: `new`'s contract: every CPU of the set.
+        self.cpus().map(move |c| (c, unsafe { &*ops[c] }))
     }
 
     /// An owned copy.
@@ -157,8 +201,13 @@ struct Ctx {
     /// Each CPU's yielder, set when its coroutine first runs.
     yielders: [Cell<*const Yielder<(), ()>>; MAX_CPUS],
     /// Each live CPU's announced next operation (every live CPU has one once
-    /// the execution is running: a blocked CPU's is its lock acquisition).
-    pending: UnsafeCell<[Op; MAX_CPUS]>,
+    /// the execution is running). It points into the CPU's own `point`
+    /// frame, which is suspended (or deciding) as long as the CPU is
+    /// runnable; a blocked CPU's points to its lock acquisition, kept in
+    /// `held` because its `point` has returned.
+    pending: UnsafeCell<[*const Op; MAX_CPUS]>,
+    /// Each blocked CPU's acquisition.
+    held: UnsafeCell<[Op; MAX_CPUS]>,
     /// The lock each blocked CPU waits for.
     blocked: [Cell<Option<LockId>>; MAX_CPUS],
     /// Bit i: CPU i has not finished.
@@ -179,9 +228,6 @@ struct Ctx {
     steps: UnsafeCell<Vec<Step>>,
     /// The CPU of the last step.
     prev: Cell<Option<usize>>,
-    /// The buffer the runnable CPUs are listed in at every step (kept here:
-    /// zeroing a fresh array per step cost about as much as the listing).
-    cpus: UnsafeCell<[usize; MAX_CPUS]>,
     /// A decision made inside `point` for another CPU.
     next: Cell<Option<usize>>,
     /// An ending decided inside `point`.
@@ -200,7 +246,8 @@ impl Ctx {
             cur: Cell::new(0),
             n: Cell::new(0),
             yielders: std::array::from_fn(|_| Cell::new(std::ptr::null())),
-            pending: UnsafeCell::new([NO_OP; MAX_CPUS]),
+            pending: UnsafeCell::new([&NO_OP; MAX_CPUS]),
+            held: UnsafeCell::new([NO_OP; MAX_CPUS]),
             blocked: std::array::from_fn(|_| Cell::new(None)),
             live: Cell::new(0),
             runnable: Cell::new(0),
@@ -210,7 +257,6 @@ impl Ctx {
             max_steps: Cell::new(0),
             steps: UnsafeCell::new(Vec::new()),
             prev: Cell::new(None),
-            cpus: UnsafeCell::new([0; MAX_CPUS]),
             next: Cell::new(None),
             end: Cell::new(None),
             cos: RefCell::new(Vec::new()),
@@ -221,9 +267,16 @@ impl Ctx {
     fn reset(&self, n: usize, chooser: NonNull<dyn Chooser + 'static>, max: usize) {
         self.cur.set(0);
         self.n.set(n);
-        for i in 0..n {
-            self.yielders[i].set(std::ptr::null());
-            self.blocked[i].set(None);
+        // SAFETY: no execution is running on this thread (see `Ctx`).
+        let pending = unsafe { &mut *self.pending.get() };
+        for ((y, b), p) in self.yielders[..n]
+            .iter()
+            .zip(&self.blocked[..n])
+            .zip(&mut pending[..n])
+        {
+            y.set(std::ptr::null());
+            b.set(None);
+            *p = &NO_OP;
         }
         let all = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
         self.live.set(all);
@@ -265,7 +318,8 @@ impl Ctx {
         Ending::Deadlock(
             (0..self.n.get())
                 .filter(|&i| live & (1 << i) != 0)
-                .map(|i| (i, pending[i]))
+                // SAFETY: a live CPU's announcement is valid (see `pending`).
+                .map(|i| (i, unsafe { *pending[i] }))
                 .collect(),
         )
     }
@@ -280,32 +334,21 @@ fn decide(ctx: &Ctx) -> Option<usize> {
     }
     // SAFETY: see `Ctx`: decide is never re-entered (`deciding` refuses a
     // scheduling point inside the chooser), and these references end with it.
-    let (steps, cpus, pending) = unsafe {
-        (
-            &mut *ctx.steps.get(),
-            &mut *ctx.cpus.get(),
-            &*ctx.pending.get(),
-        )
-    };
+    let (steps, pending) = unsafe { (&mut *ctx.steps.get(), &*ctx.pending.get()) };
     if steps.len() >= ctx.max_steps.get() {
         return ctx.ending(Ending::StepLimit);
-    }
-    let mut len = 0;
-    let mut bits = runnable;
-    while bits != 0 {
-        cpus[len] = bits.trailing_zeros() as usize;
-        len += 1;
-        bits &= bits - 1;
     }
     let prev = ctx.prev.get();
     let Some(mut chooser) = ctx.chooser.get() else {
         return ctx.ending(Ending::Abandoned);
     };
     ctx.deciding.set(true);
+    // SAFETY: every runnable CPU's announcement is valid while it decides
+    // (see `pending`); `runnable` has no bit at or above `n` ≤ MAX_CPUS.
+    let enabled = unsafe { Enabled::new(runnable, pending) };
     // SAFETY: see `Ctx::chooser`; one thread, and no chooser reaches `point`,
     // so this is the only reference to the chooser while it lives.
-    let chosen =
-        unsafe { chooser.as_mut() }.choose(steps.len(), prev, Enabled::new(&cpus[..len], pending));
+    let chosen = unsafe { chooser.as_mut() }.choose(steps.len(), prev, enabled);
     ctx.deciding.set(false);
     // Bit tests on the runnable set, not scans of the enabled list.
     let can_run = |cpu: usize| cpu < MAX_CPUS && runnable & (1 << cpu) != 0;
@@ -315,7 +358,8 @@ fn decide(ctx: &Ctx) -> Option<usize> {
     };
     steps.push(Step {
         cpu: c,
-        op: pending[c],
+        // SAFETY: `c` is runnable, so its announcement is valid.
+        op: unsafe { *pending[c] },
         preemption: matches!(prev, Some(p) if p != c && can_run(p)),
     });
     ctx.prev.set(Some(c));
@@ -393,7 +437,9 @@ impl Sched for ExploreSched {
             assert!(!ctx.deciding.get(), "a chooser reached a scheduling point");
             let cur = ctx.cur.get();
             // SAFETY: see `Ctx`; nothing else refers into `pending` now.
-            unsafe { (*ctx.pending.get())[cur] = *op };
+            // `op` outlives every use: this frame stays until the CPU is
+            // chosen (or blocks, and `contended` re-points it to `held`).
+            unsafe { (*ctx.pending.get())[cur] = op };
             if ctx.running.get() {
                 match decide(ctx) {
                     // The same CPU goes on: no switch.
@@ -409,6 +455,20 @@ impl Sched for ExploreSched {
     fn contended(&self, _cpu: usize, lock: LockId) -> Contended {
         with_ctx(|ctx| {
             let cur = ctx.cur.get();
+            // SAFETY: see `Ctx`; between steps, nothing else refers into
+            // `steps`, `held` or `pending`. The last step is this CPU's
+            // acquisition (it is running): keep a copy, its `point` is gone.
+            unsafe {
+                let pending = &mut *ctx.pending.get();
+                let op = match (*ctx.steps.get()).last() {
+                    Some(s) if s.cpu == cur => s.op,
+                    // Blocked before its first step: its first announcement.
+                    _ => *pending[cur],
+                };
+                let held = (ctx.held.get() as *mut Op).add(cur);
+                held.write(op);
+                pending[cur] = held;
+            }
             ctx.blocked[cur].set(Some(lock));
             ctx.runnable.set(ctx.runnable.get() & !(1 << cur));
             suspend(ctx);
@@ -602,5 +662,35 @@ pub fn execute(
     Run {
         steps,
         ending: ending.unwrap_or(Ending::Finished),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The enabled set's count, order, `nth` and membership against a naive
+    /// scan of the bits, for every set of the first 12 CPUs and a few wider.
+    #[test]
+    fn enabled_set_matches_a_scan_of_its_bits() {
+        let ops = [&NO_OP as *const Op; MAX_CPUS];
+        let wide = [1u32 << 25, (1 << 26) - 1, 0x2aa_aaaa, 0x155_5555];
+        for bits in (0u32..1 << 12).chain(wide) {
+            // SAFETY: every pointer is to the static placeholder.
+            let e = unsafe { Enabled::new(bits, &ops) };
+            let naive: Vec<usize> = (0..MAX_CPUS).filter(|&c| bits & (1 << c) != 0).collect();
+            assert_eq!(e.len(), naive.len(), "{bits:#x}");
+            assert_eq!(e.is_empty(), naive.is_empty());
+            assert_eq!(e.cpus().collect::<Vec<_>>(), naive);
+            assert_eq!(e.cpus().len(), naive.len());
+            for k in 0..=naive.len() {
+                assert_eq!(e.nth(k), naive.get(k).copied(), "{bits:#x} nth {k}");
+            }
+            for c in 0..MAX_CPUS + 2 {
+                assert_eq!(e.contains(c), naive.contains(&c));
+                assert_eq!(e.op(c).is_some(), naive.contains(&c));
+            }
+            assert_eq!(e.iter().map(|(c, _)| c).collect::<Vec<_>>(), naive);
+        }
     }
 }

@@ -21,6 +21,6 @@ pub mod schedule;
 pub mod search;
 pub mod timeline;
 
-pub use engine::{execute, Chooser, Enabled, Ending, ExploreSched, Run, Step};
+pub use engine::{execute, Chooser, Cpus, Enabled, Ending, ExploreSched, Run, Step};
 pub use schedule::{Replay, Schedule};
 pub use search::{explore, minimise, run_one, Config, Failure, Mode, Outcome, Program, Report};

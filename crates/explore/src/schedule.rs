@@ -123,11 +123,13 @@ impl FromStr for Schedule {
 }
 
 /// The default continuation: the last CPU while it can run, else the
-/// lowest-numbered enabled one.
+/// lowest-numbered enabled one (choosers are only asked when one can run).
 pub fn default_choice(prev: Option<usize>, enabled: Enabled<'_>) -> usize {
     match prev {
         Some(p) if enabled.contains(p) => p,
-        _ => enabled.cpus()[0],
+        _ => enabled
+            .nth(0)
+            .expect("a chooser is asked only when a CPU can run"),
     }
 }
 

@@ -471,7 +471,7 @@ struct RandomChooser(fastrand::Rng);
 
 impl Chooser for RandomChooser {
     fn choose(&mut self, _: usize, _: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
-        Some(enabled.cpus()[self.0.usize(..enabled.len())])
+        enabled.nth(self.0.u32(..enabled.len() as u32) as usize)
     }
 }
 
@@ -499,7 +499,7 @@ impl PctChooser {
 
 impl Chooser for PctChooser {
     fn choose(&mut self, step: usize, _: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
-        let best = |p: &[u32; MAX_CPUS]| enabled.cpus().iter().copied().max_by_key(|&c| p[c]);
+        let best = |p: &[u32; MAX_CPUS]| enabled.cpus().max_by_key(|&c| p[c]);
         let mut c = best(&self.prio)?;
         for (i, &k) in self.change.iter().enumerate() {
             if k == step {
