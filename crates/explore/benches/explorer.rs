@@ -102,8 +102,45 @@ fn random(budget: u64) -> Config {
     }
 }
 
+/// The per-execution time of the three explorers on the small race, in
+/// interleaved rounds (vipt, shuttle, loom, again and again), so that a drift
+/// of the machine's speed during the run (seen here: later benchmarks of one
+/// run slowed by up to half) reaches all three alike. Prints the median
+/// ratio and its range over the rounds.
+fn interleaved_ratios() {
+    use std::time::Instant;
+    const ROUNDS: usize = 15;
+    const EXECS: u64 = 2_000;
+    let per = |t: Instant, n: u64| t.elapsed().as_secs_f64() / n as f64;
+    let (mut shuttle, mut loom) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        let r = explore(&Small, &random(EXECS), None).unwrap();
+        let v = per(t, r.executions);
+        let t = Instant::now();
+        shuttle::check_random(shuttle_small, EXECS as usize);
+        let s = per(t, EXECS);
+        let t = Instant::now();
+        let n = loom_executions(2);
+        let l = per(t, n);
+        shuttle.push(s / v);
+        loom.push(l / v);
+    }
+    let summary = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let (sm, slo, shi) = summary(&mut shuttle);
+    let (lm, llo, lhi) = summary(&mut loom);
+    eprintln!(
+        "small race, {ROUNDS} interleaved rounds, one worker each: vipt is {sm:.1}x shuttle \
+         (range {slo:.1}-{shi:.1}) and {lm:.1}x loom (range {llo:.1}-{lhi:.1}) in executions/s"
+    );
+}
+
 fn bench(c: &mut Criterion) {
     const N: u64 = 200;
+    interleaved_ratios();
     for bound in [1u32, 2] {
         let ours = explore(
             &Small,
@@ -144,16 +181,17 @@ fn bench(c: &mut Criterion) {
     g.bench_function("small race/vipt random", |b| {
         b.iter(|| explore(&Small, &random(N), None).unwrap())
     });
-    // The same search on every core (the default), in searches of 2 000 per
-    // core so that starting the workers is amortised as in a real search:
+    // The same search on every core (the default), in searches of 50 000 per
+    // core, so that starting the workers (about 0.3 ms a search: threads,
+    // their coroutine stacks) is amortised as in a real search:
     // shuttle's `check_random` has no parallel mode, so this line is beside
     // the comparison, not in it.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let all = Config {
         threads: cores,
-        ..random(2000 * cores as u64)
+        ..random(50_000 * cores as u64)
     };
-    g.throughput(Throughput::Elements(2000 * cores as u64));
+    g.throughput(Throughput::Elements(50_000 * cores as u64));
     g.bench_function("small race/vipt random, every core", |b| {
         b.iter(|| explore(&Small, &all, None).unwrap())
     });

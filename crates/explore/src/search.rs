@@ -616,6 +616,10 @@ fn sampled<P: Program>(
         let mut part = Report::new(config.mode, config.seed);
         let mut distinct = Distinct::default();
         let mut i = w as u64;
+        // Executions not yet added to `done`: a shared counter bumped per
+        // execution bounced its cache line between the workers (two workers
+        // ran hardly faster than one).
+        let mut unpublished = 0;
         while i < config.budget && !stop.load(Ordering::Relaxed) {
             let mut rng = fastrand::Rng::with_seed(seed_of(config.seed, i));
             let r = match config.mode {
@@ -638,14 +642,17 @@ fn sampled<P: Program>(
                     stop.store(true, Ordering::Relaxed);
                 }
             }
-            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if let Some(p) = progress {
-                if d % 256 == 0 {
+            unpublished += 1;
+            if unpublished == 256 {
+                let d = done.fetch_add(unpublished, Ordering::Relaxed) + unpublished;
+                unpublished = 0;
+                if let Some(p) = progress {
                     p(d, config.budget);
                 }
             }
             i += threads as u64;
         }
+        done.fetch_add(unpublished, Ordering::Relaxed);
         (part, distinct)
     };
     // One thread runs on the caller's thread: no spawn, and its pooled
