@@ -59,7 +59,14 @@ impl Iterator for Cpus {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.0.count_ones() as usize;
+        // Up to four CPUs from a table of nibbles (the baseline x86-64 has
+        // no popcnt, and the enabled set's length is asked at every step).
+        const POP4: u64 = 0x4332_3221_3221_2110;
+        let n = if self.0 < 16 {
+            ((POP4 >> (self.0 * 4)) & 0xf) as usize
+        } else {
+            self.0.count_ones() as usize
+        };
         (n, Some(n))
     }
 }
@@ -80,14 +87,7 @@ impl<'a> Enabled<'a> {
 
     /// How many CPUs can run.
     pub fn len(&self) -> usize {
-        // Up to four CPUs from a table of nibbles (the baseline x86-64 has
-        // no popcnt, and this is asked at every step).
-        const POP4: u64 = 0x4332_3221_3221_2110;
-        if self.bits < 16 {
-            ((POP4 >> (self.bits * 4)) & 0xf) as usize
-        } else {
-            self.bits.count_ones() as usize
-        }
+        self.cpus().len()
     }
 
     /// No CPU can run.
@@ -186,7 +186,7 @@ impl Run {
 /// itself and, when the same CPU goes on, returns without switching; only a
 /// different choice (or the end) suspends back to the executor.
 ///
-/// The step path (announce, decide, record) reaches `pending`, `cpus` and
+/// The step path (announce, decide, record) reaches `pending`, `held` and
 /// `steps` through `UnsafeCell`s rather than `RefCell`s (the borrow flags
 /// were a tenth of a step). That is sound because they are only reached on
 /// this thread, by `point`, `contended` and `decide` and by the executor
@@ -350,17 +350,15 @@ fn decide(ctx: &Ctx) -> Option<usize> {
     // so this is the only reference to the chooser while it lives.
     let chosen = unsafe { chooser.as_mut() }.choose(steps.len(), prev, enabled);
     ctx.deciding.set(false);
-    // Bit tests on the runnable set, not scans of the enabled list.
-    let can_run = |cpu: usize| cpu < MAX_CPUS && runnable & (1 << cpu) != 0;
     let c = match chosen {
-        Some(c) if can_run(c) => c,
+        Some(c) if enabled.contains(c) => c,
         _ => return ctx.ending(Ending::Abandoned),
     };
     steps.push(Step {
         cpu: c,
         // SAFETY: `c` is runnable, so its announcement is valid.
         op: unsafe { *pending[c] },
-        preemption: matches!(prev, Some(p) if p != c && can_run(p)),
+        preemption: matches!(prev, Some(p) if p != c && enabled.contains(p)),
     });
     ctx.prev.set(Some(c));
     Some(c)
@@ -548,7 +546,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "panic".into())
 }
 
-/// Runs one execution of `cpus` simulated CPUs, CPU `i` running `body(i)`,
+/// Runs one execution of `n` simulated CPUs, CPU `i` running `body(i)`,
 /// under `chooser`, at most `max_steps` steps. CPUs are started in order,
 /// each up to its first scheduling point (code before it must not touch
 /// shared state). More than [`MAX_CPUS`] CPUs end at once with
@@ -557,12 +555,11 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 /// The body is borrowed, not boxed per CPU: every CPU's coroutine refers to
 /// it, and each coroutine has finished or been unwound before this returns.
 pub fn execute(
-    cpus: usize,
+    n: usize,
     body: &(dyn Fn(usize) + '_),
     chooser: &mut dyn Chooser,
     max_steps: usize,
 ) -> Run {
-    let n = cpus;
     if n > MAX_CPUS {
         return Run {
             steps: Vec::new(),

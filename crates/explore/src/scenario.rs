@@ -280,32 +280,25 @@ impl Scenario {
     }
 }
 
-/// One execution's world, its three CPUs and what they and the check need.
+/// One execution's state: what set-up made (the world, the three CPUs, the
+/// addresses), the errors the CPUs' paths returned, and the cost counters
+/// after set-up.
 pub struct State {
-    /// The world.
-    pub world: Arc<World>,
-    /// B's address of the page.
-    pub vb: u64,
-    /// The file.
-    file: Arc<AddressSpace>,
-    /// CPU 0, the writer (a kernel thread).
-    writer: RefCell<Cpu>,
-    /// CPU 1 in process A, the racer.
-    racer: RefCell<Cpu>,
-    /// CPU 2 in process B, the user.
-    user: RefCell<Cpu>,
-    /// A's address of the file's first page, and of the target page.
-    va: u64,
-    va_t: u64,
-    /// The target page.
-    pfn: u64,
-    /// A's vma and mm.
-    vma_a: Arc<vipt_mm::Vma>,
-    amm: Arc<vipt_mm::MmStruct>,
-    /// What the CPUs' paths returned as errors.
+    built: Built,
     errors: RefCell<Vec<String>>,
-    /// The cost counters after set-up.
     base: Vec<(&'static str, u64)>,
+}
+
+impl State {
+    /// The world.
+    pub fn world(&self) -> &Arc<World> {
+        &self.built.w
+    }
+
+    /// B's address of the page.
+    pub fn vb(&self) -> u64 {
+        self.built.vb
+    }
 }
 
 fn cost_counters(w: &World) -> Vec<(&'static str, u64)> {
@@ -369,13 +362,15 @@ fn noting(errors: &RefCell<Vec<String>>, who: &str, r: Result<(), String>) {
     }
 }
 
-/// What a scenario's set-up made: its world, the file, A's and B's CPUs
-/// (each in its process), and the addresses and objects the bodies use.
+/// What a scenario's set-up made: its world, the file, the writer's CPU
+/// (a kernel thread), A's and B's CPUs (each in its process), and the
+/// addresses and objects the CPUs use.
 struct Built {
     w: Arc<World>,
     f: Arc<AddressSpace>,
-    a: Cpu,
-    b: Cpu,
+    k: RefCell<Cpu>,
+    a: RefCell<Cpu>,
+    b: RefCell<Cpu>,
     va: u64,
     va_t: u64,
     vb: u64,
@@ -477,10 +472,11 @@ impl Scenario {
         let amm = a.mm().ok_or("A has no mm")?.clone();
         let vma_a = amm.find_vma(va_t).ok_or("A's vma is missing")?;
         Ok(Built {
+            k: RefCell::new(Cpu::new(&w, 0).map_err(e)?),
             w,
             f,
-            a,
-            b,
+            a: RefCell::new(a),
+            b: RefCell::new(b),
             va,
             va_t,
             vb,
@@ -496,6 +492,7 @@ impl Scenario {
         let Built {
             w,
             f,
+            k,
             a,
             b,
             va_t,
@@ -503,13 +500,12 @@ impl Scenario {
             pfn,
             ..
         } = self.build(Arc::new(vipt_mm::Native))?;
-        let writer = Cpu::new(&w, 0).map_err(|e| e.to_string())?;
         Ok(NativeScenario {
             world: w,
             file: f,
-            writer,
-            racer: a,
-            user: b,
+            writer: k.into_inner(),
+            racer: a.into_inner(),
+            user: b.into_inner(),
             racer_va: va_t,
             user_va: vb,
             pfn,
@@ -521,33 +517,10 @@ impl Program for Scenario {
     type State = State;
 
     fn setup(&self) -> Result<State, String> {
-        let Built {
-            w,
-            f,
-            a,
-            b,
-            va,
-            va_t,
-            vb,
-            pfn,
-            vma_a,
-            amm,
-        } = self.build(Arc::new(ExploreSched))?;
-        let base = cost_counters(&w);
-        let writer = Cpu::new(&w, 0).map_err(|e| e.to_string())?;
+        let built = self.build(Arc::new(ExploreSched))?;
         Ok(State {
-            base,
-            world: w,
-            vb,
-            file: f,
-            writer: RefCell::new(writer),
-            racer: RefCell::new(a),
-            user: RefCell::new(b),
-            va,
-            va_t,
-            pfn,
-            vma_a,
-            amm,
+            base: cost_counters(&built.w),
+            built,
             errors: RefCell::new(Vec::new()),
         })
     }
@@ -559,32 +532,33 @@ impl Program for Scenario {
     fn run(&self, st: &State, cpu: usize) {
         let e = |e: vipt_mm::MmError| e.to_string();
         let lines = self.params.lines;
-        let (va, va_t) = (st.va, st.va_t);
+        let built = &st.built;
+        let (va, va_t) = (built.va, built.va_t);
         match cpu {
             // CPU 0: write() into the page.
             0 => {
-                let r = sys_write(&mut st.writer.borrow_mut(), &st.file, TARGET, VALUE);
+                let r = sys_write(&mut built.k.borrow_mut(), &built.f, TARGET, VALUE);
                 noting(&st.errors, "write", r.map(|_| ()).map_err(e));
             }
             // CPU 1: the racer.
             1 => {
-                let a = &mut *st.racer.borrow_mut();
+                let a = &mut *built.a.borrow_mut();
                 let r: Result<(), String> = (|| {
                     match self.kind {
                         Kind::SwapPte | Kind::Inequivalent => {}
                         Kind::Reclaim | Kind::PteLock => {
-                            let mut k = Cpu::new(&st.world, 1).map_err(e)?;
-                            try_to_unmap_one(&mut k, st.pfn, &st.vma_a, true).map_err(e)?;
+                            let mut k = Cpu::new(&built.w, 1).map_err(e)?;
+                            try_to_unmap_one(&mut k, built.pfn, &built.vma_a, true).map_err(e)?;
                         }
                         Kind::Cow => a.user_store(va_t, 8, 0xc0).map_err(e)?,
                         Kind::Munmap => do_munmap(a, va, 2 * PAGE_SIZE).map_err(e)?,
-                        Kind::Truncate => vmtruncate(a, &st.file, TARGET).map_err(e)?,
+                        Kind::Truncate => vmtruncate(a, &built.f, TARGET).map_err(e)?,
                         Kind::ZapRefault => {
-                            zap_page_range(a, &st.vma_a, va_t, va_t + PAGE_SIZE).map_err(e)?;
+                            zap_page_range(a, &built.vma_a, va_t, va_t + PAGE_SIZE).map_err(e)?;
                             a.user_load(va_t, 8).map_err(e)?;
                         }
                         Kind::MoveIn => {
-                            let space = st.amm.context;
+                            let space = built.amm.context;
                             for _ in 0..2 {
                                 for i in 0..lines {
                                     a.move_in(space, va_t + i * (PAGE_SIZE / lines), "speculation")
@@ -600,7 +574,7 @@ impl Program for Scenario {
             // CPU 2: the user reads its alias twice.
             _ => {
                 for _ in 0..2 {
-                    let r = read_page(&mut st.user.borrow_mut(), st.vb, lines).map(|_| ());
+                    let r = read_page(&mut built.b.borrow_mut(), built.vb, lines).map(|_| ());
                     noting(&st.errors, "user", r);
                 }
             }
@@ -608,12 +582,12 @@ impl Program for Scenario {
     }
 
     fn check(&self, st: State, run: &Run) -> Outcome {
-        let w = &st.world;
+        let w = &st.built.w;
         let mut failures = Vec::new();
         let finished = run.ending == crate::engine::Ending::Finished;
         // The user reads once more after everything completed.
         let after = if finished {
-            read_page(&mut st.user.borrow_mut(), st.vb, self.params.lines)
+            read_page(&mut st.built.b.borrow_mut(), st.built.vb, self.params.lines)
         } else {
             Err("not finished".into())
         };

@@ -35,7 +35,12 @@ impl Schedule {
 
     /// The schedule a run took.
     pub fn of_run(run: &Run) -> Schedule {
-        Schedule(run.steps.iter().map(|s| s.cpu as u8).collect())
+        Schedule(Schedule::choices_of(run).collect())
+    }
+
+    /// The choices of the schedule a run took, one per step.
+    pub fn choices_of(run: &Run) -> impl Iterator<Item = u8> + '_ {
+        run.steps.iter().map(|s| s.cpu as u8)
     }
 
     /// Number of steps.

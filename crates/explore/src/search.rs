@@ -694,7 +694,7 @@ impl Distinct {
     /// Remembers `run`'s schedule; whether it was new.
     fn insert(&mut self, run: &Run) -> bool {
         self.buf.clear();
-        self.buf.extend(run.steps.iter().map(|s| s.cpu as u8));
+        self.buf.extend(Schedule::choices_of(run));
         if self.set.contains(self.buf.as_slice()) {
             return false;
         }
