@@ -139,6 +139,29 @@ pub trait Chooser {
     /// operation it will perform; `prev` is the CPU that took the last step.
     /// Returns the CPU to run, or `None` to abandon the execution.
     fn choose(&mut self, step: usize, prev: Option<usize>, enabled: Enabled<'_>) -> Option<usize>;
+
+    /// Whether `choose` looks at the enabled CPUs' operations (the default).
+    /// A chooser that does not (random, PCT, a replay) lets the executor
+    /// start each CPU only when it is first chosen, which spares two
+    /// coroutine switches per CPU and execution; until a CPU has started,
+    /// its operation reads as a placeholder (a read of nothing). The runs are
+    /// the same for the same choices, but for a CPU that would finish without
+    /// reaching a scheduling point: it can be chosen once, a choice that
+    /// then takes no step.
+    fn reads_ops(&self) -> bool {
+        true
+    }
+}
+
+/// A borrowed chooser (a `&mut dyn Chooser`, say) chooses as it would.
+impl<C: Chooser + ?Sized> Chooser for &mut C {
+    fn choose(&mut self, step: usize, prev: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
+        (**self).choose(step, prev, enabled)
+    }
+
+    fn reads_ops(&self) -> bool {
+        (**self).reads_ops()
+    }
 }
 
 /// Why an execution ended.
@@ -199,7 +222,7 @@ struct Ctx {
     /// Number of CPUs.
     n: Cell<usize>,
     /// Each CPU's yielder, set when its coroutine first runs.
-    yielders: [Cell<*const Yielder<(), ()>>; MAX_CPUS],
+    yielders: [Cell<*const Yielder<usize, Yielded>>; MAX_CPUS],
     /// Each live CPU's announced next operation (every live CPU has one once
     /// the execution is running). It points into the CPU's own `point`
     /// frame, which is suspended (or deciding) as long as the CPU is
@@ -214,14 +237,25 @@ struct Ctx {
     live: Cell<u32>,
     /// Bit i: CPU i has not finished and is not blocked.
     runnable: Cell<u32>,
-    /// Every CPU reached its first point: decisions may be made inline.
+    /// Decisions may be made inline: every CPU reached its first point, or
+    /// CPUs start when first chosen.
     running: Cell<bool>,
+    /// The CPU now running was started by the last step, which waits for
+    /// its operation (its first announcement).
+    first: Cell<bool>,
     /// The chooser is running (it must not reach a scheduling point).
     deciding: Cell<bool>,
-    /// The chooser (lifetime erased: set for the whole of one `execute`,
-    /// cleared before it returns, only ever called through this pointer and
-    /// never re-entered).
-    chooser: Cell<Option<NonNull<dyn Chooser + 'static>>>,
+    /// The chooser (type and lifetime erased: set for the whole of one
+    /// `execute`, cleared before it returns, only ever called through this
+    /// pointer, by `decide`, and never re-entered).
+    chooser: Cell<*mut ()>,
+    /// `decide` for the chooser's type (the chooser is inlined into it, not
+    /// called through a vtable at every step).
+    decide: Cell<fn(&Ctx) -> Option<usize>>,
+    /// The body every CPU runs (lifetime erased like the chooser's).
+    body: Cell<Option<BodyPtr>>,
+    /// The execution has ended: a CPU resumed now unwinds its body.
+    aborting: Cell<bool>,
     /// Steps after which the run ends.
     max_steps: Cell<usize>,
     /// The steps so far.
@@ -232,10 +266,13 @@ struct Ctx {
     next: Cell<Option<usize>>,
     /// An ending decided inside `point`.
     end: Cell<Option<Ending>>,
-    /// The coroutines' slots (kept for their allocation; empty between
-    /// executions).
-    cos: RefCell<Vec<Option<Co>>>,
+    /// The thread's simulated CPUs, kept from one execution to the next
+    /// (each waits for its next body; see [`Co`]).
+    cos: RefCell<Vec<Co>>,
 }
+
+/// An execution's body, its lifetime erased (see `Ctx::body`).
+type BodyPtr = NonNull<dyn Fn(usize) + 'static>;
 
 /// An announced operation's placeholder before the CPU's first point.
 const NO_OP: Op = Op::new(OpKind::PteRead, "", Footprint::NONE);
@@ -252,8 +289,12 @@ impl Ctx {
             live: Cell::new(0),
             runnable: Cell::new(0),
             running: Cell::new(false),
+            first: Cell::new(false),
             deciding: Cell::new(false),
-            chooser: Cell::new(None),
+            chooser: Cell::new(std::ptr::null_mut()),
+            decide: Cell::new(no_chooser),
+            body: Cell::new(None),
+            aborting: Cell::new(false),
             max_steps: Cell::new(0),
             steps: UnsafeCell::new(Vec::new()),
             prev: Cell::new(None),
@@ -264,7 +305,7 @@ impl Ctx {
     }
 
     /// Ready for an execution of `n` CPUs.
-    fn reset(&self, n: usize, chooser: NonNull<dyn Chooser + 'static>, max: usize) {
+    fn reset<C: Chooser>(&self, n: usize, chooser: &mut C, body: BodyPtr, max: usize) {
         self.cur.set(0);
         self.n.set(n);
         // SAFETY: no execution is running on this thread (see `Ctx`).
@@ -282,8 +323,12 @@ impl Ctx {
         self.live.set(all);
         self.runnable.set(all);
         self.running.set(false);
+        self.first.set(false);
         self.deciding.set(false);
-        self.chooser.set(Some(chooser));
+        self.chooser.set((chooser as *mut C).cast());
+        self.decide.set(decide::<C>);
+        self.body.set(Some(body));
+        self.aborting.set(false);
         self.max_steps.set(max);
         // SAFETY: no execution is running on this thread (see `Ctx`).
         unsafe { *self.steps.get() = take_steps() };
@@ -325,9 +370,9 @@ impl Ctx {
     }
 }
 
-/// Chooses the next step and records it, or (`None`) sets how the run ends
-/// in `ctx.end`.
-fn decide(ctx: &Ctx) -> Option<usize> {
+/// Chooses the next step with the chooser of type `C` and records it, or
+/// (`None`) sets how the run ends in `ctx.end`.
+fn decide<C: Chooser>(ctx: &Ctx) -> Option<usize> {
     let runnable = ctx.runnable.get();
     if runnable == 0 {
         return ctx.ending(ctx.stuck());
@@ -339,16 +384,16 @@ fn decide(ctx: &Ctx) -> Option<usize> {
         return ctx.ending(Ending::StepLimit);
     }
     let prev = ctx.prev.get();
-    let Some(mut chooser) = ctx.chooser.get() else {
-        return ctx.ending(Ending::Abandoned);
-    };
+    // SAFETY: `reset` set `chooser` from a `&mut C` together with
+    // `decide::<C>`, and `execute` holds that borrow until it clears both; one
+    // thread, and no chooser reaches `point`, so this is the only reference
+    // to the chooser while it lives.
+    let chooser = unsafe { &mut *ctx.chooser.get().cast::<C>() };
     ctx.deciding.set(true);
     // SAFETY: every runnable CPU's announcement is valid while it decides
     // (see `pending`); `runnable` has no bit at or above `n` ≤ MAX_CPUS.
     let enabled = unsafe { Enabled::new(runnable, pending) };
-    // SAFETY: see `Ctx::chooser`; one thread, and no chooser reaches `point`,
-    // so this is the only reference to the chooser while it lives.
-    let chosen = unsafe { chooser.as_mut() }.choose(steps.len(), prev, enabled);
+    let chosen = chooser.choose(steps.len(), prev, enabled);
     ctx.deciding.set(false);
     let c = match chosen {
         Some(c) if enabled.contains(c) => c,
@@ -364,10 +409,18 @@ fn decide(ctx: &Ctx) -> Option<usize> {
     Some(c)
 }
 
+/// `Ctx::decide` outside an execution: there is no chooser.
+fn no_chooser(ctx: &Ctx) -> Option<usize> {
+    ctx.ending(Ending::Abandoned)
+}
+
 thread_local! {
     static CTX: Cell<*const Ctx> = const { Cell::new(std::ptr::null()) };
     static SPARE_CTX: RefCell<Option<Box<Ctx>>> = const { RefCell::new(None) };
-    static STACKS: RefCell<Vec<DefaultStack>> = const { RefCell::new(Vec::new()) };
+    /// Coroutines are being dropped in the middle of their bodies (an
+    /// unwinding `execute`): their forced unwinds must pass through the
+    /// bodies' catch, not end the bodies.
+    static TEARING: Cell<bool> = const { Cell::new(false) };
     static STEPS: RefCell<Vec<Vec<Step>>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -404,7 +457,7 @@ pub fn in_execution() -> bool {
 
 /// Runs `f` with the executor's context if this thread is inside an
 /// execution, the calling code is on a simulated CPU's coroutine, and no
-/// unwinding is in progress (a forced unwind must not suspend again).
+/// unwinding is in progress (an aborted body must not suspend again).
 fn with_ctx<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
     if std::thread::panicking() {
         return None;
@@ -415,13 +468,25 @@ fn with_ctx<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
     (!p.is_null()).then(|| f(unsafe { &*p }))
 }
 
-/// Suspends the running coroutine back to the executor.
+/// Suspends the running coroutine back to the executor; unwinds its body
+/// if it is resumed only to be aborted.
 fn suspend(ctx: &Ctx) {
     let y = ctx.yielders[ctx.cur.get()].get();
     assert!(!y.is_null(), "scheduling point outside a simulated CPU");
     // SAFETY: the yielder belongs to the coroutine that is running now (the
     // executor sets `cur` before every resume), and lives as long as it.
-    unsafe { (*y).suspend(()) }
+    unsafe { (*y).suspend(Yielded::Point) };
+    if ctx.aborting.get() {
+        abort();
+    }
+}
+
+/// Unwinds the running body: its execution has ended without it. The
+/// payload is [`Abort`], which the CPU's coroutine catches, and
+/// `resume_unwind` runs no panic hook.
+#[cold]
+fn abort() -> ! {
+    std::panic::resume_unwind(Box::new(Abort))
 }
 
 /// The explorer's scheduling hook. Outside an execution (world set-up and
@@ -433,13 +498,27 @@ impl Sched for ExploreSched {
     fn point(&self, _cpu: usize, op: &Op) {
         with_ctx(|ctx| {
             assert!(!ctx.deciding.get(), "a chooser reached a scheduling point");
+            if ctx.aborting.get() {
+                // The body caught its abort and went on.
+                abort();
+            }
             let cur = ctx.cur.get();
             // SAFETY: see `Ctx`; nothing else refers into `pending` now.
             // `op` outlives every use: this frame stays until the CPU is
             // chosen (or blocks, and `contended` re-points it to `held`).
             unsafe { (*ctx.pending.get())[cur] = op };
+            if ctx.first.get() {
+                // This CPU was chosen before it announced anything (it
+                // started then): this is the operation of that step.
+                ctx.first.set(false);
+                // SAFETY: see `Ctx`; nothing else refers into `steps` now.
+                if let Some(s) = unsafe { (*ctx.steps.get()).last_mut() } {
+                    s.op = *op;
+                }
+                return;
+            }
             if ctx.running.get() {
-                match decide(ctx) {
+                match (ctx.decide.get())(ctx) {
                     // The same CPU goes on: no switch.
                     Some(c) if c == cur => return,
                     // Another CPU, or the end (`ctx.end` says which).
@@ -513,37 +592,157 @@ impl Drop for CtxGuard {
     fn drop(&mut self) {
         CTX.with(|c| c.set(std::ptr::null()));
         if let Some(ctx) = self.0.take() {
-            ctx.chooser.set(None);
+            ctx.chooser.set(std::ptr::null_mut());
+            ctx.decide.set(no_chooser);
+            ctx.body.set(None);
             let _ = SPARE_CTX.try_with(|s| *s.borrow_mut() = Some(ctx));
         }
     }
 }
 
-fn take_stack() -> DefaultStack {
-    STACKS
-        .with(|s| s.borrow_mut().pop())
-        .unwrap_or_else(|| DefaultStack::new(STACK_SIZE).expect("mmap a coroutine stack"))
+/// What a simulated CPU's coroutine hands the executor when it suspends.
+enum Yielded {
+    /// It stopped at a scheduling point, or blocked.
+    Point,
+    /// Its body returned or was aborted (`None`), or panicked (the message).
+    Done(Option<String>),
 }
 
-fn give_stack(s: DefaultStack) {
-    // Under a fuzzer's AddressSanitizer, a stack that saw unwinding keeps the
-    // unwound frames' poison (ASan does not know coroutine stacks), and the
-    // next coroutine on it would trip over it: unmap stacks instead of pooling.
-    if cfg!(fuzzing) {
-        drop(s);
-        return;
-    }
-    STACKS.with(|p| p.borrow_mut().push(s));
+/// The payload that unwinds the body of a CPU that had not finished when its
+/// execution ended (deadlock, step limit, abandoned, another CPU's panic).
+struct Abort;
+
+/// A simulated CPU: a coroutine that runs one body after another, kept in
+/// the thread's pool between executions. Resumed with a CPU index while it
+/// waits, it runs the current execution's body as that CPU and suspends with
+/// [`Yielded::Done`] when the body is over; resumed at a scheduling point, it
+/// goes on (the input is ignored). It returns only when dropped (a forced
+/// unwind): starting and ending a coroutine per CPU and execution (stack
+/// set-up, the first switch's trampoline, the pool's bookkeeping) was a
+/// tenth of a small execution.
+type Co = Coroutine<usize, Yielded, (), DefaultStack>;
+
+fn new_co() -> Co {
+    let stack = DefaultStack::new(STACK_SIZE).expect("mmap a coroutine stack");
+    Co::with_stack(stack, |y: &Yielder<usize, Yielded>, mut cpu: usize| loop {
+        let p = CTX.with(Cell::get);
+        assert!(!p.is_null(), "a simulated CPU started outside an execution");
+        // SAFETY: only `execute` resumes a waiting CPU, with its context
+        // installed; the context outlives the body, which ends (returns,
+        // unwinds or is torn down) before `execute` returns.
+        let ctx = unsafe { &*p };
+        ctx.yielders[cpu].set(y);
+        let body = ctx.body.get().expect("an execution's body");
+        // SAFETY: `execute` set the body for this execution and keeps it
+        // alive (and clears it) around every resume of this coroutine.
+        let r = catch_unwind(AssertUnwindSafe(|| unsafe { body.as_ref() }(cpu)));
+        let msg = match r {
+            Ok(()) => None,
+            Err(p) if p.is::<Abort>() => None,
+            // corosensei's forced unwind: let it reach the coroutine's root.
+            Err(p) if TEARING.with(Cell::get) => std::panic::resume_unwind(p),
+            Err(p) => Some(panic_message(&*p)),
+        };
+        cpu = y.suspend(Yielded::Done(msg));
+    })
 }
 
-/// A simulated CPU: returns its body's panic message, if it panicked.
-type Co = Coroutine<(), (), Option<String>, DefaultStack>;
-
+/// The message of a panic's payload.
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".into())
+}
+
+/// One execution's CPUs, taken from the context's pool and given back on
+/// drop, and which of them are inside their body. If they are dropped with
+/// a body still running (`execute` is unwinding), every coroutine is torn
+/// down instead: those bodies borrow what is being unwound.
+struct Cores<'a> {
+    ctx: &'a Ctx,
+    cos: Vec<Co>,
+    busy: u32,
+}
+
+impl<'a> Cores<'a> {
+    fn take(ctx: &'a Ctx, n: usize) -> Cores<'a> {
+        let mut cos = std::mem::take(&mut *ctx.cos.borrow_mut());
+        while cos.len() < n {
+            cos.push(new_co());
+        }
+        Cores { ctx, cos, busy: 0 }
+    }
+
+    /// Starts CPU `i`'s body up to its first point; as `resume`.
+    fn start(&mut self, i: usize) -> Option<Option<String>> {
+        assert!(self.busy & (1 << i) == 0, "CPU {i} started twice");
+        self.busy |= 1 << i;
+        self.go(i)
+    }
+
+    /// Resumes CPU `i`: `Some` when its body is over, with its panic
+    /// message if it panicked.
+    fn resume(&mut self, i: usize) -> Option<Option<String>> {
+        // A waiting coroutine would take this for a new body.
+        assert!(
+            self.busy & (1 << i) != 0,
+            "CPU {i} resumed outside its body"
+        );
+        self.go(i)
+    }
+
+    fn go(&mut self, i: usize) -> Option<Option<String>> {
+        self.ctx.cur.set(i);
+        match self.cos[i].resume(i) {
+            CoroutineResult::Yield(Yielded::Point) => None,
+            CoroutineResult::Yield(Yielded::Done(msg)) => {
+                self.busy &= !(1 << i);
+                self.ctx.finished(i);
+                // Under a fuzzer's AddressSanitizer, a stack that saw
+                // unwinding keeps the unwound frames' poison (ASan does not
+                // know coroutine stacks), and the next body on it would trip
+                // over it: a fresh coroutine instead.
+                if cfg!(fuzzing) && (msg.is_some() || self.ctx.aborting.get()) {
+                    self.cos[i] = new_co();
+                }
+                Some(msg)
+            }
+            CoroutineResult::Return(()) => unreachable!("a CPU's coroutine returned"),
+        }
+    }
+
+    /// Unwinds the body of every CPU still inside one.
+    fn abort_all(&mut self) {
+        self.ctx.aborting.set(true);
+        for i in Cpus(self.busy) {
+            let done = self.resume(i);
+            debug_assert!(done.is_some(), "an aborted CPU suspended again");
+        }
+    }
+}
+
+impl Drop for Cores<'_> {
+    fn drop(&mut self) {
+        let cos = std::mem::take(&mut self.cos);
+        if self.busy == 0 {
+            *self.ctx.cos.borrow_mut() = cos;
+        } else {
+            TEARING.with(|t| t.set(true));
+            drop(cos);
+            TEARING.with(|t| t.set(false));
+        }
+    }
+}
+
+/// Starts the CPUs of `cpus` in order, each up to its first point (where
+/// it suspends: no decision is made inline meanwhile); the ending if one
+/// panicked.
+fn start(cores: &mut Cores<'_>, cpus: u32) -> Option<Ending> {
+    let running = cores.ctx.running.replace(false);
+    let ending = Cpus(cpus).find_map(|i| cores.start(i).flatten().map(Ending::Panic));
+    cores.ctx.running.set(running);
+    ending
 }
 
 /// Runs one execution of `n` simulated CPUs, CPU `i` running `body(i)`,
@@ -553,11 +752,12 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 /// [`Ending::Panic`].
 ///
 /// The body is borrowed, not boxed per CPU: every CPU's coroutine refers to
-/// it, and each coroutine has finished or been unwound before this returns.
-pub fn execute(
+/// it while its body runs, and each body has returned or been unwound before
+/// this returns. The coroutines themselves live on for the next execution.
+pub fn execute<C: Chooser>(
     n: usize,
     body: &(dyn Fn(usize) + '_),
-    chooser: &mut dyn Chooser,
+    chooser: &mut C,
     max_steps: usize,
 ) -> Run {
     if n > MAX_CPUS {
@@ -567,60 +767,34 @@ pub fn execute(
         };
     }
     // SAFETY: only the lifetime bound changes; the guard clears the pointer
-    // before `execute` returns, and the chooser is used through this pointer
-    // alone until then.
-    let chooser = unsafe {
-        std::mem::transmute::<NonNull<dyn Chooser + '_>, NonNull<dyn Chooser + 'static>>(
-            NonNull::from(chooser),
-        )
-    };
+    // before `execute` returns, and every body has ended by then (`Cores`).
+    let body =
+        unsafe { std::mem::transmute::<NonNull<dyn Fn(usize) + '_>, BodyPtr>(NonNull::from(body)) };
     let guard = CtxGuard::install();
     let ctx = guard.ctx();
-    ctx.reset(n, chooser, max_steps);
-    let ctxp: *const Ctx = ctx;
-    let mut cos = std::mem::take(&mut *ctx.cos.borrow_mut());
-    for i in 0..n {
-        let f = move |y: &Yielder<(), ()>, ()| {
-            // SAFETY: the context outlives every coroutine: each is
-            // finished or force-unwound below while the guard holds it.
-            unsafe { (&(*ctxp).yielders)[i].set(y) };
-            // A forced unwind caught here just ends the body early.
-            catch_unwind(AssertUnwindSafe(|| body(i)))
-                .err()
-                .map(|p| panic_message(&*p))
-        };
-        // SAFETY: the coroutine borrows `body` (and the context through
-        // `ctxp`); both outlive it, because every coroutine is finished, or
-        // force-unwound and dropped, before `execute` returns (also when
-        // `execute` itself unwinds: dropping `cos` unwinds them first).
-        cos.push(Some(unsafe { Co::with_stack_unchecked(take_stack(), f) }));
-    }
-    let mut ending = None;
-    // Resumes CPU `i`; returns a panic message if its body panicked.
-    let resume = |cos: &mut Vec<Option<Co>>, i: usize| -> Option<String> {
-        ctx.cur.set(i);
-        let co = cos[i].as_mut().expect("resume a live CPU");
-        match co.resume(()) {
-            CoroutineResult::Yield(()) => None,
-            CoroutineResult::Return(r) => {
-                ctx.finished(i);
-                give_stack(cos[i].take().expect("live").into_stack());
-                r
-            }
-        }
-    };
-    for i in 0..n {
-        if let Some(msg) = resume(&mut cos, i) {
-            ending = Some(Ending::Panic(msg));
-            break;
-        }
-    }
+    // CPUs not started yet (all of them when the chooser does not look at
+    // their operations: each starts when first chosen).
+    let all = (1u32 << n) - 1;
+    let mut unstarted = if chooser.reads_ops() { 0 } else { all };
+    ctx.reset(n, chooser, body, max_steps);
+    let mut cores = Cores::take(ctx, n);
+    let mut ending = start(&mut cores, all & !unstarted);
     ctx.running.set(true);
     let mut next = None;
     while ending.is_none() {
+        if unstarted != 0 && unstarted != all && ctx.runnable.get() & !unstarted == 0 {
+            // Only CPUs that never ran can go on: start them before the
+            // choice, so that one that ends without any point ends the run
+            // as it would have had every CPU started first (a chooser is
+            // not asked again after the last step).
+            ending = start(&mut cores, std::mem::take(&mut unstarted));
+            if ending.is_some() {
+                break;
+            }
+        }
         let c = match next.take() {
             Some(c) => c,
-            None => match decide(ctx) {
+            None => match decide::<C>(ctx) {
                 Some(c) => c,
                 None => {
                     ending = ctx.end.take();
@@ -628,7 +802,21 @@ pub fn execute(
                 }
             },
         };
-        if let Some(msg) = resume(&mut cos, c) {
+        let done = if unstarted & (1 << c) != 0 {
+            unstarted &= !(1 << c);
+            ctx.first.set(true);
+            cores.start(c)
+        } else {
+            cores.resume(c)
+        };
+        if ctx.first.replace(false) {
+            // It finished (or panicked) without an operation: no step.
+            // SAFETY: between steps, nothing else refers into `steps`.
+            let steps = unsafe { &mut *ctx.steps.get() };
+            steps.pop();
+            ctx.prev.set(steps.last().map(|s| s.cpu));
+        }
+        if let Some(Some(msg)) = done {
             ending = Some(Ending::Panic(msg));
             break;
         }
@@ -645,15 +833,9 @@ pub fn execute(
     // Unwind the CPUs that did not finish (deadlock, limit, abandon, panic):
     // their stacks run destructors only, the hook does not suspend while
     // unwinding.
-    for co in cos.iter_mut() {
-        if let Some(mut c) = co.take() {
-            c.force_unwind();
-            give_stack(c.into_stack());
-        }
-    }
-    cos.clear();
-    *ctx.cos.borrow_mut() = cos;
-    // SAFETY: every coroutine is gone; nothing else refers into `steps`.
+    cores.abort_all();
+    drop(cores);
+    // SAFETY: every body is over; nothing else refers into `steps`.
     let steps = std::mem::take(unsafe { &mut *ctx.steps.get() });
     drop(guard);
     Run {
@@ -665,6 +847,107 @@ pub fn execute(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs the lowest CPU that can run; panics at step `panic_at`, gives
+    /// up at step `stop_at`.
+    struct Scripted {
+        panic_at: Option<usize>,
+        stop_at: Option<usize>,
+        lazy: bool,
+    }
+
+    impl Chooser for Scripted {
+        fn choose(&mut self, step: usize, _: Option<usize>, e: Enabled<'_>) -> Option<usize> {
+            assert!(self.panic_at != Some(step), "chooser panics at step {step}");
+            (self.stop_at != Some(step)).then(|| e.nth(0)).flatten()
+        }
+
+        fn reads_ops(&self) -> bool {
+            !self.lazy
+        }
+    }
+
+    const STEP: Op = Op::new(OpKind::PteRead, "step", Footprint::NONE);
+
+    /// Each of two CPUs takes three steps.
+    fn three_each(cpu: usize) {
+        for _ in 0..3 {
+            ExploreSched.point(cpu, &STEP);
+        }
+    }
+
+    fn plain(lazy: bool) -> Scripted {
+        Scripted {
+            panic_at: None,
+            stop_at: None,
+            lazy,
+        }
+    }
+
+    /// After every kind of early end, the thread's pooled CPUs run the next
+    /// execution in full: an abandoned run (the bodies unwound), a body that
+    /// catches its unwinding and goes on (unwound again at its next point),
+    /// a chooser that panics inside a CPU's point (a panic ending) and one
+    /// that panics in the executor (the execution unwinds and the CPUs are
+    /// torn down).
+    #[test]
+    fn pooled_cpus_survive_every_early_end() {
+        let full = |lazy| {
+            let r = execute(2, &three_each, &mut plain(lazy), 100);
+            assert_eq!(r.ending, Ending::Finished);
+            assert_eq!(r.choices(), [0, 0, 0, 1, 1, 1]);
+        };
+        for lazy in [false, true] {
+            full(lazy);
+            let mut stop = Scripted {
+                stop_at: Some(2),
+                ..plain(lazy)
+            };
+            let r = execute(2, &three_each, &mut stop, 100);
+            assert_eq!(r.ending, Ending::Abandoned);
+            assert_eq!(r.steps.len(), 2);
+            full(lazy);
+
+            let caught = Cell::new(0);
+            let stubborn = |cpu: usize| {
+                for _ in 0..3 {
+                    let r = catch_unwind(AssertUnwindSafe(|| ExploreSched.point(cpu, &STEP)));
+                    caught.set(caught.get() + usize::from(r.is_err()));
+                }
+            };
+            let mut stop = Scripted {
+                stop_at: Some(1),
+                ..plain(lazy)
+            };
+            let r = execute(2, &stubborn, &mut stop, 100);
+            assert_eq!(r.ending, Ending::Abandoned);
+            // CPU 0 (and, started first, CPU 1) caught each of its aborts.
+            assert_eq!(caught.get(), if lazy { 2 } else { 5 });
+            full(lazy);
+
+            let mut inline = Scripted {
+                panic_at: Some(1),
+                ..plain(lazy)
+            };
+            let r = execute(2, &three_each, &mut inline, 100);
+            assert!(
+                matches!(&r.ending, Ending::Panic(m) if m.contains("chooser panics at step 1")),
+                "{:?}",
+                r.ending
+            );
+            full(lazy);
+
+            let mut outer = Scripted {
+                panic_at: Some(0),
+                ..plain(lazy)
+            };
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                execute(2, &three_each, &mut outer, 100)
+            }));
+            assert!(r.is_err(), "the first choice is made by the executor");
+            full(lazy);
+        }
+    }
 
     /// The enabled set's count, order, `nth` and membership against a naive
     /// scan of the bits, for every set of the first 12 CPUs and a few wider.

@@ -168,6 +168,10 @@ impl Chooser for Replay {
             None => Some(default_choice(prev, enabled)),
         }
     }
+
+    fn reads_ops(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -318,9 +318,9 @@ pub fn wilson(k: u64, n: u64) -> (f64, f64) {
 
 /// Runs one execution of `program` under `chooser` and judges it; the
 /// executor's own findings (deadlock, panic, step limit) become failures.
-pub fn run_one<P: Program>(
+pub fn run_one<P: Program, C: Chooser>(
     program: &P,
-    chooser: &mut dyn Chooser,
+    chooser: &mut C,
     max_steps: usize,
 ) -> Result<(Run, Option<Outcome>), String> {
     let state = program.setup()?;
@@ -471,7 +471,14 @@ struct RandomChooser(fastrand::Rng);
 
 impl Chooser for RandomChooser {
     fn choose(&mut self, _: usize, _: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
-        enabled.nth(self.0.u32(..enabled.len() as u32) as usize)
+        // Multiply-shift of 32 random bits onto the k CPUs: each is chosen
+        // with probability k⁻¹ within 2⁻³² (no division, no rejection loop).
+        let k = (u64::from(self.0.u32(..)) * enabled.len() as u64) >> 32;
+        enabled.nth(k as usize)
+    }
+
+    fn reads_ops(&self) -> bool {
+        false
     }
 }
 
@@ -509,6 +516,10 @@ impl Chooser for PctChooser {
         }
         Some(c)
     }
+
+    fn reads_ops(&self) -> bool {
+        false
+    }
 }
 
 /// The default schedule: no preemption at all.
@@ -517,6 +528,10 @@ struct Default0;
 impl Chooser for Default0 {
     fn choose(&mut self, _: usize, prev: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
         Some(default_choice(prev, enabled))
+    }
+
+    fn reads_ops(&self) -> bool {
+        false
     }
 }
 

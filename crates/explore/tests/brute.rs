@@ -8,7 +8,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
-use vipt_explore::{explore, run_one, Config, ExploreSched, Mode, Outcome, Program, Replay, Run};
+use vipt_explore::{
+    explore, run_one, Chooser, Config, Enabled, ExploreSched, Mode, Outcome, Program, Replay, Run,
+};
 use vipt_mm::{Footprint, LockClass, LockId, Object, Op, OpKind, Sched};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +291,47 @@ proptest! {
             prop_assert!(out.failed());
             prop_assert_eq!(vipt_explore::Schedule::of_run(&run), f.schedule);
         }
+    }
+}
+
+/// A chooser as `C`, but saying it reads the operations: the executor
+/// starts every CPU up to its first point before the first choice.
+struct Eager<C>(C);
+
+impl<C: Chooser> Chooser for Eager<C> {
+    fn choose(&mut self, step: usize, prev: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
+        self.0.choose(step, prev, enabled)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A replay (which does not read operations, so each CPU starts when
+    /// first chosen) runs exactly as the same replay with every CPU started
+    /// first: the same steps, operations, preemptions, ending and outcome,
+    /// also with a CPU that ends without any scheduling point.
+    #[test]
+    fn starting_cpus_when_first_chosen_changes_no_run(
+        p in program(),
+        idle in any::<bool>(),
+        choices in proptest::collection::vec(0..4u8, 0..24),
+    ) {
+        let mut p = p;
+        if idle {
+            p.threads.insert(1, Vec::new());
+        }
+        let n = p.threads.len() as u8;
+        let sched = vipt_explore::Schedule(choices.into_iter().filter(|&c| c < n).collect());
+        let mut lazy = Replay::new(sched.clone());
+        prop_assert!(!lazy.reads_ops());
+        let (run_l, out_l) = run_one(&p, &mut lazy, 1000).unwrap();
+        let mut eager = Eager(Replay::new(sched));
+        let (run_e, out_e) = run_one(&p, &mut eager, 1000).unwrap();
+        prop_assert_eq!(&run_l.steps, &run_e.steps);
+        prop_assert_eq!(&run_l.ending, &run_e.ending);
+        prop_assert_eq!(out_l, out_e);
+        prop_assert_eq!(lazy.diverged, eager.0.diverged);
     }
 }
 
