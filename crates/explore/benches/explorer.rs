@@ -113,6 +113,7 @@ fn interleaved_ratios() {
     const EXECS: u64 = 2_000;
     let per = |t: Instant, n: u64| t.elapsed().as_secs_f64() / n as f64;
     let (mut shuttle, mut loom) = (Vec::new(), Vec::new());
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..ROUNDS {
         let t = Instant::now();
         let r = explore(&Small, &random(EXECS), None).unwrap();
@@ -125,6 +126,9 @@ fn interleaved_ratios() {
         let l = per(t, n);
         shuttle.push(s / v);
         loom.push(l / v);
+        for (t, x) in times.iter_mut().zip([v, s, l]) {
+            t.push(x * 1e9);
+        }
     }
     let summary = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -132,9 +136,11 @@ fn interleaved_ratios() {
     };
     let (sm, slo, shi) = summary(&mut shuttle);
     let (lm, llo, lhi) = summary(&mut loom);
+    let [v, s, l] = times.map(|mut t| summary(&mut t).0);
     eprintln!(
         "small race, {ROUNDS} interleaved rounds, one worker each: vipt is {sm:.1}x shuttle \
-         (range {slo:.1}-{shi:.1}) and {lm:.1}x loom (range {llo:.1}-{lhi:.1}) in executions/s"
+         (range {slo:.1}-{shi:.1}) and {lm:.1}x loom (range {llo:.1}-{lhi:.1}) in executions/s; \
+         median ns per execution: vipt {v:.0}, shuttle {s:.0}, loom {l:.0}"
     );
 }
 

@@ -59,13 +59,20 @@ impl Iterator for Cpus {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        // Up to four CPUs from a table of nibbles (the baseline x86-64 has
-        // no popcnt, and the enabled set's length is asked at every step).
-        const POP4: u64 = 0x4332_3221_3221_2110;
-        let n = if self.0 < 16 {
-            ((POP4 >> (self.0 * 4)) & 0xf) as usize
-        } else {
-            self.0.count_ones() as usize
+        // Up to eight CPUs from a table (the baseline x86-64 has no popcnt,
+        // and the enabled set's length is asked at every step).
+        const POP8: [u8; 256] = {
+            let mut t = [0; 256];
+            let mut i = 0;
+            while i < 256 {
+                t[i] = (i as u32).count_ones() as u8;
+                i += 1;
+            }
+            t
+        };
+        let n = match POP8.get(self.0 as usize) {
+            Some(&n) => n as usize,
+            None => self.0.count_ones() as usize,
         };
         (n, Some(n))
     }
@@ -102,9 +109,32 @@ impl<'a> Enabled<'a> {
 
     /// The `k`-th CPU that can run (`k` < `len`), in order.
     pub fn nth(&self, k: usize) -> Option<usize> {
+        // The first eight CPUs from a table (asked at every random step).
+        const NONE: u8 = u8::MAX;
+        const NTH8: [[u8; 8]; 256] = {
+            let mut t = [[NONE; 8]; 256];
+            let mut bits = 0;
+            while bits < 256 {
+                let (mut c, mut k) = (0, 0);
+                while c < 8 {
+                    if bits & (1 << c) != 0 {
+                        t[bits][k] = c as u8;
+                        k += 1;
+                    }
+                    c += 1;
+                }
+                bits += 1;
+            }
+            t
+        };
+        if let (Some(row), true) = (NTH8.get(self.bits as usize), k < 8) {
+            return (row[k] != NONE).then_some(row[k] as usize);
+        }
         let mut b = self.bits;
-        for _ in 0..k.min(32) {
-            b &= b.wrapping_sub(1);
+        let mut k = k;
+        while k > 0 && b != 0 {
+            b &= b - 1;
+            k -= 1;
         }
         (b != 0).then(|| b.trailing_zeros() as usize)
     }
@@ -214,7 +244,7 @@ impl Run {
 /// were a tenth of a step). That is sound because they are only reached on
 /// this thread, by `point`, `contended` and `decide` and by the executor
 /// between two resumes; none of these runs inside another (a chooser that
-/// reached a scheduling point would: `deciding` refuses it), and no
+/// reached a scheduling point would: `DECIDING` refuses it), and no
 /// reference into them outlives the call that made it.
 struct Ctx {
     /// The CPU whose coroutine is running.
@@ -237,14 +267,9 @@ struct Ctx {
     live: Cell<u32>,
     /// Bit i: CPU i has not finished and is not blocked.
     runnable: Cell<u32>,
-    /// Decisions may be made inline: every CPU reached its first point, or
-    /// CPUs start when first chosen.
-    running: Cell<bool>,
-    /// The CPU now running was started by the last step, which waits for
-    /// its operation (its first announcement).
-    first: Cell<bool>,
-    /// The chooser is running (it must not reach a scheduling point).
-    deciding: Cell<bool>,
+    /// The execution's state ([`RUNNING`], [`FIRST`], [`DECIDING`],
+    /// [`ABORTING`]): one byte, so that a point tests all four at once.
+    flags: Cell<u8>,
     /// The chooser (type and lifetime erased: set for the whole of one
     /// `execute`, cleared before it returns, only ever called through this
     /// pointer, by `decide`, and never re-entered).
@@ -254,22 +279,33 @@ struct Ctx {
     decide: Cell<fn(&Ctx) -> Option<usize>>,
     /// The body every CPU runs (lifetime erased like the chooser's).
     body: Cell<Option<BodyPtr>>,
-    /// The execution has ended: a CPU resumed now unwinds its body.
-    aborting: Cell<bool>,
     /// Steps after which the run ends.
     max_steps: Cell<usize>,
     /// The steps so far.
     steps: UnsafeCell<Vec<Step>>,
     /// The CPU of the last step.
     prev: Cell<Option<usize>>,
-    /// A decision made inside `point` for another CPU.
-    next: Cell<Option<usize>>,
+    /// The same as a bit (0 before the first step).
+    prev_bit: Cell<u32>,
     /// An ending decided inside `point`.
     end: Cell<Option<Ending>>,
     /// The thread's simulated CPUs, kept from one execution to the next
     /// (each waits for its next body; see [`Co`]).
     cos: RefCell<Vec<Co>>,
 }
+
+/// `Ctx::flags`: decisions may be made inline (every CPU reached its first
+/// point, or CPUs start when first chosen).
+const RUNNING: u8 = 1;
+/// `Ctx::flags`: the CPU now running was started by the last step, which
+/// waits for its operation (the CPU's first announcement).
+const FIRST: u8 = 2;
+/// `Ctx::flags`: the chooser is running (it must not reach a scheduling
+/// point).
+const DECIDING: u8 = 4;
+/// `Ctx::flags`: the execution has ended; a CPU resumed now unwinds its
+/// body.
+const ABORTING: u8 = 8;
 
 /// An execution's body, its lifetime erased (see `Ctx::body`).
 type BodyPtr = NonNull<dyn Fn(usize) + 'static>;
@@ -288,17 +324,14 @@ impl Ctx {
             blocked: std::array::from_fn(|_| Cell::new(None)),
             live: Cell::new(0),
             runnable: Cell::new(0),
-            running: Cell::new(false),
-            first: Cell::new(false),
-            deciding: Cell::new(false),
+            flags: Cell::new(0),
             chooser: Cell::new(std::ptr::null_mut()),
             decide: Cell::new(no_chooser),
             body: Cell::new(None),
-            aborting: Cell::new(false),
             max_steps: Cell::new(0),
             steps: UnsafeCell::new(Vec::new()),
             prev: Cell::new(None),
-            next: Cell::new(None),
+            prev_bit: Cell::new(0),
             end: Cell::new(None),
             cos: RefCell::new(Vec::new()),
         }
@@ -322,19 +355,39 @@ impl Ctx {
         let all = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
         self.live.set(all);
         self.runnable.set(all);
-        self.running.set(false);
-        self.first.set(false);
-        self.deciding.set(false);
+        self.flags.set(0);
         self.chooser.set((chooser as *mut C).cast());
         self.decide.set(decide::<C>);
         self.body.set(Some(body));
-        self.aborting.set(false);
         self.max_steps.set(max);
         // SAFETY: no execution is running on this thread (see `Ctx`).
         unsafe { *self.steps.get() = take_steps() };
-        self.prev.set(None);
-        self.next.set(None);
+        self.set_prev(None);
         self.end.set(None);
+    }
+
+    /// Whether `flag` is set.
+    fn flag(&self, flag: u8) -> bool {
+        self.flags.get() & flag != 0
+    }
+
+    /// Sets or clears `flag`; whether it was set.
+    fn set_flag(&self, flag: u8, on: bool) -> bool {
+        let f = self.flags.get();
+        self.flags.set(if on { f | flag } else { f & !flag });
+        f & flag != 0
+    }
+
+    /// The CPU of the last step is `prev`.
+    fn set_prev(&self, prev: Option<usize>) {
+        self.prev.set(prev);
+        self.prev_bit.set(prev.map_or(0, |p| 1 << p));
+    }
+
+    /// The number of steps so far.
+    fn len(&self) -> usize {
+        // SAFETY: see `Ctx`; a shared read between two steps.
+        unsafe { (*self.steps.get()).len() }
     }
 
     /// CPU `i` finished (or panicked).
@@ -350,10 +403,14 @@ impl Ctx {
         None
     }
 
-    /// How an execution with no runnable CPU ends: finished, or deadlocked
-    /// with each live CPU's acquisition.
+    /// How an execution ends that has no runnable CPU (finished, or
+    /// deadlocked with each live CPU's acquisition) or has reached its step
+    /// limit.
     #[cold]
     fn stuck(&self) -> Ending {
+        if self.runnable.get() != 0 {
+            return Ending::StepLimit;
+        }
         let live = self.live.get();
         if live == 0 {
             return Ending::Finished;
@@ -374,14 +431,14 @@ impl Ctx {
 /// (`None`) sets how the run ends in `ctx.end`.
 fn decide<C: Chooser>(ctx: &Ctx) -> Option<usize> {
     let runnable = ctx.runnable.get();
-    if runnable == 0 {
-        return ctx.ending(ctx.stuck());
-    }
-    // SAFETY: see `Ctx`: decide is never re-entered (`deciding` refuses a
+    // SAFETY: see `Ctx`: decide is never re-entered (`DECIDING` refuses a
     // scheduling point inside the chooser), and these references end with it.
     let (steps, pending) = unsafe { (&mut *ctx.steps.get(), &*ctx.pending.get()) };
-    if steps.len() >= ctx.max_steps.get() {
-        return ctx.ending(Ending::StepLimit);
+    let len = steps.len();
+    if runnable == 0 || len >= ctx.max_steps.get() || len == steps.capacity() {
+        // Out of line, so that the common path calls nothing but the
+        // (inlined) chooser and saves no registers.
+        return decide_slow::<C>(ctx);
     }
     let prev = ctx.prev.get();
     // SAFETY: `reset` set `chooser` from a `&mut C` together with
@@ -389,24 +446,43 @@ fn decide<C: Chooser>(ctx: &Ctx) -> Option<usize> {
     // thread, and no chooser reaches `point`, so this is the only reference
     // to the chooser while it lives.
     let chooser = unsafe { &mut *ctx.chooser.get().cast::<C>() };
-    ctx.deciding.set(true);
+    ctx.set_flag(DECIDING, true);
     // SAFETY: every runnable CPU's announcement is valid while it decides
     // (see `pending`); `runnable` has no bit at or above `n` ≤ MAX_CPUS.
     let enabled = unsafe { Enabled::new(runnable, pending) };
-    let chosen = chooser.choose(steps.len(), prev, enabled);
-    ctx.deciding.set(false);
+    let chosen = chooser.choose(len, prev, enabled);
+    ctx.set_flag(DECIDING, false);
     let c = match chosen {
         Some(c) if enabled.contains(c) => c,
         _ => return ctx.ending(Ending::Abandoned),
     };
-    steps.push(Step {
-        cpu: c,
-        // SAFETY: `c` is runnable, so its announcement is valid.
-        op: unsafe { *pending[c] },
-        preemption: matches!(prev, Some(p) if p != c && enabled.contains(p)),
-    });
-    ctx.prev.set(Some(c));
+    // The CPU that ran last could have gone on.
+    let preemption = ctx.prev_bit.get() & runnable & !(1 << c) != 0;
+    // SAFETY: there is room for one more step (checked above), written
+    // whole before the length covers it; `c` is runnable, so its
+    // announcement is valid. Field by field: a `push` of the step built whole
+    // went through a copy on the stack (the operation is 72 bytes).
+    unsafe {
+        let dst = steps.as_mut_ptr().add(len);
+        std::ptr::addr_of_mut!((*dst).op).copy_from_nonoverlapping(pending[c], 1);
+        std::ptr::addr_of_mut!((*dst).cpu).write(c);
+        std::ptr::addr_of_mut!((*dst).preemption).write(preemption);
+        steps.set_len(len + 1);
+    }
+    ctx.set_prev(Some(c));
     Some(c)
+}
+
+/// `decide` at the end of a run, or with a full step record.
+#[cold]
+#[inline(never)]
+fn decide_slow<C: Chooser>(ctx: &Ctx) -> Option<usize> {
+    if ctx.runnable.get() == 0 || ctx.len() >= ctx.max_steps.get() {
+        return ctx.ending(ctx.stuck());
+    }
+    // SAFETY: see `decide`; this reference ends before it is called.
+    unsafe { (*ctx.steps.get()).reserve(ctx.len().max(64)) };
+    decide::<C>(ctx)
 }
 
 /// `Ctx::decide` outside an execution: there is no chooser.
@@ -459,24 +535,33 @@ pub fn in_execution() -> bool {
 /// execution, the calling code is on a simulated CPU's coroutine, and no
 /// unwinding is in progress (an aborted body must not suspend again).
 fn with_ctx<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
+    current().map(f)
+}
+
+/// The executor's context, when `with_ctx` would run. The reference must
+/// not outlive the hook's call that took it.
+#[inline(always)]
+fn current<'a>() -> Option<&'a Ctx> {
     if std::thread::panicking() {
         return None;
     }
     let p = CTX.with(Cell::get);
     // SAFETY: CTX is non-null only between `CtxGuard::install` and the
-    // guard's drop in `execute`, which owns the `Ctx` for that whole time.
-    (!p.is_null()).then(|| f(unsafe { &*p }))
+    // guard's drop in `execute`, which owns the `Ctx` for that whole time;
+    // a hook's call on a simulated CPU ends within it.
+    (!p.is_null()).then(|| unsafe { &*p })
 }
 
-/// Suspends the running coroutine back to the executor; unwinds its body
-/// if it is resumed only to be aborted.
-fn suspend(ctx: &Ctx) {
+/// Suspends the running coroutine back to the executor with `to`; unwinds
+/// its body if it is resumed only to be aborted.
+#[inline(always)]
+fn suspend(ctx: &Ctx, to: Yielded) {
     let y = ctx.yielders[ctx.cur.get()].get();
     assert!(!y.is_null(), "scheduling point outside a simulated CPU");
     // SAFETY: the yielder belongs to the coroutine that is running now (the
     // executor sets `cur` before every resume), and lives as long as it.
-    unsafe { (*y).suspend(Yielded::Point) };
-    if ctx.aborting.get() {
+    unsafe { (*y).suspend(to) };
+    if ctx.flag(ABORTING) {
         abort();
     }
 }
@@ -495,38 +580,45 @@ fn abort() -> ! {
 pub struct ExploreSched;
 
 impl Sched for ExploreSched {
+    // Inlined into the body: a CPU resumed here goes on in its body without
+    // a return first (after a switch, the first return of the resumed side
+    // is mispredicted).
+    #[inline(always)]
     fn point(&self, _cpu: usize, op: &Op) {
-        with_ctx(|ctx| {
-            assert!(!ctx.deciding.get(), "a chooser reached a scheduling point");
-            if ctx.aborting.get() {
+        let Some(ctx) = current() else {
+            return;
+        };
+        let cur = ctx.cur.get();
+        // SAFETY: see `Ctx`; nothing else refers into `pending` now. `op`
+        // outlives every use: the caller's frame stays until the CPU is
+        // chosen (or blocks, and `contended` re-points it to `held`).
+        unsafe { (*ctx.pending.get())[cur] = op };
+        let to = if ctx.flags.get() == RUNNING {
+            match (ctx.decide.get())(ctx) {
+                // The same CPU goes on: no switch.
+                Some(c) if c == cur => return,
+                Some(c) => Yielded::Next(c),
+                None => Yielded::End,
+            }
+        } else {
+            assert!(!ctx.flag(DECIDING), "a chooser reached a scheduling point");
+            if ctx.flag(ABORTING) {
                 // The body caught its abort and went on.
                 abort();
             }
-            let cur = ctx.cur.get();
-            // SAFETY: see `Ctx`; nothing else refers into `pending` now.
-            // `op` outlives every use: this frame stays until the CPU is
-            // chosen (or blocks, and `contended` re-points it to `held`).
-            unsafe { (*ctx.pending.get())[cur] = op };
-            if ctx.first.get() {
+            if ctx.set_flag(FIRST, false) {
                 // This CPU was chosen before it announced anything (it
                 // started then): this is the operation of that step.
-                ctx.first.set(false);
                 // SAFETY: see `Ctx`; nothing else refers into `steps` now.
                 if let Some(s) = unsafe { (*ctx.steps.get()).last_mut() } {
                     s.op = *op;
                 }
                 return;
             }
-            if ctx.running.get() {
-                match (ctx.decide.get())(ctx) {
-                    // The same CPU goes on: no switch.
-                    Some(c) if c == cur => return,
-                    // Another CPU, or the end (`ctx.end` says which).
-                    c => ctx.next.set(c),
-                }
-            }
-            suspend(ctx);
-        });
+            // Started before the first decision.
+            Yielded::Pause
+        };
+        suspend(ctx, to);
     }
 
     fn contended(&self, _cpu: usize, lock: LockId) -> Contended {
@@ -548,7 +640,7 @@ impl Sched for ExploreSched {
             }
             ctx.blocked[cur].set(Some(lock));
             ctx.runnable.set(ctx.runnable.get() & !(1 << cur));
-            suspend(ctx);
+            suspend(ctx, Yielded::Pause);
             Contended::Retry
         })
         .unwrap_or(Contended::Block)
@@ -602,8 +694,13 @@ impl Drop for CtxGuard {
 
 /// What a simulated CPU's coroutine hands the executor when it suspends.
 enum Yielded {
-    /// It stopped at a scheduling point, or blocked.
-    Point,
+    /// It chose this other CPU at its scheduling point.
+    Next(usize),
+    /// It stopped at its first scheduling point (the executor starts every
+    /// CPU before it decides), or blocked: the executor decides.
+    Pause,
+    /// It ended the run at its scheduling point (`Ctx::end` says how).
+    End,
     /// Its body returned or was aborted (`None`), or panicked (the message).
     Done(Option<String>),
 }
@@ -674,16 +771,16 @@ impl<'a> Cores<'a> {
         Cores { ctx, cos, busy: 0 }
     }
 
-    /// Starts CPU `i`'s body up to its first point; as `resume`.
-    fn start(&mut self, i: usize) -> Option<Option<String>> {
+    /// Starts CPU `i`'s body; as `resume`.
+    fn start(&mut self, i: usize) -> Yielded {
         assert!(self.busy & (1 << i) == 0, "CPU {i} started twice");
         self.busy |= 1 << i;
         self.go(i)
     }
 
-    /// Resumes CPU `i`: `Some` when its body is over, with its panic
-    /// message if it panicked.
-    fn resume(&mut self, i: usize) -> Option<Option<String>> {
+    /// Resumes CPU `i` until it suspends again, or its body is over.
+    #[inline(always)]
+    fn resume(&mut self, i: usize) -> Yielded {
         // A waiting coroutine would take this for a new body.
         assert!(
             self.busy & (1 << i) != 0,
@@ -692,10 +789,10 @@ impl<'a> Cores<'a> {
         self.go(i)
     }
 
-    fn go(&mut self, i: usize) -> Option<Option<String>> {
+    #[inline(always)]
+    fn go(&mut self, i: usize) -> Yielded {
         self.ctx.cur.set(i);
         match self.cos[i].resume(i) {
-            CoroutineResult::Yield(Yielded::Point) => None,
             CoroutineResult::Yield(Yielded::Done(msg)) => {
                 self.busy &= !(1 << i);
                 self.ctx.finished(i);
@@ -703,21 +800,25 @@ impl<'a> Cores<'a> {
                 // unwinding keeps the unwound frames' poison (ASan does not
                 // know coroutine stacks), and the next body on it would trip
                 // over it: a fresh coroutine instead.
-                if cfg!(fuzzing) && (msg.is_some() || self.ctx.aborting.get()) {
+                if cfg!(fuzzing) && (msg.is_some() || self.ctx.flag(ABORTING)) {
                     self.cos[i] = new_co();
                 }
-                Some(msg)
+                Yielded::Done(msg)
             }
+            CoroutineResult::Yield(y) => y,
             CoroutineResult::Return(()) => unreachable!("a CPU's coroutine returned"),
         }
     }
 
     /// Unwinds the body of every CPU still inside one.
     fn abort_all(&mut self) {
-        self.ctx.aborting.set(true);
+        self.ctx.set_flag(ABORTING, true);
         for i in Cpus(self.busy) {
             let done = self.resume(i);
-            debug_assert!(done.is_some(), "an aborted CPU suspended again");
+            debug_assert!(
+                matches!(done, Yielded::Done(_)),
+                "an aborted CPU suspended again"
+            );
         }
     }
 }
@@ -739,9 +840,12 @@ impl Drop for Cores<'_> {
 /// it suspends: no decision is made inline meanwhile); the ending if one
 /// panicked.
 fn start(cores: &mut Cores<'_>, cpus: u32) -> Option<Ending> {
-    let running = cores.ctx.running.replace(false);
-    let ending = Cpus(cpus).find_map(|i| cores.start(i).flatten().map(Ending::Panic));
-    cores.ctx.running.set(running);
+    let running = cores.ctx.set_flag(RUNNING, false);
+    let ending = Cpus(cpus).find_map(|i| match cores.start(i) {
+        Yielded::Done(msg) => msg.map(Ending::Panic),
+        _ => None,
+    });
+    cores.ctx.set_flag(RUNNING, running);
     ending
 }
 
@@ -779,55 +883,53 @@ pub fn execute<C: Chooser>(
     ctx.reset(n, chooser, body, max_steps);
     let mut cores = Cores::take(ctx, n);
     let mut ending = start(&mut cores, all & !unstarted);
-    ctx.running.set(true);
+    ctx.set_flag(RUNNING, true);
+    // The CPU chosen inline by the last one to run.
     let mut next = None;
     while ending.is_none() {
-        if unstarted != 0 && unstarted != all && ctx.runnable.get() & !unstarted == 0 {
-            // Only CPUs that never ran can go on: start them before the
-            // choice, so that one that ends without any point ends the run
-            // as it would have had every CPU started first (a chooser is
-            // not asked again after the last step).
-            ending = start(&mut cores, std::mem::take(&mut unstarted));
-            if ending.is_some() {
-                break;
-            }
-        }
         let c = match next.take() {
             Some(c) => c,
-            None => match decide::<C>(ctx) {
-                Some(c) => c,
-                None => {
-                    ending = ctx.end.take();
-                    break;
+            None => {
+                if unstarted != 0 && unstarted != all && ctx.runnable.get() & !unstarted == 0 {
+                    // Only CPUs that never ran can go on: start them before
+                    // the choice, so that one that ends without any point
+                    // ends the run as it would have had every CPU started
+                    // first (a chooser is not asked after the last step).
+                    ending = start(&mut cores, std::mem::take(&mut unstarted));
+                    if ending.is_some() {
+                        break;
+                    }
                 }
-            },
+                match decide::<C>(ctx) {
+                    Some(c) => c,
+                    None => {
+                        ending = ctx.end.take();
+                        break;
+                    }
+                }
+            }
         };
-        let done = if unstarted & (1 << c) != 0 {
+        let to = if unstarted & (1 << c) != 0 {
             unstarted &= !(1 << c);
-            ctx.first.set(true);
-            cores.start(c)
+            ctx.set_flag(FIRST, true);
+            let to = cores.start(c);
+            if ctx.set_flag(FIRST, false) {
+                // It finished (or panicked) without an operation: no step.
+                // SAFETY: between steps, nothing else refers into `steps`.
+                let steps = unsafe { &mut *ctx.steps.get() };
+                steps.pop();
+                ctx.set_prev(steps.last().map(|s| s.cpu));
+            }
+            to
         } else {
             cores.resume(c)
         };
-        if ctx.first.replace(false) {
-            // It finished (or panicked) without an operation: no step.
-            // SAFETY: between steps, nothing else refers into `steps`.
-            let steps = unsafe { &mut *ctx.steps.get() };
-            steps.pop();
-            ctx.prev.set(steps.last().map(|s| s.cpu));
-        }
-        if let Some(Some(msg)) = done {
-            ending = Some(Ending::Panic(msg));
-            break;
-        }
-        // The CPU chose another one, or ended the run, or finished or
-        // blocked (the loop decides).
-        next = ctx.next.take();
-        if next.is_none() {
-            if let Some(e) = ctx.end.take() {
-                ending = Some(e);
-                break;
-            }
+        match to {
+            Yielded::Next(c) => next = Some(c),
+            // Blocked, or finished: the loop decides.
+            Yielded::Pause | Yielded::Done(None) => {}
+            Yielded::End => ending = ctx.end.take(),
+            Yielded::Done(Some(msg)) => ending = Some(Ending::Panic(msg)),
         }
     }
     // Unwind the CPUs that did not finish (deadlock, limit, abandon, panic):
