@@ -289,6 +289,8 @@ struct Ctx {
     prev_bit: Cell<u32>,
     /// An ending decided inside `point`.
     end: Cell<Option<Ending>>,
+    /// The message of the body that panicked.
+    panic: Cell<Option<String>>,
     /// The thread's simulated CPUs, kept from one execution to the next
     /// (each waits for its next body; see [`Co`]).
     cos: RefCell<Vec<Co>>,
@@ -333,6 +335,7 @@ impl Ctx {
             prev: Cell::new(None),
             prev_bit: Cell::new(0),
             end: Cell::new(None),
+            panic: Cell::new(None),
             cos: RefCell::new(Vec::new()),
         }
     }
@@ -364,6 +367,13 @@ impl Ctx {
         unsafe { *self.steps.get() = take_steps() };
         self.set_prev(None);
         self.end.set(None);
+        self.panic.set(None);
+    }
+
+    /// The ending for the body that panicked.
+    #[cold]
+    fn panicked(&self) -> Ending {
+        Ending::Panic(self.panic.take().unwrap_or_else(|| "panic".into()))
     }
 
     /// Whether `flag` is set.
@@ -597,7 +607,7 @@ impl Sched for ExploreSched {
             match (ctx.decide.get())(ctx) {
                 // The same CPU goes on: no switch.
                 Some(c) if c == cur => return,
-                Some(c) => Yielded::Next(c),
+                Some(c) => Yielded::Next(c as u8),
                 None => Yielded::End,
             }
         } else {
@@ -692,17 +702,21 @@ impl Drop for CtxGuard {
     }
 }
 
-/// What a simulated CPU's coroutine hands the executor when it suspends.
+/// What a simulated CPU's coroutine hands the executor when it suspends
+/// (two bytes: it travels in a register, not through memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Yielded {
     /// It chose this other CPU at its scheduling point.
-    Next(usize),
+    Next(u8),
     /// It stopped at its first scheduling point (the executor starts every
     /// CPU before it decides), or blocked: the executor decides.
     Pause,
     /// It ended the run at its scheduling point (`Ctx::end` says how).
     End,
-    /// Its body returned or was aborted (`None`), or panicked (the message).
-    Done(Option<String>),
+    /// Its body returned, or was aborted.
+    Done,
+    /// Its body panicked (`Ctx::panic` has the message).
+    Panicked,
 }
 
 /// The payload that unwinds the body of a CPU that had not finished when its
@@ -733,14 +747,17 @@ fn new_co() -> Co {
         // SAFETY: `execute` set the body for this execution and keeps it
         // alive (and clears it) around every resume of this coroutine.
         let r = catch_unwind(AssertUnwindSafe(|| unsafe { body.as_ref() }(cpu)));
-        let msg = match r {
-            Ok(()) => None,
-            Err(p) if p.is::<Abort>() => None,
+        let to = match r {
+            Ok(()) => Yielded::Done,
+            Err(p) if p.is::<Abort>() => Yielded::Done,
             // corosensei's forced unwind: let it reach the coroutine's root.
             Err(p) if TEARING.with(Cell::get) => std::panic::resume_unwind(p),
-            Err(p) => Some(panic_message(&*p)),
+            Err(p) => {
+                ctx.panic.set(Some(panic_message(&*p)));
+                Yielded::Panicked
+            }
         };
-        cpu = y.suspend(Yielded::Done(msg));
+        cpu = y.suspend(to);
     })
 }
 
@@ -793,17 +810,17 @@ impl<'a> Cores<'a> {
     fn go(&mut self, i: usize) -> Yielded {
         self.ctx.cur.set(i);
         match self.cos[i].resume(i) {
-            CoroutineResult::Yield(Yielded::Done(msg)) => {
+            CoroutineResult::Yield(y @ (Yielded::Done | Yielded::Panicked)) => {
                 self.busy &= !(1 << i);
                 self.ctx.finished(i);
                 // Under a fuzzer's AddressSanitizer, a stack that saw
                 // unwinding keeps the unwound frames' poison (ASan does not
                 // know coroutine stacks), and the next body on it would trip
                 // over it: a fresh coroutine instead.
-                if cfg!(fuzzing) && (msg.is_some() || self.ctx.flag(ABORTING)) {
+                if cfg!(fuzzing) && (y == Yielded::Panicked || self.ctx.flag(ABORTING)) {
                     self.cos[i] = new_co();
                 }
-                Yielded::Done(msg)
+                y
             }
             CoroutineResult::Yield(y) => y,
             CoroutineResult::Return(()) => unreachable!("a CPU's coroutine returned"),
@@ -816,7 +833,7 @@ impl<'a> Cores<'a> {
         for i in Cpus(self.busy) {
             let done = self.resume(i);
             debug_assert!(
-                matches!(done, Yielded::Done(_)),
+                matches!(done, Yielded::Done | Yielded::Panicked),
                 "an aborted CPU suspended again"
             );
         }
@@ -842,7 +859,7 @@ impl Drop for Cores<'_> {
 fn start(cores: &mut Cores<'_>, cpus: u32) -> Option<Ending> {
     let running = cores.ctx.set_flag(RUNNING, false);
     let ending = Cpus(cpus).find_map(|i| match cores.start(i) {
-        Yielded::Done(msg) => msg.map(Ending::Panic),
+        Yielded::Panicked => Some(cores.ctx.panicked()),
         _ => None,
     });
     cores.ctx.set_flag(RUNNING, running);
@@ -925,11 +942,11 @@ pub fn execute<C: Chooser>(
             cores.resume(c)
         };
         match to {
-            Yielded::Next(c) => next = Some(c),
+            Yielded::Next(c) => next = Some(c as usize),
             // Blocked, or finished: the loop decides.
-            Yielded::Pause | Yielded::Done(None) => {}
+            Yielded::Pause | Yielded::Done => {}
             Yielded::End => ending = ctx.end.take(),
-            Yielded::Done(Some(msg)) => ending = Some(Ending::Panic(msg)),
+            Yielded::Panicked => ending = Some(ctx.panicked()),
         }
     }
     // Unwind the CPUs that did not finish (deadlock, limit, abandon, panic):

@@ -24,6 +24,7 @@ pub struct SmallState {
 
 // Variables: 0 = pte present, 1 = user's cached line (0: not cached),
 // 2 = memory, 3 = kernel's dirty line (0: clean).
+#[inline(always)]
 fn access(t: usize, var: usize, write: bool) {
     let fp = if write {
         Footprint::write(Object::Page(var as u64))
@@ -44,6 +45,7 @@ fn access(t: usize, var: usize, write: bool) {
     );
 }
 
+#[inline(always)]
 fn lock(t: usize, id: u32, owner: &Cell<bool>) {
     let op = Op::new(
         OpKind::Lock {
@@ -60,6 +62,7 @@ fn lock(t: usize, id: u32, owner: &Cell<bool>) {
     owner.set(true);
 }
 
+#[inline(always)]
 fn unlock(t: usize, id: u32, owner: &Cell<bool>) {
     let op = Op::new(
         OpKind::Unlock {
