@@ -8,7 +8,7 @@
 //! acquisition failed is blocked until some CPU releases that lock. Nothing
 //! else switches, so a run is a pure function of its choices.
 
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{Cell, UnsafeCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
@@ -292,8 +292,9 @@ struct Ctx {
     /// The message of the body that panicked.
     panic: Cell<Option<String>>,
     /// The thread's simulated CPUs, kept from one execution to the next
-    /// (each waits for its next body; see [`Co`]).
-    cos: RefCell<Vec<Co>>,
+    /// (each waits for its next body; see [`Co`]). Only `Cores` reaches
+    /// them, on the executor's side (no body does).
+    cos: UnsafeCell<Vec<Co>>,
 }
 
 /// `Ctx::flags`: decisions may be made inline (every CPU reached its first
@@ -336,7 +337,7 @@ impl Ctx {
             prev_bit: Cell::new(0),
             end: Cell::new(None),
             panic: Cell::new(None),
-            cos: RefCell::new(Vec::new()),
+            cos: UnsafeCell::new(Vec::new()),
         }
     }
 
@@ -502,21 +503,25 @@ fn no_chooser(ctx: &Ctx) -> Option<usize> {
 
 thread_local! {
     static CTX: Cell<*const Ctx> = const { Cell::new(std::ptr::null()) };
-    static SPARE_CTX: RefCell<Option<Box<Ctx>>> = const { RefCell::new(None) };
+    static SPARE_CTX: Cell<Option<Box<Ctx>>> = const { Cell::new(None) };
     /// Coroutines are being dropped in the middle of their bodies (an
     /// unwinding `execute`): their forced unwinds must pass through the
     /// bodies' catch, not end the bodies.
     static TEARING: Cell<bool> = const { Cell::new(false) };
-    static STEPS: RefCell<Vec<Vec<Step>>> = const { RefCell::new(Vec::new()) };
+    /// A step record to reuse (see `take_steps`).
+    static STEPS: Cell<Vec<Step>> = const { Cell::new(Vec::new()) };
 }
 
-/// A step record from this thread's pool (a `Run` gives its record back
-/// when dropped: searches drop millions of runs, and a fresh record of this
-/// size is not a cheap allocation).
+/// A step record: the thread's spare one, if it has one (a `Run` leaves its
+/// record there when dropped: searches drop millions of runs, one after
+/// another, and a fresh record of this size is not a cheap allocation).
 fn take_steps() -> Vec<Step> {
-    STEPS
-        .with(|p| p.borrow_mut().pop())
-        .unwrap_or_else(|| Vec::with_capacity(64))
+    let v = STEPS.with(Cell::take);
+    if v.capacity() == 0 {
+        Vec::with_capacity(64)
+    } else {
+        v
+    }
 }
 
 impl Drop for Run {
@@ -524,13 +529,9 @@ impl Drop for Run {
         let mut steps = std::mem::take(&mut self.steps);
         if steps.capacity() > 0 {
             steps.clear();
-            // `try_with`: a run dropped while the thread exits is freed.
-            let _ = STEPS.try_with(|p| {
-                let mut p = p.borrow_mut();
-                if p.len() < 8 {
-                    p.push(steps);
-                }
-            });
+            // `try_with`: a run dropped while the thread exits is freed; so
+            // is the spare this one replaces.
+            let _ = STEPS.try_with(|p| p.set(steps));
         }
     }
 }
@@ -676,7 +677,7 @@ struct CtxGuard(Option<Box<Ctx>>);
 impl CtxGuard {
     fn install() -> CtxGuard {
         let ctx = SPARE_CTX
-            .with(|s| s.borrow_mut().take())
+            .with(Cell::take)
             .unwrap_or_else(|| Box::new(Ctx::new()));
         CTX.with(|c| {
             assert!(c.get().is_null(), "executions do not nest");
@@ -697,7 +698,7 @@ impl Drop for CtxGuard {
             ctx.chooser.set(std::ptr::null_mut());
             ctx.decide.set(no_chooser);
             ctx.body.set(None);
-            let _ = SPARE_CTX.try_with(|s| *s.borrow_mut() = Some(ctx));
+            let _ = SPARE_CTX.try_with(|s| s.set(Some(ctx)));
         }
     }
 }
@@ -769,23 +770,31 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "panic".into())
 }
 
-/// One execution's CPUs, taken from the context's pool and given back on
-/// drop, and which of them are inside their body. If they are dropped with
-/// a body still running (`execute` is unwinding), every coroutine is torn
-/// down instead: those bodies borrow what is being unwound.
+/// One execution's CPUs (the context's pool), and which of them are inside
+/// their body. If they are dropped with a body still running (`execute` is
+/// unwinding), every coroutine is torn down: those bodies borrow what is
+/// being unwound.
 struct Cores<'a> {
     ctx: &'a Ctx,
-    cos: Vec<Co>,
     busy: u32,
 }
 
 impl<'a> Cores<'a> {
     fn take(ctx: &'a Ctx, n: usize) -> Cores<'a> {
-        let mut cos = std::mem::take(&mut *ctx.cos.borrow_mut());
+        let mut cores = Cores { ctx, busy: 0 };
+        let cos = cores.cos();
         while cos.len() < n {
             cos.push(new_co());
         }
-        Cores { ctx, cos, busy: 0 }
+        cores
+    }
+
+    /// The pool.
+    fn cos(&mut self) -> &mut Vec<Co> {
+        // SAFETY: only `Cores` reaches the pool (see `Ctx::cos`), there is
+        // one `Cores` per execution and executions do not nest, and this
+        // borrow of `self` keeps the reference unique.
+        unsafe { &mut *self.ctx.cos.get() }
     }
 
     /// Starts CPU `i`'s body; as `resume`.
@@ -809,7 +818,7 @@ impl<'a> Cores<'a> {
     #[inline(always)]
     fn go(&mut self, i: usize) -> Yielded {
         self.ctx.cur.set(i);
-        match self.cos[i].resume(i) {
+        match self.cos()[i].resume(i) {
             CoroutineResult::Yield(y @ (Yielded::Done | Yielded::Panicked)) => {
                 self.busy &= !(1 << i);
                 self.ctx.finished(i);
@@ -818,7 +827,7 @@ impl<'a> Cores<'a> {
                 // know coroutine stacks), and the next body on it would trip
                 // over it: a fresh coroutine instead.
                 if cfg!(fuzzing) && (y == Yielded::Panicked || self.ctx.flag(ABORTING)) {
-                    self.cos[i] = new_co();
+                    self.cos()[i] = new_co();
                 }
                 y
             }
@@ -842,10 +851,8 @@ impl<'a> Cores<'a> {
 
 impl Drop for Cores<'_> {
     fn drop(&mut self) {
-        let cos = std::mem::take(&mut self.cos);
-        if self.busy == 0 {
-            *self.ctx.cos.borrow_mut() = cos;
-        } else {
+        if self.busy != 0 {
+            let cos = std::mem::take(self.cos());
             TEARING.with(|t| t.set(true));
             drop(cos);
             TEARING.with(|t| t.set(false));
