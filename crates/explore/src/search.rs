@@ -686,8 +686,9 @@ fn sampled<P: Program>(
     if let Some(e) = error.into_inner().expect("error slot") {
         return Err(e);
     }
-    let mut report = Report::new(config.mode, config.seed);
-    let mut distinct = Distinct::default();
+    let mut parts = parts.into_iter();
+    // One worker's part is the report (no merge, no rehash of its set).
+    let (mut report, mut distinct) = parts.next().expect("at least one worker");
     for (part, d) in parts {
         report.merge(part);
         distinct.set.extend(d.set);
