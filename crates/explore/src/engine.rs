@@ -908,52 +908,54 @@ pub fn execute<C: Chooser>(
     let mut cores = Cores::take(ctx, n);
     let mut ending = start(&mut cores, all & !unstarted);
     ctx.set_flag(RUNNING, true);
-    // The CPU chosen inline by the last one to run.
-    let mut next = None;
-    while ending.is_none() {
-        let c = match next.take() {
-            Some(c) => c,
-            None => {
-                if unstarted != 0 && unstarted != all && ctx.runnable.get() & !unstarted == 0 {
-                    // Only CPUs that never ran can go on: start them before
-                    // the choice, so that one that ends without any point
-                    // ends the run as it would have had every CPU started
-                    // first (a chooser is not asked after the last step).
-                    ending = start(&mut cores, std::mem::take(&mut unstarted));
-                    if ending.is_some() {
-                        break;
-                    }
+    'run: while ending.is_none() {
+        if unstarted != 0 && unstarted != all && ctx.runnable.get() & !unstarted == 0 {
+            // Only CPUs that never ran can go on: start them before the
+            // choice, so that one that ends without any point ends the run
+            // as it would have had every CPU started first (a chooser is not
+            // asked after the last step).
+            ending = start(&mut cores, std::mem::take(&mut unstarted));
+            if ending.is_some() {
+                break;
+            }
+        }
+        let Some(mut c) = decide::<C>(ctx) else {
+            ending = Some(ctx.end.take().unwrap_or(Ending::Abandoned));
+            break;
+        };
+        // Run `c`, and each CPU chosen inline by the one before, until one
+        // blocks, finishes or ends the run.
+        loop {
+            let to = if unstarted & (1 << c) != 0 {
+                unstarted &= !(1 << c);
+                ctx.set_flag(FIRST, true);
+                let to = cores.start(c);
+                if ctx.set_flag(FIRST, false) {
+                    // It finished (or panicked) without an operation: no
+                    // step.
+                    // SAFETY: between steps, nothing else refers into `steps`.
+                    let steps = unsafe { &mut *ctx.steps.get() };
+                    steps.pop();
+                    ctx.set_prev(steps.last().map(|s| s.cpu));
                 }
-                match decide::<C>(ctx) {
-                    Some(c) => c,
-                    None => {
-                        ending = ctx.end.take();
-                        break;
-                    }
+                to
+            } else {
+                cores.resume(c)
+            };
+            match to {
+                Yielded::Next(n) => c = n as usize,
+                // Blocked, or finished: decide.
+                Yielded::Pause | Yielded::Done => continue 'run,
+                // `decide` set the ending before it said `None`.
+                Yielded::End => {
+                    ending = Some(ctx.end.take().unwrap_or(Ending::Abandoned));
+                    break 'run;
+                }
+                Yielded::Panicked => {
+                    ending = Some(ctx.panicked());
+                    break 'run;
                 }
             }
-        };
-        let to = if unstarted & (1 << c) != 0 {
-            unstarted &= !(1 << c);
-            ctx.set_flag(FIRST, true);
-            let to = cores.start(c);
-            if ctx.set_flag(FIRST, false) {
-                // It finished (or panicked) without an operation: no step.
-                // SAFETY: between steps, nothing else refers into `steps`.
-                let steps = unsafe { &mut *ctx.steps.get() };
-                steps.pop();
-                ctx.set_prev(steps.last().map(|s| s.cpu));
-            }
-            to
-        } else {
-            cores.resume(c)
-        };
-        match to {
-            Yielded::Next(c) => next = Some(c as usize),
-            // Blocked, or finished: the loop decides.
-            Yielded::Pause | Yielded::Done => {}
-            Yielded::End => ending = ctx.end.take(),
-            Yielded::Panicked => ending = Some(ctx.panicked()),
         }
     }
     // Unwind the CPUs that did not finish (deadlock, limit, abandon, panic):
