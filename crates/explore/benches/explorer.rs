@@ -109,18 +109,21 @@ fn random(budget: u64) -> Config {
 /// ratio and its range over the rounds.
 fn interleaved_ratios() {
     use std::time::Instant;
-    const ROUNDS: usize = 15;
-    const EXECS: u64 = 2_000;
+    const ROUNDS: usize = 31;
+    // Phases of a few milliseconds each (vipt: a search of the default
+    // budget), so that a burst of load on the machine falls in few rounds.
+    const VIPT: u64 = 10_000;
+    const SHUTTLE: u64 = 1_000;
     let per = |t: Instant, n: u64| t.elapsed().as_secs_f64() / n as f64;
     let (mut shuttle, mut loom) = (Vec::new(), Vec::new());
     let mut times = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..ROUNDS {
         let t = Instant::now();
-        let r = explore(&Small, &random(EXECS), None).unwrap();
+        let r = explore(&Small, &random(VIPT), None).unwrap();
         let v = per(t, r.executions);
         let t = Instant::now();
-        shuttle::check_random(shuttle_small, EXECS as usize);
-        let s = per(t, EXECS);
+        shuttle::check_random(shuttle_small, SHUTTLE as usize);
+        let s = per(t, SHUTTLE);
         let t = Instant::now();
         let n = loom_executions(2);
         let l = per(t, n);
