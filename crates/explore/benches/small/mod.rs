@@ -24,38 +24,68 @@ pub struct SmallState {
 
 // Variables: 0 = pte present, 1 = user's cached line (0: not cached),
 // 2 = memory, 3 = kernel's dirty line (0: clean).
+const fn access_op(var: u64, write: bool) -> Op {
+    if write {
+        Op::new(
+            OpKind::PteWrite,
+            "small",
+            Footprint::write(Object::Page(var)),
+        )
+    } else {
+        Op::new(OpKind::PteRead, "small", Footprint::read(Object::Page(var)))
+    }
+}
+
+/// The operations are constants (a point borrows its operation; these are
+/// not built on the stack at every step): reads, then writes, of each
+/// variable.
+static ACCESS: [[Op; 4]; 2] = [
+    [
+        access_op(0, false),
+        access_op(1, false),
+        access_op(2, false),
+        access_op(3, false),
+    ],
+    [
+        access_op(0, true),
+        access_op(1, true),
+        access_op(2, true),
+        access_op(3, true),
+    ],
+];
+
+const fn lock_op(id: u32, lock: bool) -> Op {
+    let fp = Footprint::write(Object::Lock(LockId(id)));
+    if lock {
+        let kind = OpKind::Lock {
+            class: LockClass::TreeLock,
+            shared: false,
+        };
+        Op::new(kind, "lock", fp)
+    } else {
+        let kind = OpKind::Unlock {
+            class: LockClass::TreeLock,
+        };
+        Op::new(kind, "unlock", fp)
+    }
+}
+
+/// Taking and releasing locks 1 and 2.
+static LOCKS: [[Op; 2]; 2] = [
+    [lock_op(1, true), lock_op(2, true)],
+    [lock_op(1, false), lock_op(2, false)],
+];
+
+// The CPU's body reaches its points without returning in between: the
+// helpers are inlined (a return right after a switch is mispredicted).
 #[inline(always)]
 fn access(t: usize, var: usize, write: bool) {
-    let fp = if write {
-        Footprint::write(Object::Page(var as u64))
-    } else {
-        Footprint::read(Object::Page(var as u64))
-    };
-    ExploreSched.point(
-        t,
-        &Op::new(
-            if write {
-                OpKind::PteWrite
-            } else {
-                OpKind::PteRead
-            },
-            "small",
-            fp,
-        ),
-    );
+    ExploreSched.point(t, &ACCESS[write as usize][var]);
 }
 
 #[inline(always)]
 fn lock(t: usize, id: u32, owner: &Cell<bool>) {
-    let op = Op::new(
-        OpKind::Lock {
-            class: LockClass::TreeLock,
-            shared: false,
-        },
-        "lock",
-        Footprint::write(Object::Lock(LockId(id))),
-    );
-    ExploreSched.point(t, &op);
+    ExploreSched.point(t, &LOCKS[0][id as usize - 1]);
     while owner.get() {
         ExploreSched.contended(t, LockId(id));
     }
@@ -64,14 +94,7 @@ fn lock(t: usize, id: u32, owner: &Cell<bool>) {
 
 #[inline(always)]
 fn unlock(t: usize, id: u32, owner: &Cell<bool>) {
-    let op = Op::new(
-        OpKind::Unlock {
-            class: LockClass::TreeLock,
-        },
-        "unlock",
-        Footprint::write(Object::Lock(LockId(id))),
-    );
-    ExploreSched.point(t, &op);
+    ExploreSched.point(t, &LOCKS[1][id as usize - 1]);
     owner.set(false);
     ExploreSched.released(t, LockId(id));
 }
