@@ -9,9 +9,11 @@
 //! `vipt_mm::stress`.
 //!
 //! Measured (`cargo bench -p vipt-explore`, `BENCHMARKS.md`): on one small
-//! race, 1.33 M executions/s against shuttle's 252 k and loom's 31.1 k; at
-//! preemption bound 2 the exhaustive search needs 15 executions where loom
-//! needs 464; the full reclaim-race scenario runs 28 k executions/s.
+//! race, one worker each, vipt runs 12.0× the executions/s of shuttle and 83×
+//! those of loom (medians of interleaved rounds; 1.60 M, 159 k and 24.9 k
+//! executions/s); at preemption bound 2 the exhaustive search needs 15
+//! executions where loom needs 464; the full reclaim-race scenario runs 29 k
+//! executions/s.
 
 pub mod cost;
 pub mod engine;
