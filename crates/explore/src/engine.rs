@@ -1,7 +1,8 @@
 //! The deterministic executor: simulated CPUs as stackful coroutines that
 //! switch only at the mm layer's scheduling points.
 //!
-//! Every body runs on its own coroutine (pooled stacks). A body stops at each
+//! Every simulated CPU is a coroutine of the thread's pool, kept from one
+//! execution to the next, that runs one body per execution. A body stops at each
 //! [`Sched::point`] and announces the operation it is about to perform; the
 //! executor asks a [`Chooser`] which announced operation runs next, resumes
 //! that CPU, which performs it and runs on to its next point. A CPU whose lock
@@ -19,7 +20,7 @@ use vipt_mm::{Contended, Footprint, LockId, Op, OpKind, Sched};
 use crate::schedule::MAX_CPUS;
 
 /// Stack size for a simulated CPU: kernel paths are shallow, but the tree
-/// iterators and formatting want headroom. Stacks are reused.
+/// iterators and formatting want headroom. Each stays with its coroutine.
 const STACK_SIZE: usize = 256 << 10;
 
 /// One step of an execution: which CPU performed which operation.
@@ -251,13 +252,14 @@ struct Ctx {
     cur: Cell<usize>,
     /// Number of CPUs.
     n: Cell<usize>,
-    /// Each CPU's yielder, set when its coroutine first runs.
+    /// Each CPU's yielder, set when its coroutine starts the CPU's body.
     yielders: [Cell<*const Yielder<usize, Yielded>>; MAX_CPUS],
-    /// Each live CPU's announced next operation (every live CPU has one once
-    /// the execution is running). It points into the CPU's own `point`
-    /// frame, which is suspended (or deciding) as long as the CPU is
-    /// runnable; a blocked CPU's points to its lock acquisition, kept in
-    /// `held` because its `point` has returned.
+    /// Each live CPU's announced next operation (every started CPU has
+    /// one; a CPU not started yet, the placeholder). It is the operation its
+    /// `point` call borrowed, which lives as long as that call, and the call
+    /// is suspended (or deciding) as long as the CPU is runnable; a blocked
+    /// CPU's points to its lock acquisition, kept in `held` because its
+    /// `point` has returned.
     pending: UnsafeCell<[*const Op; MAX_CPUS]>,
     /// Each blocked CPU's acquisition.
     held: UnsafeCell<[Op; MAX_CPUS]>,
