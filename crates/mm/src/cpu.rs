@@ -121,8 +121,8 @@ impl Cpu {
             class: l.class(),
             subclass,
         };
-        let chain: Vec<(ClassKey, String)> =
-            self.held.iter().map(|h| (h.key, h.name.clone())).collect();
+        let chain: Vec<(ClassKey, &str)> =
+            self.held.iter().map(|h| (h.key, h.name.as_str())).collect();
         let name = format!("{} ({what})", l.name());
         let inv = self
             .world

@@ -23,14 +23,49 @@ pub struct PteTable {
     pub ptl: KLock,
 }
 
-type PmdTable = Box<[OnceLock<Box<PteTable>>]>;
+type PmdTable = Slots<Box<PteTable>>;
 
 #[derive(Debug)]
 enum Top {
     /// pgd entries point at pte tables (the pmd is folded).
-    Two(Box<[OnceLock<Box<PteTable>>]>),
+    Two(Slots<Box<PteTable>>),
     /// pgd entries point at pmd tables.
-    Three(Box<[OnceLock<PmdTable>]>),
+    Three(Slots<PmdTable>),
+}
+
+/// Slots per chunk of a [`Slots`] table.
+const CHUNK: usize = 32;
+
+/// A table of lazily filled slots, itself allocated in chunks of [`CHUNK`]
+/// on first use: an mm touches a few of its 1024 pgd entries, and every
+/// explorer execution makes and drops several mms (a flat table's
+/// initialisation and drop were a twentieth of a scenario's execution).
+#[derive(Debug)]
+struct Slots<T> {
+    chunks: Box<[OnceLock<Box<[OnceLock<T>]>>]>,
+}
+
+impl<T> Slots<T> {
+    /// `n` empty slots.
+    fn new(n: u64) -> Slots<T> {
+        Slots {
+            chunks: (0..(n as usize).div_ceil(CHUNK))
+                .map(|_| OnceLock::new())
+                .collect(),
+        }
+    }
+
+    /// Slot `i`'s value, if it is filled.
+    fn get(&self, i: usize) -> Option<&T> {
+        self.chunks[i / CHUNK].get()?[i % CHUNK].get()
+    }
+
+    /// Slot `i`'s value, filled with `f` if it is empty.
+    fn get_or_init(&self, i: usize, f: impl FnOnce() -> T) -> &T {
+        let chunk =
+            self.chunks[i / CHUNK].get_or_init(|| (0..CHUNK).map(|_| OnceLock::new()).collect());
+        chunk[i % CHUNK].get_or_init(f)
+    }
 }
 
 /// An mm's page tables.
@@ -41,16 +76,12 @@ pub struct PageTables {
     top: Top,
 }
 
-fn table<T>(n: u64) -> Box<[OnceLock<T>]> {
-    (0..n).map(|_| OnceLock::new()).collect()
-}
-
 impl PageTables {
     /// Empty page tables of `layout` for space `space`.
     pub fn new(layout: Layout, space: u32) -> PageTables {
         let top = match layout.levels() {
-            2 => Top::Two(table(layout.ptrs_per_pgd())),
-            _ => Top::Three(table(layout.ptrs_per_pgd())),
+            2 => Top::Two(Slots::new(layout.ptrs_per_pgd())),
+            _ => Top::Three(Slots::new(layout.ptrs_per_pgd())),
         };
         PageTables { layout, space, top }
     }
@@ -78,24 +109,24 @@ impl PageTables {
     pub fn table(&self, addr: u64, alloc: bool) -> Result<Option<&PteTable>, MmError> {
         let l = self.layout;
         let g = l.pgd_index(addr)?;
-        let slot = match &self.top {
-            Top::Two(pgd) => &pgd[g],
+        let (slots, i) = match &self.top {
+            Top::Two(pgd) => (pgd, g),
             Top::Three(pgd) => {
                 let pmd = if alloc {
-                    pgd[g].get_or_init(|| table(l.ptrs_per_pmd()))
+                    pgd.get_or_init(g, || Slots::new(l.ptrs_per_pmd()))
                 } else {
-                    match pgd[g].get() {
+                    match pgd.get(g) {
                         Some(p) => p,
                         None => return Ok(None),
                     }
                 };
-                &pmd[l.pmd_index(addr)?]
+                (pmd, l.pmd_index(addr)?)
             }
         };
         Ok(if alloc {
-            Some(slot.get_or_init(|| self.new_table(addr)))
+            Some(slots.get_or_init(i, || self.new_table(addr)))
         } else {
-            slot.get().map(|b| &**b)
+            slots.get(i).map(|b| &**b)
         })
     }
 
@@ -104,8 +135,8 @@ impl PageTables {
     pub fn pgd_present(&self, addr: u64) -> Result<bool, MmError> {
         let g = self.layout.pgd_index(addr)?;
         Ok(match &self.top {
-            Top::Two(pgd) => pgd[g].get().is_some(),
-            Top::Three(pgd) => pgd[g].get().is_some(),
+            Top::Two(pgd) => pgd.get(g).is_some(),
+            Top::Three(pgd) => pgd.get(g).is_some(),
         })
     }
 
