@@ -101,11 +101,11 @@ pub fn measure(
         let mut k = Cpu::new(&w, 0).map_err(e)?;
         vipt_mm::filemap::find_or_read_page(&mut k, &f, 0).map_err(e)?;
     }
-    let before = (w.with_hw(|m| *m.counters()), w.stats.named());
+    let before = (w.read_hw(|m| *m.counters()), w.stats.named());
     rec.clear();
     let mut k = Cpu::new(&w, 0).map_err(e)?;
     sys_write(&mut k, &f, 0, 0x5eed).map_err(e)?;
-    let c = w.with_hw(|m| *m.counters());
+    let c = w.read_hw(|m| *m.counters());
     let stat = |name: &str| {
         let now = w
             .stats

@@ -303,7 +303,7 @@ impl State {
 
 fn cost_counters(w: &World) -> Vec<(&'static str, u64)> {
     let mut v = w.stats.named();
-    w.with_hw(|m| {
+    w.read_hw(|m| {
         let c = m.counters();
         v.extend([
             ("fdc_issued", c.fdc_issued),

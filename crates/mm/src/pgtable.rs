@@ -42,8 +42,11 @@ const CHUNK: usize = 32;
 /// initialisation and drop were a twentieth of a scenario's execution).
 #[derive(Debug)]
 struct Slots<T> {
-    chunks: Box<[OnceLock<Box<[OnceLock<T>]>>]>,
+    chunks: Box<[OnceLock<Chunk<T>>]>,
 }
+
+/// [`CHUNK`] slots of a [`Slots`] table.
+type Chunk<T> = Box<[OnceLock<T>]>;
 
 impl<T> Slots<T> {
     /// `n` empty slots.

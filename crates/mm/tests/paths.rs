@@ -113,10 +113,10 @@ fn coincidental_swap_pte(strategy: &str) -> (Arc<World>, Cpu, u64, Arc<AddressSp
 #[test]
 fn legacy_2005_flushes_through_a_coincidental_swap_pte_and_leaves_a_stale_alias() {
     let (w, mut b, vb, f, mut k) = coincidental_swap_pte("legacy-2005");
-    let nullified = w.with_hw(|m| m.counters().fdc_nullified);
+    let nullified = w.read_hw(|m| m.counters().fdc_nullified);
     sys_write(&mut k, &f, 0, 0xbeef).unwrap();
     assert!(
-        w.with_hw(|m| m.counters().fdc_nullified) > nullified,
+        w.read_hw(|m| m.counters().fdc_nullified) > nullified,
         "the flush went nowhere"
     );
     let got = read_lines(&mut b, vb);
@@ -449,4 +449,59 @@ fn do_wp_page_copies_then_rechecks_then_flushes_the_old_pfn_then_installs() {
     let at: Vec<usize> = order.iter().map(|w| position(&s, w)).collect();
     assert!(at.windows(2).all(|p| p[0] < p[1]), "{s:?}");
     assert_eq!(a.user_load(va, 8).unwrap(), 9);
+}
+
+/// A world's machine comes from its thread's pool of dropped worlds'
+/// machines, rolled back to their fresh state: a world built after another
+/// starts exactly as on a new machine, unless the earlier world lent its
+/// machine out (`with_hw`), which may have left a checkpoint of its own.
+#[test]
+fn a_new_world_on_a_reused_machine_starts_fresh() {
+    let cfg = WorldConfig {
+        hw: HwConfig {
+            frames: 16,
+            cpus: 3,
+            ..HwConfig::explore(4).unwrap()
+        },
+        ..WorldConfig::default()
+    };
+    let new_world = || {
+        World::with(
+            cfg,
+            by_name("patched-2005").unwrap(),
+            Arc::new(vipt_mm::Native),
+        )
+        .unwrap()
+    };
+    let state = |w: &World| w.read_hw(|m| format!("{m:?}"));
+    let fresh = {
+        let mut m = vipt_cache::Machine::new(cfg.hw).unwrap();
+        m.checkpoint();
+        format!("{m:?}")
+    };
+    // Use a world: map a file page in two processes, write it, flush.
+    let w = new_world();
+    assert_eq!(state(&w), fresh, "the thread's first world");
+    {
+        let f = w.new_file(2);
+        let (mut a, mut b) = (process(&w, 0), process(&w, 1));
+        let va = map(&mut a, &f, None, SHARED, 0);
+        let vb = map(&mut b, &f, None, SHARED, 0);
+        a.user_store(va + 64, 8, 0xfeed).unwrap();
+        read_lines(&mut b, vb);
+        let mut k = Cpu::new(&w, 2).unwrap();
+        sys_write(&mut k, &f, 0, 0x77).unwrap();
+    }
+    assert_ne!(state(&w), fresh, "the world changed its machine");
+    drop(w);
+    let w = new_world();
+    assert_eq!(state(&w), fresh, "a reused machine is rolled back");
+    // A machine lent out with a checkpoint of the borrower's is not reused.
+    w.with_hw(|m| {
+        m.init_page(5, &[9; 4096]).unwrap();
+        m.checkpoint();
+    });
+    drop(w);
+    let w = new_world();
+    assert_eq!(state(&w), fresh, "a lent machine is not reused");
 }
