@@ -9,10 +9,10 @@
 //! `vipt_mm::stress`.
 //!
 //! Measured (`cargo bench -p vipt-explore`, `BENCHMARKS.md`): on one small
-//! race, one worker each, vipt runs 12.0× the executions/s of shuttle and 83×
-//! those of loom (medians of interleaved rounds; 1.60 M, 159 k and 24.9 k
+//! race, one worker each, vipt runs 10.8× the executions/s of shuttle and 80×
+//! those of loom (medians of interleaved rounds; 1.72 M, 123 k and 22.4 k
 //! executions/s); at preemption bound 2 the exhaustive search needs 15
-//! executions where loom needs 464; the full reclaim-race scenario runs 29 k
+//! executions where loom needs 464; the full reclaim-race scenario runs 35 k
 //! executions/s.
 
 pub mod cost;
