@@ -122,6 +122,11 @@ struct Graph {
     edges: HashMap<ClassKey, Vec<(ClassKey, Origin)>>,
     reported: HashSet<(ClassKey, ClassKey)>,
     reports: Vec<Inversion>,
+    /// `path`'s queue and parents, kept between searches: every
+    /// acquisition under a held lock searches, and the search allocated
+    /// (and cloned every visited edge's origin) each time.
+    queue: VecDeque<ClassKey>,
+    parent: HashMap<ClassKey, (ClassKey, usize)>,
 }
 
 impl Graph {
@@ -138,31 +143,39 @@ impl Graph {
     }
 
     /// A path of edges from `from` to `to`, breadth first (shortest).
-    fn path(&self, from: ClassKey, to: ClassKey) -> Option<Vec<Edge>> {
-        let mut prev: HashMap<ClassKey, (ClassKey, Origin)> = HashMap::default();
-        let mut q = VecDeque::from([from]);
-        let mut seen = HashSet::default();
-        seen.insert(from);
-        while let Some(c) = q.pop_front() {
+    fn path(&mut self, from: ClassKey, to: ClassKey) -> Option<Vec<Edge>> {
+        let Graph {
+            edges,
+            queue,
+            parent,
+            ..
+        } = self;
+        queue.clear();
+        parent.clear();
+        queue.push_back(from);
+        // Each class reached, with the class it was reached from and the
+        // index of that edge (`from` is its own parent).
+        parent.insert(from, (from, usize::MAX));
+        while let Some(c) = queue.pop_front() {
             if c == to {
                 let mut path = Vec::new();
                 let mut at = to;
                 while at != from {
-                    let (p, o) = prev[&at].clone();
+                    let (p, i) = parent[&at];
                     path.push(Edge {
                         before: p,
                         after: at,
-                        origin: o,
+                        origin: edges[&p][i].1.clone(),
                     });
                     at = p;
                 }
                 path.reverse();
                 return Some(path);
             }
-            for (n, o) in self.edges.get(&c).into_iter().flatten() {
-                if seen.insert(*n) {
-                    prev.insert(*n, (c, o.clone()));
-                    q.push_back(*n);
+            for (i, (n, _)) in edges.get(&c).into_iter().flatten().enumerate() {
+                if !parent.contains_key(n) {
+                    parent.insert(*n, (c, i));
+                    queue.push_back(*n);
                 }
             }
         }
