@@ -12,7 +12,7 @@
 //! race, one worker each, vipt runs 10.8× the executions/s of shuttle and 80×
 //! those of loom (medians of interleaved rounds; 1.72 M, 123 k and 22.4 k
 //! executions/s); at preemption bound 2 the exhaustive search needs 15
-//! executions where loom needs 464; the full reclaim-race scenario runs 35 k
+//! executions where loom needs 464; the full reclaim-race scenario runs 51 k
 //! executions/s.
 
 pub mod cost;
