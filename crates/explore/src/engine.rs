@@ -287,9 +287,11 @@ struct Ctx {
     steps: UnsafeCell<Vec<Step>>,
     /// The CPU of the last step.
     prev: Cell<Option<usize>>,
-    /// The same as a bit (0 before the first step).
+    /// The same as a bit (0 before the first step), kept beside it: deriving
+    /// it in `decide` cost seven instructions a step (4% of a small
+    /// execution).
     prev_bit: Cell<u32>,
-    /// An ending decided inside `point`.
+    /// The ending `decide` set when it chose no CPU.
     end: Cell<Option<Ending>>,
     /// The message of the body that panicked.
     panic: Cell<Option<String>>,
@@ -358,7 +360,8 @@ impl Ctx {
             b.set(None);
             *p = &NO_OP;
         }
-        let all = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
+        // n ≤ MAX_CPUS < 32 (`execute` checks).
+        let all = (1u32 << n) - 1;
         self.live.set(all);
         self.runnable.set(all);
         self.flags.set(0);
@@ -371,6 +374,11 @@ impl Ctx {
         self.set_prev(None);
         self.end.set(None);
         self.panic.set(None);
+    }
+
+    /// The ending `decide` set when it chose no CPU.
+    fn decided(&self) -> Ending {
+        self.end.take().unwrap_or(Ending::Abandoned)
     }
 
     /// The ending for the body that panicked.
@@ -544,14 +552,9 @@ pub fn in_execution() -> bool {
     CTX.with(|c| !c.get().is_null())
 }
 
-/// Runs `f` with the executor's context if this thread is inside an
-/// execution, the calling code is on a simulated CPU's coroutine, and no
-/// unwinding is in progress (an aborted body must not suspend again).
-fn with_ctx<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
-    current().map(f)
-}
-
-/// The executor's context, when `with_ctx` would run. The reference must
+/// The executor's context, if this thread is inside an execution, the
+/// calling code is on a simulated CPU's coroutine, and no unwinding is in
+/// progress (an aborted body must not suspend again). The reference must
 /// not outlive the hook's call that took it.
 #[inline(always)]
 fn current<'a>() -> Option<&'a Ctx> {
@@ -635,7 +638,7 @@ impl Sched for ExploreSched {
     }
 
     fn contended(&self, _cpu: usize, lock: LockId) -> Contended {
-        with_ctx(|ctx| {
+        current().map_or(Contended::Block, |ctx| {
             let cur = ctx.cur.get();
             // SAFETY: see `Ctx`; between steps, nothing else refers into
             // `steps`, `held` or `pending`. The last step is this CPU's
@@ -656,19 +659,19 @@ impl Sched for ExploreSched {
             suspend(ctx, Yielded::Pause);
             Contended::Retry
         })
-        .unwrap_or(Contended::Block)
     }
 
     fn released(&self, _cpu: usize, lock: LockId) {
-        with_ctx(|ctx| {
-            let live = ctx.live.get();
-            for (i, b) in ctx.blocked[..ctx.n.get()].iter().enumerate() {
-                if b.get() == Some(lock) {
-                    b.set(None);
-                    ctx.runnable.set(ctx.runnable.get() | (live & (1 << i)));
-                }
+        let Some(ctx) = current() else {
+            return;
+        };
+        let live = ctx.live.get();
+        for (i, b) in ctx.blocked[..ctx.n.get()].iter().enumerate() {
+            if b.get() == Some(lock) {
+                b.set(None);
+                ctx.runnable.set(ctx.runnable.get() | (live & (1 << i)));
             }
-        });
+        }
     }
 }
 
@@ -732,8 +735,8 @@ struct Abort;
 /// [`Yielded::Done`] when the body is over; resumed at a scheduling point, it
 /// goes on (the input is ignored). It returns only when dropped (a forced
 /// unwind): starting and ending a coroutine per CPU and execution (stack
-/// set-up, the first switch's trampoline, the pool's bookkeeping) was a
-/// tenth of a small execution.
+/// set-up, the first switch's trampoline, the pool's bookkeeping) was about
+/// a twentieth of a small execution's instructions.
 type Co = Coroutine<usize, Yielded, (), DefaultStack>;
 
 fn new_co() -> Co {
@@ -877,9 +880,10 @@ fn start(cores: &mut Cores<'_>, cpus: u32) -> Option<Ending> {
 
 /// Runs one execution of `n` simulated CPUs, CPU `i` running `body(i)`,
 /// under `chooser`, at most `max_steps` steps. CPUs are started in order,
-/// each up to its first scheduling point (code before it must not touch
-/// shared state). More than [`MAX_CPUS`] CPUs end at once with
-/// [`Ending::Panic`].
+/// each up to its first scheduling point, before the first choice, or (a
+/// chooser that does not read operations) each when it is first chosen;
+/// code before a CPU's first point must not touch shared state. More than
+/// [`MAX_CPUS`] CPUs end at once with [`Ending::Panic`].
 ///
 /// The body is borrowed, not boxed per CPU: every CPU's coroutine refers to
 /// it while its body runs, and each body has returned or been unwound before
@@ -922,7 +926,7 @@ pub fn execute<C: Chooser>(
             }
         }
         let Some(mut c) = decide::<C>(ctx) else {
-            ending = Some(ctx.end.take().unwrap_or(Ending::Abandoned));
+            ending = Some(ctx.decided());
             break;
         };
         // Run `c`, and each CPU chosen inline by the one before, until one
@@ -948,9 +952,8 @@ pub fn execute<C: Chooser>(
                 Yielded::Next(n) => c = n as usize,
                 // Blocked, or finished: decide.
                 Yielded::Pause | Yielded::Done => continue 'run,
-                // `decide` set the ending before it said `None`.
                 Yielded::End => {
-                    ending = Some(ctx.end.take().unwrap_or(Ending::Abandoned));
+                    ending = Some(ctx.decided());
                     break 'run;
                 }
                 Yielded::Panicked => {

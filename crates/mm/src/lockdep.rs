@@ -136,9 +136,11 @@ impl Graph {
             .is_some_and(|v| v.iter().any(|(x, _)| *x == b))
     }
 
-    fn add(&mut self, a: ClassKey, b: ClassKey, origin: Origin) {
+    /// Adds the edge `a → b` unless it is known; `origin` is made only for
+    /// a new edge (an observed one copies the chain's lock names).
+    fn add(&mut self, a: ClassKey, b: ClassKey, origin: impl FnOnce() -> Origin) {
         if !self.has_edge(a, b) {
-            self.edges.entry(a).or_default().push((b, origin));
+            self.edges.entry(a).or_default().push((b, origin()));
         }
     }
 
@@ -216,12 +218,12 @@ impl LockDep {
         {
             let mut g = d.g.lock();
             for w in order.windows(2) {
-                g.add(k(w[0]), k(w[1]), Origin::Documented);
+                g.add(k(w[0]), k(w[1]), || Origin::Documented);
             }
-            g.add(k(AnonVmaLock), k(PteLock), Origin::Documented);
-            g.add(k(PteLock), k(SwapLock), Origin::Documented);
-            g.add(k(PageTableLock), k(PaDbitLock), Origin::Documented);
-            g.add(k(PteLock), k(PaDbitLock), Origin::Documented);
+            g.add(k(AnonVmaLock), k(PteLock), || Origin::Documented);
+            g.add(k(PteLock), k(SwapLock), || Origin::Documented);
+            g.add(k(PageTableLock), k(PaDbitLock), || Origin::Documented);
+            g.add(k(PteLock), k(PaDbitLock), || Origin::Documented);
         }
         d
     }
@@ -268,9 +270,7 @@ impl LockDep {
                 }
                 continue;
             }
-            if !g.has_edge(*h, new.0) {
-                g.add(*h, new.0, now());
-            }
+            g.add(*h, new.0, now);
         }
         g.reports.extend(found.iter().cloned());
         found

@@ -39,7 +39,7 @@ const CHUNK: usize = 32;
 /// A table of lazily filled slots, itself allocated in chunks of [`CHUNK`]
 /// on first use: an mm touches a few of its 1024 pgd entries, and every
 /// explorer execution makes and drops several mms (a flat table's
-/// initialisation and drop were a twentieth of a scenario's execution).
+/// initialisation and drop were 7% of a reclaim execution's instructions).
 #[derive(Debug)]
 struct Slots<T> {
     chunks: Box<[OnceLock<Chunk<T>>]>,

@@ -241,10 +241,10 @@ impl World {
         strategy: Arc<dyn FlushStrategy>,
         sched: Arc<dyn Sched>,
     ) -> Result<Arc<World>, MmError> {
-        let hw = fresh_machine(config.hw)?;
         if config.hw.frames < 2 {
             return Err(MmError::Invalid("a world needs at least 2 frames".into()));
         }
+        let hw = fresh_machine(config.hw)?;
         let pages = (0..config.hw.frames).map(Page::new).collect::<Vec<_>>();
         pages[ZERO_PFN as usize].set_bit(crate::page::pg::PG_RESERVED);
         let bits = config.layout.bits_per_long();
