@@ -15,77 +15,84 @@ use vipt_explore::{
 use vipt_mm::strategy::by_name;
 use vipt_mm::stress;
 
-use crate::UsageError;
+use crate::args::{parse_number, parse_on_off, parse_u32, parse_usize, probe_dir, probe_file};
+use crate::{Output, UsageError};
 
 /// A scenario with its parameters, as on the command line.
 #[derive(Debug, Args)]
 pub struct ScenarioArgs {
     /// The scenario: swap-pte, reclaim, cow, munmap, truncate, zap-refault,
     /// inequivalent, pte-lock, move-in.
-    #[arg(long)]
+    #[arg(long, value_name = "S")]
     scenario: String,
     /// The flush_dcache_page strategy: legacy-2005, patched-2005, recheck,
     /// tmpalias, modern, patched-ptl.
-    #[arg(long)]
+    #[arg(long, value_name = "X")]
     strategy: String,
     /// Vmas mapping the file (2 to 8).
-    #[arg(long)]
+    #[arg(long, value_name = "N", value_parser = parse_usize, allow_hyphen_values = true)]
     vmas: Option<usize>,
     /// Cache lines per page (a power of two, 1 to 512).
-    #[arg(long)]
+    #[arg(long, value_name = "N", value_parser = parse_number, allow_hyphen_values = true)]
     lines: Option<u64>,
     /// B's placement: 2.6.14, pgoff-aware, map-fixed.
-    #[arg(long)]
+    #[arg(long, value_name = "C")]
     colour: Option<String>,
-    /// The 2.6.14 _PAGE_FLUSH semantics: on or off (3.x).
-    #[arg(long)]
-    page_flush: Option<String>,
-    /// Speculative move-in: on or off.
-    #[arg(long)]
-    move_in: Option<String>,
+    /// The 2.6.14 _PAGE_FLUSH semantics: on, or off (3.x). Also yes/no,
+    /// true/false, 1/0, in any case.
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    page_flush: Option<bool>,
+    /// Speculative move-in: on or off. Also yes/no, true/false, 1/0, in any
+    /// case.
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    move_in: Option<bool>,
 }
 
-fn on_off(s: &str, what: &str) -> Result<bool, UsageError> {
-    match s {
-        "on" | "true" | "1" => Ok(true),
-        "off" | "false" | "0" => Ok(false),
-        _ => Err(UsageError(format!("--{what} takes on or off, not {s:?}"))),
-    }
+/// The scenario named `s`.
+fn scenario_kind(s: &str) -> Result<Kind, UsageError> {
+    Kind::ALL
+        .into_iter()
+        .find(|k| k.name() == s)
+        .ok_or_else(|| {
+            let names: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
+            UsageError(format!(
+                "unknown scenario '{s}'; one of {}",
+                names.join(", ")
+            ))
+        })
+}
+
+/// The strategy named `s`.
+fn strategy(s: &str) -> Result<std::sync::Arc<dyn vipt_mm::strategy::FlushStrategy>, UsageError> {
+    by_name(s).ok_or_else(|| {
+        UsageError(format!(
+            "unknown strategy '{s}'; one of {}",
+            report::STRATEGIES.join(", ")
+        ))
+    })
 }
 
 impl ScenarioArgs {
     fn build(&self) -> Result<Scenario, UsageError> {
-        let kind = Kind::parse(&self.scenario)?;
+        let kind = scenario_kind(&self.scenario)?;
         let d = kind.defaults();
+        let colour = match self.colour.as_deref() {
+            None => d.colour,
+            Some(c) => Colour::parse(c).map_err(|_| {
+                UsageError(format!(
+                    "unknown colouring '{c}'; one of {}",
+                    Colour::NAMES.join(", ")
+                ))
+            })?,
+        };
         let p = Params {
             vmas: self.vmas.unwrap_or(d.vmas),
             lines: self.lines.unwrap_or(d.lines),
-            colour: self
-                .colour
-                .as_deref()
-                .map(Colour::parse)
-                .transpose()?
-                .unwrap_or(d.colour),
-            page_flush: self
-                .page_flush
-                .as_deref()
-                .map(|s| on_off(s, "page-flush"))
-                .transpose()?
-                .unwrap_or(d.page_flush),
-            move_in: self
-                .move_in
-                .as_deref()
-                .map(|s| on_off(s, "move-in"))
-                .transpose()?
-                .unwrap_or(d.move_in),
+            colour,
+            page_flush: self.page_flush.unwrap_or(d.page_flush),
+            move_in: self.move_in.unwrap_or(d.move_in),
         };
-        let s = by_name(&self.strategy).ok_or_else(|| {
-            UsageError(format!(
-                "unknown strategy {:?}; one of {}",
-                self.strategy,
-                report::STRATEGIES.join(", ")
-            ))
-        })?;
+        let s = strategy(&self.strategy)?;
         Ok(Scenario::with_strategy(kind, s, p)?)
     }
 }
@@ -96,25 +103,26 @@ pub struct ExploreArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
     /// exhaustive, random or pct.
-    #[arg(long, default_value = "exhaustive")]
+    #[arg(long, value_name = "M", default_value = "exhaustive")]
     mode: String,
-    /// Executions at most.
-    #[arg(long, default_value_t = 50_000)]
+    /// Executions at most (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 50_000, value_parser = parse_number, allow_hyphen_values = true)]
     budget: u64,
     /// Seed for random and PCT.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_number, allow_hyphen_values = true)]
     seed: u64,
     /// Preemption bound of the exhaustive mode.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_u32, allow_hyphen_values = true)]
     bound: u32,
     /// Turn the sleep-set reduction off.
     #[arg(long)]
     no_reduction: bool,
-    /// PCT depth.
-    #[arg(long, default_value_t = 3)]
+    /// PCT depth (1 to 16).
+    #[arg(long, value_name = "D", default_value_t = 3, value_parser = parse_u32, allow_hyphen_values = true)]
     depth: u32,
-    /// Write the minimised failing schedule's swim-lane picture here.
-    #[arg(long)]
+    /// Write the minimised failing schedule's swim-lane picture here (when
+    /// no failure is found, nothing is written and stderr says so).
+    #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
@@ -126,10 +134,11 @@ pub struct ExploreArgs {
 pub struct ReplayArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// The schedule, e.g. a6b6c2a3.
+    /// The schedule: the CPU of every step, run-length coded, e.g. a6b6c2a3.
+    #[arg(value_name = "SCHEDULE")]
     schedule: String,
-    /// Write the swim-lane picture here.
-    #[arg(long)]
+    /// Write the run's swim-lane picture here (whether it fails or passes).
+    #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
@@ -141,7 +150,7 @@ pub struct ReplayArgs {
 pub struct CostArgs {
     /// Write the plot (fdc issued against vmas, a quarter present, two
     /// colours) here.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
@@ -152,14 +161,15 @@ pub struct CostArgs {
 #[derive(Debug, Args)]
 pub struct StressArgs {
     /// The strategy.
-    #[arg(long, default_value = "patched-2005")]
+    #[arg(long, value_name = "X", default_value = "patched-2005")]
     strategy: String,
-    /// Rounds per thread.
-    #[arg(long, default_value_t = 500)]
+    /// Rounds per thread (1 to 1000000).
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = parse_number, allow_hyphen_values = true)]
     rounds: u64,
-    /// _PAGE_FLUSH semantics: on or off.
-    #[arg(long, default_value = "on")]
-    page_flush: String,
+    /// _PAGE_FLUSH semantics: on or off. Also yes/no, true/false, 1/0, in
+    /// any case.
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
+    page_flush: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -172,20 +182,20 @@ pub struct ReportArgs {
     #[arg(long)]
     json: bool,
     /// Also write report.txt, report.json, cost.svg and one SVG timeline per
-    /// failing cell here.
-    #[arg(long)]
+    /// failing cell here (checked before the run; created if need be).
+    #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Preemption bound of the exhaustive cells.
-    #[arg(long, default_value_t = Budget::default().bound)]
+    /// Preemption bound of the exhaustive cells (at most 8).
+    #[arg(long, value_name = "N", default_value_t = Budget::default().bound, value_parser = parse_u32, allow_hyphen_values = true)]
     bound: u32,
-    /// Executions per exhaustive cell.
-    #[arg(long, default_value_t = Budget::default().exhaustive)]
+    /// Executions per exhaustive cell (at least 1).
+    #[arg(long, value_name = "N", default_value_t = Budget::default().exhaustive, value_parser = parse_number, allow_hyphen_values = true)]
     budget: u64,
-    /// Executions per sampler in question 3.
-    #[arg(long, default_value_t = Budget::default().samples)]
+    /// Executions per sampler in question 3 (at least 1).
+    #[arg(long, value_name = "N", default_value_t = Budget::default().samples, value_parser = parse_number, allow_hyphen_values = true)]
     samples: u64,
     /// Seed of the sampled runs.
-    #[arg(long, default_value_t = Budget::default().seed)]
+    #[arg(long, value_name = "N", default_value_t = Budget::default().seed, value_parser = parse_number, allow_hyphen_values = true)]
     seed: u64,
 }
 
@@ -216,7 +226,7 @@ fn parse_mode(a: &ExploreArgs) -> Result<Mode, UsageError> {
         }
         m => {
             return Err(UsageError(format!(
-                "unknown mode {m:?}; exhaustive, random or pct"
+                "unknown mode '{m}'; exhaustive, random or pct"
             )))
         }
     })
@@ -232,11 +242,14 @@ fn replay_cmd(sc: &Scenario, schedule: &str) -> String {
 }
 
 /// `vipt explore`.
-pub fn run_explore(a: ExploreArgs) -> Result<String, UsageError> {
+pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
     let sc = a.scenario.build()?;
     let mode = parse_mode(&a)?;
     if a.budget == 0 {
         return Err(UsageError("--budget must be at least 1".into()));
+    }
+    if let Some(path) = &a.svg {
+        probe_file("--svg", path)?;
     }
     let cfg = Config {
         mode,
@@ -267,10 +280,19 @@ pub fn run_explore(a: ExploreArgs) -> Result<String, UsageError> {
         )),
         None => None,
     };
-    if let (Some(path), Some(steps)) = (&a.svg, &steps) {
-        let title = format!("{} / {} / {}", sc.kind.name(), sc.strategy_name, sc.params);
-        std::fs::write(path, timeline::svg(steps, 3, &ROLES, &title))
-            .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+    let mut output = Output::text(String::new());
+    match (&a.svg, &steps) {
+        (Some(path), Some(steps)) => {
+            let title = format!("{} / {} / {}", sc.kind.name(), sc.strategy_name, sc.params);
+            output
+                .files
+                .push((path.clone(), timeline::svg(steps, 3, &ROLES, &title)));
+        }
+        (Some(path), None) => output.notes.push(format!(
+            "no failing schedule found, so there is no timeline to draw; {} was not written",
+            path.display()
+        )),
+        (None, _) => {}
     }
     if a.json {
         let v = json!({
@@ -286,7 +308,8 @@ pub fn run_explore(a: ExploreArgs) -> Result<String, UsageError> {
             "failures": r.failure_kinds,
             "cost": r.counters.keys().map(|k| (k.to_string(), r.mean(k))).collect::<std::collections::BTreeMap<_, _>>(),
         });
-        return Ok(format!("{v:#}\n"));
+        output.stdout = format!("{v:#}\n");
+        return Ok(output);
     }
     let mut s = String::new();
     let _ = writeln!(
@@ -353,19 +376,86 @@ pub fn run_explore(a: ExploreArgs) -> Result<String, UsageError> {
     for k in r.counters.keys() {
         let _ = writeln!(s, "  {k:24} {:.1}", r.mean(k));
     }
-    Ok(s)
+    output.stdout = s;
+    Ok(output)
+}
+
+/// How a run ended, in words.
+fn ending_name(e: &Ending) -> &'static str {
+    match e {
+        Ending::Finished => "finished",
+        Ending::Deadlock(_) => "deadlock",
+        Ending::Panic(_) => "panic",
+        Ending::StepLimit => "step limit",
+        Ending::Abandoned => "abandoned",
+    }
+}
+
+/// Parses a replay's schedule: empty or malformed is bad input, and so is
+/// one longer than any run may be (refused before it is expanded).
+fn parse_schedule(s: &str, max_steps: usize) -> Result<Schedule, UsageError> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(UsageError(
+            "bad schedule: empty; give the CPU of every step, run-length coded, e.g. a6b6c2a3"
+                .into(),
+        ));
+    }
+    let mut steps: u64 = 0;
+    let mut chars = t.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if !c.is_ascii_lowercase() {
+            return Err(UsageError(format!(
+                "bad schedule '{s}': expected a CPU letter a-z at offset {i}, found '{c}'"
+            )));
+        }
+        let mut run: Option<u64> = None;
+        while let Some(&(_, d)) = chars.peek() {
+            let Some(d) = d.to_digit(10) else { break };
+            run = Some(
+                run.unwrap_or(0)
+                    .saturating_mul(10)
+                    .saturating_add(u64::from(d)),
+            );
+            chars.next();
+        }
+        if run == Some(0) {
+            return Err(UsageError(format!(
+                "bad schedule '{s}': a run of 0 steps after offset {i}"
+            )));
+        }
+        steps = steps.saturating_add(run.unwrap_or(1));
+    }
+    if steps > max_steps as u64 {
+        return Err(UsageError(format!(
+            "bad schedule '{s}': more than {max_steps} steps, the most a run may take"
+        )));
+    }
+    Ok(t.parse::<Schedule>()?)
 }
 
 /// `vipt replay`.
-pub fn run_replay(a: ReplayArgs) -> Result<String, UsageError> {
+pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
     let sc = a.scenario.build()?;
-    let sched: Schedule = a.schedule.parse()?;
+    let max_steps = Config::default().max_steps;
+    let sched = parse_schedule(&a.schedule, max_steps)?;
+    if let Some(path) = &a.svg {
+        probe_file("--svg", path)?;
+    }
     let mut rp = Replay::new(sched.clone());
-    let (run, out) = run_one(&sc, &mut rp, Config::default().max_steps)?;
+    let (run, out) = run_one(&sc, &mut rp, max_steps)?;
     if let Some(step) = rp.diverged {
         return Err(UsageError(format!(
             "the schedule names a CPU that cannot run at step {step} ({} in the schedule); it was made for another scenario or strategy",
             sched.0.get(step).map_or('?', |c| (b'a' + c) as char)
+        )));
+    }
+    if sched.len() > run.steps.len() {
+        return Err(UsageError(format!(
+            "the schedule has {} steps but the run ended ({}) after {}; it was made for another scenario or strategy",
+            sched.len(),
+            ending_name(&run.ending),
+            run.steps.len()
         )));
     }
     let out = out.ok_or_else(|| UsageError("the replay was abandoned".into()))?;
@@ -376,48 +466,56 @@ pub fn run_replay(a: ReplayArgs) -> Result<String, UsageError> {
         sc.params,
         Schedule::of_run(&run)
     );
+    let mut output = Output::text(String::new());
     if let Some(path) = &a.svg {
-        std::fs::write(path, timeline::svg(&run.steps, 3, &ROLES, &title))
-            .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        // The run's timeline exists whether it failed or not.
+        output
+            .files
+            .push((path.clone(), timeline::svg(&run.steps, 3, &ROLES, &title)));
     }
     let verdict = if out.failed() { "fail" } else { "pass" };
     if a.json {
         let v = json!({
             "scenario": sc.kind.name(), "strategy": sc.strategy_name, "schedule": Schedule::of_run(&run).to_string(),
             "verdict": verdict, "failures": out.failures, "observed": out.observed, "steps": run.steps.len(),
-            "preemptions": run.preemptions(), "ending": format!("{:?}", run.ending),
+            "preemptions": run.preemptions(), "ending": ending_name(&run.ending),
             "timeline": timeline::segments(&run.steps).iter().map(|g| json!({"cpu": g.cpu, "first": g.first, "last": g.last, "function": g.what, "ops": g.ops})).collect::<Vec<_>>(),
         });
-        return Ok(format!("{v:#}\n"));
+        output.stdout = format!("{v:#}\n");
+        return Ok(output);
     }
     let mut s = format!("{title}\n\n");
     s += &timeline::text(&run.steps, 3, &ROLES);
     let _ = writeln!(
         s,
-        "\n{} steps, {} preemptions, ending {:?}",
+        "\n{} steps, {} preemptions, ending: {}",
         run.steps.len(),
         run.preemptions(),
-        run.ending == Ending::Finished
+        ending_name(&run.ending)
     );
     let _ = writeln!(s, "verdict: {verdict}");
     for f in &out.failures {
         let _ = writeln!(s, "  {f}");
     }
     let _ = writeln!(s, "observed: {}", out.observed);
-    Ok(s)
+    output.stdout = s;
+    Ok(output)
 }
 
 /// `vipt cost`.
-pub fn run_cost(a: CostArgs) -> Result<String, UsageError> {
+pub fn run_cost(a: CostArgs) -> Result<Output, UsageError> {
+    if let Some(path) = &a.svg {
+        probe_file("--svg", path)?;
+    }
     let pts = cost::sweep(
         &report::STRATEGIES[..5],
         &cost::VMAS,
         &cost::PRESENT,
         &cost::COLOURS,
     )?;
+    let mut output = Output::text(String::new());
     if let Some(p) = &a.svg {
-        std::fs::write(p, cost::plot(&pts, 0.25, 2))
-            .map_err(|e| UsageError(format!("{}: {e}", p.display())))?;
+        output.files.push((p.clone(), cost::plot(&pts, 0.25, 2)));
     }
     if a.json {
         let v: Vec<_> = pts
@@ -426,43 +524,86 @@ pub fn run_cost(a: CostArgs) -> Result<String, UsageError> {
                 "fdc_nullified": p.fdc_nullified, "tlb_inserts": p.tlb_inserts, "tlb_purges": p.tlb_purges,
                 "tree_nodes": p.tree_nodes, "translation_checks": p.translation_checks, "lock_hold_steps": p.lock_hold_steps}))
             .collect();
-        return Ok(format!("{:#}\n", json!({ "points": v })));
+        output.stdout = format!("{:#}\n", json!({ "points": v }));
+        return Ok(output);
     }
     let t = cost::table(&pts);
-    Ok(format!(
+    output.stdout = format!(
         "flush_dcache_page cost of one write(): 1 MiB 4-way cache, 32-byte lines (128 fdc per page flush)\n\n{}",
         report::table_text(&t)
-    ))
+    );
+    Ok(output)
 }
 
-/// `vipt stress`.
-pub fn run_stress(a: StressArgs) -> Result<String, UsageError> {
-    let s = by_name(&a.strategy)
-        .ok_or_else(|| UsageError(format!("unknown strategy {:?}", a.strategy)))?;
-    let r = stress::stress(s, a.rounds, on_off(&a.page_flush, "page-flush")?)?;
-    if a.json {
+/// Whether a stress run is ok: a model BUG, a lock-order inversion or a
+/// broken invariant is a failure (stale reads are the strategy's verdict,
+/// reported but not a failure of the run).
+pub fn stress_ok(r: &stress::StressReport) -> bool {
+    r.bugs.is_empty() && r.inversions.is_empty() && r.invariants.is_ok()
+}
+
+/// `vipt stress`: exit status 1 when the run is not ok.
+pub fn run_stress(a: StressArgs) -> Result<Output, UsageError> {
+    let s = strategy(&a.strategy)?;
+    if !(1..=1_000_000).contains(&a.rounds) {
+        return Err(UsageError(format!(
+            "--rounds must be 1 to 1000000, not {}",
+            a.rounds
+        )));
+    }
+    let r = stress::stress(s, a.rounds, a.page_flush)?;
+    let ok = stress_ok(&r);
+    let stdout = if a.json {
         let v = json!({"strategy": r.strategy, "rounds": r.rounds, "seconds": r.elapsed.as_secs_f64(), "calls": r.calls,
             "stale_reads": r.stale_reads, "bugs": r.bugs, "inversions": r.inversions,
-            "invariants": r.invariants.as_ref().err(), "ok": r.ok()});
-        return Ok(format!("{v:#}\n"));
-    }
-    Ok(format!(
-        "native stress, {} threads on one world, strategy {}, {} rounds each\n{} kernel path calls in {:.2?}\nstale reads after a completed flush: {}\nmodel bugs: {}\nlock-order inversions: {}\ninvariants: {}\n{}\n",
+            "invariants": r.invariants.as_ref().err(), "ok": ok});
+        format!("{v:#}\n")
+    } else {
+        stress_text(&r, ok)
+    };
+    Ok(Output {
+        ok,
+        ..Output::text(stdout)
+    })
+}
+
+fn stress_text(r: &stress::StressReport, ok: bool) -> String {
+    let mut s = format!(
+        "native stress, {} threads on one world, strategy {}, {} rounds each\n{} kernel path calls in {:.3} s\nstale reads after a completed flush: {}\nmodel bugs: {}\n",
         5,
         r.strategy,
         r.rounds,
         r.calls,
-        r.elapsed,
+        r.elapsed.as_secs_f64(),
         r.stale_reads,
         r.bugs.len(),
-        r.inversions.len(),
-        match &r.invariants { Ok(()) => "hold".to_string(), Err(e) => format!("BROKEN: {e}") },
-        if r.ok() { "ok" } else { "FAILED" }
-    ))
+    );
+    let indented = |s: &mut String, what: &str| {
+        for line in what.trim_end().lines() {
+            let _ = writeln!(s, "  {line}");
+        }
+    };
+    for b in &r.bugs {
+        indented(&mut s, b);
+    }
+    let _ = writeln!(s, "lock-order inversions: {}", r.inversions.len());
+    for i in &r.inversions {
+        indented(&mut s, i);
+    }
+    let _ = writeln!(
+        s,
+        "invariants: {}",
+        match &r.invariants {
+            Ok(()) => "hold".to_string(),
+            Err(e) => format!("BROKEN: {e}"),
+        }
+    );
+    let _ = writeln!(s, "{}", if ok { "ok" } else { "FAILED" });
+    s
 }
 
 /// `vipt report`.
-pub fn run_report(a: ReportArgs) -> Result<String, UsageError> {
+pub fn run_report(a: ReportArgs) -> Result<Output, UsageError> {
     let b = Budget {
         bound: a.bound,
         exhaustive: a.budget,
@@ -470,10 +611,21 @@ pub fn run_report(a: ReportArgs) -> Result<String, UsageError> {
         seed: a.seed,
         ..Budget::default()
     };
-    if b.exhaustive == 0 || b.samples == 0 || b.bound > 8 {
-        return Err(UsageError(
-            "--budget and --samples must be at least 1, --bound at most 8".into(),
-        ));
+    if b.exhaustive == 0 {
+        return Err(UsageError("--budget must be at least 1".into()));
+    }
+    if b.samples == 0 {
+        return Err(UsageError("--samples must be at least 1".into()));
+    }
+    if b.bound > 8 {
+        return Err(UsageError(format!(
+            "--bound must be at most 8, not {}",
+            b.bound
+        )));
+    }
+    // Before the long run: the directory must take files.
+    if let Some(dir) = &a.out {
+        probe_dir(dir)?;
     }
     let pb = Mutex::new(None::<(String, ProgressBar)>);
     let progress = |what: &str, done: usize, total: usize| {
@@ -495,31 +647,112 @@ pub fn run_report(a: ReportArgs) -> Result<String, UsageError> {
             p.finish_and_clear();
         }
     }
+    let text = r.text();
+    let mut output = Output::text(if a.json {
+        format!("{:#}\n", r.json())
+    } else {
+        text.clone()
+    });
     if let Some(dir) = &a.out {
-        let err = |e: std::io::Error| UsageError(format!("{}: {e}", dir.display()));
-        std::fs::create_dir_all(dir).map_err(err)?;
-        std::fs::write(dir.join("report.txt"), r.text()).map_err(err)?;
-        std::fs::write(dir.join("report.json"), format!("{:#}\n", r.json())).map_err(err)?;
-        std::fs::write(dir.join("cost.svg"), cost::plot(&r.cost, 0.25, 2)).map_err(err)?;
+        output.files.push((dir.join("report.txt"), text));
+        output
+            .files
+            .push((dir.join("report.json"), format!("{:#}\n", r.json())));
+        output
+            .files
+            .push((dir.join("cost.svg"), cost::plot(&r.cost, 0.25, 2)));
         for c in r.cells.iter().filter(|c| c.schedule.is_some()) {
-            let sc = Scenario::new(Kind::parse(c.scenario)?, &c.strategy, c.params)?;
-            let sched: Schedule = c.schedule.as_deref().unwrap_or_default().parse()?;
-            let (run, _) = run_one(&sc, &mut Replay::new(sched), Config::default().max_steps)?;
-            let name = format!(
-                "{}-{}{}.svg",
-                c.scenario,
-                c.strategy,
-                report::param_flags(c.params, sc.kind.defaults())
-                    .replace(" --", "-")
-                    .replace(' ', "-")
-            );
-            let title = format!("{} / {} / {}", c.scenario, c.strategy, c.params);
-            std::fs::write(dir.join(name), timeline::svg(&run.steps, 3, &ROLES, &title))
-                .map_err(err)?;
+            match cell_timeline(c) {
+                Ok((name, svg)) => output.files.push((dir.join(name), svg)),
+                // The text is printed all the same; the status says 2.
+                Err(UsageError(e)) => output
+                    .errors
+                    .push(format!("timeline of {} / {}: {e}", c.scenario, c.strategy)),
+            }
         }
     }
-    if a.json {
-        return Ok(format!("{:#}\n", r.json()));
+    Ok(output)
+}
+
+/// A failing cell's timeline file: its name and the SVG.
+fn cell_timeline(c: &report::Cell) -> Result<(String, String), UsageError> {
+    let sc = Scenario::new(scenario_kind(c.scenario)?, &c.strategy, c.params)?;
+    let sched: Schedule = c.schedule.as_deref().unwrap_or_default().parse()?;
+    let (run, _) = run_one(&sc, &mut Replay::new(sched), Config::default().max_steps)?;
+    let name = format!(
+        "{}-{}{}.svg",
+        c.scenario,
+        c.strategy,
+        report::param_flags(c.params, sc.kind.defaults())
+            .replace(" --", "-")
+            .replace(' ', "-")
+    );
+    let title = format!("{} / {} / {}", c.scenario, c.strategy, c.params);
+    Ok((name, timeline::svg(&run.steps, 3, &ROLES, &title)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean() -> stress::StressReport {
+        stress::StressReport {
+            strategy: "patched-2005".into(),
+            rounds: 1,
+            elapsed: std::time::Duration::from_millis(1),
+            calls: 5,
+            stale_reads: 0,
+            bugs: Vec::new(),
+            inversions: Vec::new(),
+            invariants: Ok(()),
+        }
     }
-    Ok(r.text())
+
+    #[test]
+    fn stress_with_an_inversion_is_not_ok() {
+        assert!(stress_ok(&clean()));
+        let mut r = clean();
+        r.inversions
+            .push("i_mmap_lock taken after the pte lock".into());
+        assert!(!stress_ok(&r));
+        let text = stress_text(&r, stress_ok(&r));
+        assert!(text.contains("lock-order inversions: 1"), "{text}");
+        assert!(text.trim_end().ends_with("FAILED"), "{text}");
+        assert!(!text.lines().any(|l| l == "ok"), "{text}");
+    }
+
+    #[test]
+    fn stress_with_a_bug_or_broken_invariant_is_not_ok() {
+        let mut r = clean();
+        r.bugs.push("BUG: bad page".into());
+        assert!(!stress_ok(&r));
+        let mut r = clean();
+        r.invariants = Err("mapcount 2, 1 ptes".into());
+        assert!(!stress_ok(&r));
+        // Stale reads are the strategy's verdict, not the run's.
+        let mut r = clean();
+        r.stale_reads = 3;
+        assert!(stress_ok(&r));
+    }
+
+    #[test]
+    fn schedules_must_be_well_formed() {
+        let max = Config::default().max_steps;
+        assert_eq!(parse_schedule("a2b", max).unwrap().len(), 3);
+        for bad in [
+            "",
+            "  ",
+            "a0",
+            "2a",
+            "a-1",
+            "A1",
+            "a1 b2",
+            "é",
+            "a99999999999999999999999",
+        ] {
+            assert!(parse_schedule(bad, max).is_err(), "{bad:?}");
+        }
+        assert!(parse_schedule("a20000", max).is_ok());
+        assert!(parse_schedule("a20000b", max).is_err());
+    }
 }

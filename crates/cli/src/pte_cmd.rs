@@ -9,6 +9,7 @@ use vipt_pte::{
     Layout, Pte, PteKind,
 };
 
+use crate::args::{parse_number, parse_usize};
 use crate::UsageError;
 
 /// The pfn `vipt pte coincide` counts for when none is given.
@@ -29,13 +30,14 @@ pub enum PteCommand {
 #[derive(Debug, Args)]
 pub struct DecodeArgs {
     /// The pte value (decimal or 0x-hex).
-    #[arg(value_parser = parse_number)]
+    #[arg(value_parser = parse_number, allow_hyphen_values = true)]
     value: u64,
     /// The kernel's layout: 32 (2-level) or 64 (3-level).
-    #[arg(long, default_value = "32", value_parser = parse_layout)]
+    #[arg(long, value_name = "32|64", default_value = "32", value_parser = parse_layout, allow_hyphen_values = true)]
     layout: Layout,
-    /// The target pfn for translation_exists (default: the pte's own pte_pfn).
-    #[arg(long, value_parser = parse_number)]
+    /// The target pfn for translation_exists, decimal or 0x-hex (default:
+    /// the pte's own pte_pfn).
+    #[arg(long, value_name = "N", value_parser = parse_number, allow_hyphen_values = true)]
     pfn: Option<u64>,
     /// Print one JSON object.
     #[arg(long)]
@@ -46,27 +48,17 @@ pub struct DecodeArgs {
 #[derive(Debug, Args)]
 pub struct CoincideArgs {
     /// The target pfn (decimal or 0x-hex).
-    #[arg(long, default_value_t = DEFAULT_PFN, value_parser = parse_number)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PFN, value_parser = parse_number, allow_hyphen_values = true)]
     pfn: u64,
     /// The kernel's layout: 32 (2-level) or 64 (3-level).
-    #[arg(long, default_value = "32", value_parser = parse_layout)]
+    #[arg(long, value_name = "32|64", default_value = "32", value_parser = parse_layout, allow_hyphen_values = true)]
     layout: Layout,
-    /// How many example ptes of each kind to show.
-    #[arg(long, default_value_t = 3)]
+    /// How many example ptes of each kind to show (decimal or 0x-hex).
+    #[arg(long, value_name = "K", default_value_t = 3, value_parser = parse_usize, allow_hyphen_values = true)]
     examples: usize,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
-}
-
-/// Parses a number in decimal or 0x-hex.
-pub fn parse_number(s: &str) -> Result<u64, String> {
-    let t = s.trim().replace('_', "");
-    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => t.parse::<u64>(),
-    };
-    parsed.map_err(|_| format!("'{s}' is not a decimal or 0x-hex number below 2^64"))
 }
 
 fn parse_layout(s: &str) -> Result<Layout, String> {

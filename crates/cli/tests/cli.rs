@@ -1,6 +1,8 @@
 //! The `vipt` command end to end: output, JSON keys, errors and exit statuses.
 
-use std::process::{Command, Output};
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use vipt_pte::{closed_form, coincidences, pgoff_to_pte, swp_entry, Layout};
@@ -171,6 +173,11 @@ fn every_subcommand_has_help() {
         &["pte", "--help"],
         &["pte", "decode", "--help"],
         &["pte", "coincide", "--help"],
+        &["report", "--help"],
+        &["explore", "--help"],
+        &["replay", "--help"],
+        &["cost", "--help"],
+        &["stress", "--help"],
     ] {
         let out = vipt(args);
         assert!(out.status.success(), "{args:?}");
@@ -354,4 +361,587 @@ fn cost_and_stress_run() {
     assert_eq!(at("tmpalias", 32)["translation_checks"], 0);
     let s = json(&["stress", "--rounds", "20", "--json"]);
     assert_eq!(s["ok"], true);
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vipt-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs vipt with stdout a pipe whose read end is closed at once, after
+/// reading `read` bytes from it. Returns the exit status and stderr, and
+/// what was read.
+fn closed_pipe(args: &[&str], read: usize) -> (Option<i32>, String, Vec<u8>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vipt"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vipt");
+    let mut head = vec![0; read];
+    {
+        let mut stdout = child.stdout.take().unwrap();
+        stdout.read_exact(&mut head).unwrap();
+        // Dropped here: the child's next write (or its first, when
+        // nothing was read) gets EPIPE once the pipe buffer is full at
+        // the latest, since the outputs used are larger than 64 KiB.
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        head,
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_status_0() {
+    // `cost --json` (68 KB) and `report --json` (137 KB) are larger than a
+    // pipe buffer, so EPIPE cannot be missed; the others are checked too.
+    for args in [
+        &["cost", "--json"][..],
+        &["cost"],
+        &[
+            "report",
+            "--json",
+            "--bound",
+            "0",
+            "--budget",
+            "1",
+            "--samples",
+            "1",
+        ],
+        &["pte", "coincide", "--examples", "1000"],
+    ] {
+        let (code, err, _) = closed_pipe(args, 0);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_reader_that_stops_early_is_no_error() {
+    // `vipt report --json | head -c 10`.
+    let (code, err, head) = closed_pipe(
+        &[
+            "report",
+            "--json",
+            "--bound",
+            "0",
+            "--budget",
+            "1",
+            "--samples",
+            "1",
+        ],
+        10,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(head[0], b'{');
+}
+
+#[test]
+fn a_write_error_is_one_line_and_status_2() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // no /dev/full on this system
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_vipt"))
+        .args(["cost", "--json"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("writing output"), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn report_out_is_checked_before_the_run() {
+    let dir = scratch("out-check");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let under_file = file.join("sub");
+    assert_usage_error(
+        &[
+            "report",
+            "--bound",
+            "0",
+            "--budget",
+            "1",
+            "--samples",
+            "1",
+            "--out",
+            under_file.to_str().unwrap(),
+        ],
+        "--out",
+    );
+    // An unusable directory is refused before the run even with the
+    // default (long) budget: this returns at once.
+    assert_usage_error(&["report", "--out", under_file.to_str().unwrap()], "sub");
+    // A usable one is left without the probe file.
+    let good = dir.join("new").join("report");
+    let out = vipt(&[
+        "report",
+        "--bound",
+        "0",
+        "--budget",
+        "1",
+        "--samples",
+        "1",
+        "--out",
+        good.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let mut names: Vec<String> = std::fs::read_dir(&good)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    for n in ["cost.svg", "report.json", "report.txt"] {
+        assert!(names.iter().any(|m| m == n), "{n} missing: {names:?}");
+    }
+    let txt = std::fs::read(good.join("report.txt")).unwrap();
+    assert_eq!(txt, out.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_text_survives_files_that_cannot_be_written() {
+    let dir = scratch("out-late");
+    // The probe succeeds, but report.txt is a directory.
+    std::fs::create_dir_all(dir.join("report.txt")).unwrap();
+    let out = vipt(&[
+        "report",
+        "--bound",
+        "0",
+        "--budget",
+        "1",
+        "--samples",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("## Question 1"), "{text}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("report.txt"), "{err}");
+    // The other files are written all the same.
+    assert!(dir.join("report.json").is_file());
+    assert!(dir.join("cost.svg").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn missing_arguments_are_named() {
+    assert_usage_error(
+        &["explore"],
+        "vipt explore: missing required argument(s): --scenario <S>, --strategy <X>",
+    );
+    assert_usage_error(
+        &["explore", "--scenario", "cow"],
+        "missing required argument(s): --strategy <X>",
+    );
+    assert_usage_error(
+        &["replay", "--scenario", "cow", "--strategy", "modern"],
+        "missing required argument(s): <SCHEDULE>",
+    );
+    assert_usage_error(&["pte", "decode"], "missing required argument(s): <VALUE>");
+    assert_usage_error(&["pte"], "missing subcommand; one of decode, coincide");
+    assert_usage_error(&[], "missing subcommand; one of pte, report");
+}
+
+#[test]
+fn negative_values_are_quoted_whole() {
+    assert_usage_error(&["pte", "decode", "1", "--layout", "-32"], "'-32'");
+    assert_usage_error(&["pte", "decode", "-0x10"], "'-0x10'");
+    assert_usage_error(&["pte", "coincide", "--pfn", "-12"], "'-12'");
+    assert_usage_error(
+        &[
+            "explore",
+            "--scenario",
+            "cow",
+            "--strategy",
+            "modern",
+            "--budget",
+            "-50",
+        ],
+        "'-50'",
+    );
+    assert_usage_error(&["stress", "--rounds", "-3"], "'-3'");
+}
+
+#[test]
+fn on_off_flags_take_every_spelling_in_any_case() {
+    let params = |extra: &[&str]| {
+        let mut args = vec![
+            "explore",
+            "--scenario",
+            "swap-pte",
+            "--strategy",
+            "modern",
+            "--budget",
+            "1",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        json(&args)["params"].as_str().unwrap().to_string()
+    };
+    for on in ["on", "ON", "yes", "Yes", "true", "TRUE", "1"] {
+        let p = params(&["--page-flush", on, "--move-in", on]);
+        assert!(
+            p.contains("page-flush=on") && p.contains("move-in=on"),
+            "{on}: {p}"
+        );
+    }
+    for off in ["off", "OFF", "no", "NO", "false", "False", "0"] {
+        let p = params(&["--page-flush", off, "--move-in", off]);
+        assert!(
+            p.contains("page-flush=off") && p.contains("move-in=off"),
+            "{off}: {p}"
+        );
+    }
+    let s = json(&["stress", "--rounds", "1", "--page-flush", "No", "--json"]);
+    assert_eq!(s["rounds"], 1);
+    assert_usage_error(
+        &[
+            "explore",
+            "--scenario",
+            "swap-pte",
+            "--strategy",
+            "modern",
+            "--page-flush",
+            "maybe",
+        ],
+        "'maybe'",
+    );
+    assert_usage_error(&["stress", "--page-flush", "2"], "yes/no");
+    for sub in ["explore", "replay", "stress"] {
+        let help = String::from_utf8(vipt(&[sub, "--help"]).stdout).unwrap();
+        assert!(
+            help.contains("yes/no") && help.contains("1/0"),
+            "{sub}: {help}"
+        );
+    }
+}
+
+#[test]
+fn empty_or_malformed_schedules_are_bad_input() {
+    let replay = |sched: &str| -> Vec<String> {
+        [
+            "replay",
+            "--scenario",
+            "swap-pte",
+            "--strategy",
+            "patched-2005",
+            sched,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let usage = |sched: &str, needle: &str| {
+        let args = replay(sched);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_usage_error(&args, needle);
+    };
+    usage("", "empty");
+    usage("   ", "empty");
+    usage("a0", "bad schedule");
+    usage("3a", "bad schedule");
+    usage("aé", "'é'");
+    usage("a99999999999999999999", "steps");
+    // A complete run's schedule with a step more than the run takes.
+    let full = json(&[
+        "replay",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "patched-2005",
+        "a",
+        "--json",
+    ]);
+    let sched = full["schedule"].as_str().unwrap();
+    usage(&format!("{sched}a"), "the run ended");
+    // The complete schedule itself replays.
+    let again = json(&[
+        "replay",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "patched-2005",
+        sched,
+        "--json",
+    ]);
+    assert_eq!(again["schedule"], sched);
+    assert_eq!(again["ending"], "finished");
+}
+
+#[test]
+fn replay_svg_is_written_for_a_passing_run_too() {
+    let dir = scratch("svg-pass");
+    let svg = dir.join("pass.svg");
+    let r = json(&[
+        "replay",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "patched-2005",
+        "a",
+        "--json",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(r["verdict"], "pass");
+    let pic = std::fs::read_to_string(&svg).unwrap();
+    assert!(pic.starts_with("<svg") && pic.trim_end().ends_with("</svg>"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn explore_svg_without_a_failure_says_it_wrote_nothing() {
+    let dir = scratch("svg-none");
+    let svg = dir.join("none.svg");
+    let out = vipt(&[
+        "explore",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "patched-2005",
+        "--json",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "pass");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("no failing schedule") && err.contains("was not written"),
+        "{err}"
+    );
+    assert!(!svg.exists());
+    // An unwritable --svg is refused before the search.
+    assert_usage_error(
+        &[
+            "explore",
+            "--scenario",
+            "swap-pte",
+            "--strategy",
+            "legacy-2005",
+            "--svg",
+            dir.join("no/such/dir.svg").to_str().unwrap(),
+        ],
+        "--svg",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn stress_verdict_text_json_and_status_agree() {
+    // Whether a run meets an inversion depends on the threads; that the
+    // verdict, the `ok` field and the status agree does not.
+    for strategy in ["patched-ptl", "patched-2005"] {
+        let out = vipt(&["stress", "--strategy", strategy, "--rounds", "20", "--json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let clean = v["bugs"].as_array().unwrap().is_empty()
+            && v["inversions"].as_array().unwrap().is_empty()
+            && v["invariants"].is_null();
+        assert_eq!(v["ok"], clean, "{v}");
+        assert_eq!(out.status.code(), Some(if clean { 0 } else { 1 }), "{v}");
+
+        let out = vipt(&["stress", "--strategy", strategy, "--rounds", "20"]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let count = |key: &str| -> u64 {
+            let line = text.lines().find(|l| l.starts_with(key)).unwrap();
+            line[key.len()..].trim().parse().unwrap()
+        };
+        let clean = count("model bugs:") == 0
+            && count("lock-order inversions:") == 0
+            && text.contains("invariants: hold");
+        let last = text.lines().last().unwrap();
+        assert_eq!(last, if clean { "ok" } else { "FAILED" }, "{text}");
+        assert_eq!(out.status.code(), Some(if clean { 0 } else { 1 }), "{text}");
+    }
+}
+
+#[test]
+fn every_number_is_decimal_or_hex() {
+    let v = json(&[
+        "report",
+        "--json",
+        "--bound",
+        "0x0",
+        "--budget",
+        "0x1",
+        "--samples",
+        "0X1",
+        "--seed",
+        "0x10",
+    ]);
+    assert_eq!(v["budget"]["bound"], 0);
+    assert_eq!(v["budget"]["exhaustive"], 1);
+    assert_eq!(v["budget"]["samples"], 1);
+    assert_eq!(v["budget"]["seed"], 16);
+
+    let v = json(&[
+        "explore",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "modern",
+        "--budget",
+        "0x10",
+        "--vmas",
+        "0x3",
+        "--lines",
+        "0X4",
+        "--bound",
+        "0x1",
+        "--json",
+    ]);
+    let explored = v["explored"].as_u64().unwrap();
+    assert!((1..=16).contains(&explored), "{v}");
+    let p = v["params"].as_str().unwrap();
+    assert!(p.contains("vmas=3") && p.contains("lines=4"), "{p}");
+    let v = json(&[
+        "explore",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "modern",
+        "--mode",
+        "pct",
+        "--depth",
+        "0x2",
+        "--seed",
+        "0xff",
+        "--budget",
+        "0x8",
+        "--json",
+    ]);
+    assert_eq!(v["seed"], 255);
+
+    let s = json(&["stress", "--rounds", "0x3", "--json"]);
+    assert_eq!(s["rounds"], 3);
+    let c = json(&["pte", "coincide", "--examples", "0x5", "--json"]);
+    assert_eq!(c["examples"]["swap"].as_array().unwrap().len(), 5);
+
+    assert_usage_error(
+        &[
+            "explore",
+            "--scenario",
+            "swap-pte",
+            "--strategy",
+            "modern",
+            "--mode",
+            "pct",
+            "--depth",
+            "0x11",
+        ],
+        "--depth must be 1 to 16, not 17",
+    );
+    assert_usage_error(&["report", "--budget", "ten"], "'ten'");
+    assert_usage_error(&["report", "--bound", "0x100000000"], "2^32");
+}
+
+#[test]
+fn zero_budgets_are_refused() {
+    let explore = |budget: &'static str| {
+        [
+            "explore",
+            "--scenario",
+            "swap-pte",
+            "--strategy",
+            "modern",
+            "--budget",
+            budget,
+        ]
+    };
+    assert_usage_error(&explore("0"), "--budget must be at least 1");
+    assert_usage_error(&explore("0x0"), "--budget must be at least 1");
+    assert_usage_error(&["report", "--budget", "0"], "--budget must be at least 1");
+    assert_usage_error(
+        &["report", "--samples", "0"],
+        "--samples must be at least 1",
+    );
+    assert_usage_error(&["report", "--bound", "9"], "--bound must be at most 8");
+    assert_usage_error(
+        &["stress", "--rounds", "0"],
+        "--rounds must be 1 to 1000000",
+    );
+}
+
+#[test]
+fn no_argument_value_panics() {
+    let max = "0xffffffffffffffff";
+    let sc = [
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "modern",
+        "--budget",
+        "1",
+    ];
+    let with = |rest: &[&'static str]| {
+        let mut v = vec!["explore"];
+        v.extend_from_slice(&sc);
+        v.extend_from_slice(rest);
+        v
+    };
+    let cases: Vec<Vec<&str>> = vec![
+        with(&["--vmas", max]),
+        with(&["--vmas", "0"]),
+        with(&["--lines", "0"]),
+        with(&["--lines", max]),
+        with(&["--bound", "0xffffffff"]),
+        with(&["--seed", max]),
+        with(&["--mode", "pct", "--depth", "0xffffffff"]),
+        with(&["--colour", ""]),
+        with(&["--page-flush", ""]),
+        vec!["stress", "--rounds", max],
+        vec!["stress", "--strategy", ""],
+        vec!["pte", "coincide", "--examples", max],
+        vec!["pte", "coincide", "--pfn", max, "--layout", "64"],
+        vec!["pte", "decode", max, "--layout", "64", "--pfn", max],
+        vec!["pte", "decode", max, "--layout", max],
+        vec![
+            "replay",
+            "--scenario",
+            "swap-pte",
+            "--strategy",
+            "modern",
+            "a16777216",
+        ],
+        vec![
+            "replay",
+            "--scenario",
+            "swap-pte",
+            "--strategy",
+            "modern",
+            "z",
+        ],
+        vec!["report", "--bound", "0xffffffff"],
+        vec!["report", "--out", ""],
+    ];
+    for args in cases {
+        let out = vipt(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        let code = out.status.code();
+        assert!(matches!(code, Some(0..=2)), "{args:?}: {code:?} {err}");
+        if code == Some(2) {
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        }
+    }
 }
