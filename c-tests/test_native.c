@@ -6,8 +6,10 @@
  * once with patched-2005 written in C (strategies/), called on real threads.
  * Every call must succeed, and afterwards the model must have found no BUG,
  * no lock-order inversion and its invariants intact (stale reads are counted:
- * real threads race for real, and vipt_explore is what finds races). Built twice by the
- * Makefile: with ASan/UBSan, and as test_native_tsan with ThreadSanitizer.
+ * real threads race for real, and vipt_explore is what finds races), and a
+ * random search with a C strategy on the explorer's own threads. Built twice by
+ * the Makefile: with ASan/UBSan, and as test_native_tsan with ThreadSanitizer
+ * (c_tests.rs checks that binary really is TSan's).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -303,6 +305,29 @@ static void scenario_world(void)
 	CHECK(vipt_scenario_free(sc) == 0 && vipt_strategy_free(s) == 0);
 }
 
+/* The explorer's random search on two of its own threads, with a strategy
+ * written in C: under ThreadSanitizer, the callbacks' C code runs on the
+ * library's worker threads and must show no race either. */
+static void explore_on_threads(void)
+{
+	struct vipt_explore_config cfg;
+	struct vipt_result_counts counts;
+	struct vipt_strategy *s;
+	struct vipt_scenario *sc;
+	struct vipt_result *r;
+
+	CHECK(vipt_strategy_register("c-patched-2005", c_strategy_patched_2005.fn, NULL, &s) == 0);
+	CHECK(vipt_scenario_new("reclaim", NULL, s, &sc) == 0);
+	CHECK(vipt_explore_config_default(&cfg) == 0);
+	cfg.mode = VIPT_MODE_RANDOM;
+	cfg.budget = 400;
+	cfg.threads = 2;
+	CHECK(vipt_explore(sc, &cfg, &r) == 0);
+	CHECK(vipt_result_counts(r, &counts) == 0 && counts.executions == 400);
+	CHECK(vipt_result_free(r) == 0 && vipt_scenario_free(sc) == 0);
+	CHECK(vipt_strategy_free(s) == 0);
+}
+
 int main(void)
 {
 	struct vipt_strategy *s;
@@ -311,6 +336,7 @@ int main(void)
 	by_hand();
 	scenario_world();
 	reentry();
+	explore_on_threads();
 	CHECK(vipt_strategy_builtin("modern", &s) == 0);
 	stress(s, 1);
 	CHECK(vipt_strategy_free(s) == 0);

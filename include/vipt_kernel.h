@@ -212,7 +212,8 @@ struct page {
 #endif
 
 #define VIPT_FLUSH_DCACHE_PAGE(fn)						\
-	static void fn##_body(struct vipt_kcpu *vipt_cpu, struct page *page);	\
+	static void fn##_body(struct vipt_kcpu *vipt_cpu __attribute__((unused)), \
+			      struct page *page __attribute__((unused)));	\
 	static int fn(struct vipt_kcpu *vipt_cpu, struct vipt_page *vpage,	\
 		      void *arg)						\
 	{									\
@@ -221,7 +222,8 @@ struct page {
 		fn##_body(vipt_cpu, &pg);					\
 		return 0;							\
 	}									\
-	static void fn##_body(struct vipt_kcpu *vipt_cpu, struct page *page)
+	static void fn##_body(struct vipt_kcpu *vipt_cpu __attribute__((unused)), \
+			      struct page *page __attribute__((unused)))
 
 static inline unsigned long page_to_pfn(const struct page *page)
 {

@@ -420,20 +420,22 @@ pub fn run(
     let err: Mutex<Option<String>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..b.threads.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(k, st, p)) = plan.get(i) else {
-                    break;
-                };
-                match run_cell(k, st, p, b) {
-                    Ok(c) => cells.lock().expect("cells")[i] = Some(c),
-                    Err(e) => {
-                        *err.lock().expect("err") = Some(e);
+            s.spawn(|| {
+                crate::search::as_worker(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(k, st, p)) = plan.get(i) else {
                         break;
+                    };
+                    match run_cell(k, st, p, b) {
+                        Ok(c) => cells.lock().expect("cells")[i] = Some(c),
+                        Err(e) => {
+                            *err.lock().expect("err") = Some(e);
+                            break;
+                        }
                     }
-                }
-                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                progress("exploring scenario × strategy cells", d, plan.len());
+                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    progress("exploring scenario × strategy cells", d, plan.len());
+                })
             });
         }
     });

@@ -11,6 +11,37 @@ use vipt_mm::Op;
 use crate::engine::{execute, Chooser, Enabled, Ending, Run};
 use crate::schedule::{default_choice, Schedule, MAX_CPUS};
 
+/// Called with `true` first and `false` last on every worker thread a search
+/// or the report spawns (none is spawned for one thread); set by an embedder
+/// that must know, such as the C library telling ThreadSanitizer which threads
+/// run only library code.
+static WORKER_HOOK: std::sync::OnceLock<fn(bool)> = std::sync::OnceLock::new();
+
+/// Sets the function every spawned worker thread calls first (with `true`)
+/// and last (with `false`); the first call wins and returns true, later ones
+/// change nothing and return false.
+pub fn set_worker_hook(f: fn(bool)) -> bool {
+    WORKER_HOOK.set(f).is_ok()
+}
+
+/// Runs `work` as a worker thread's whole life, between the hook's calls.
+pub(crate) fn as_worker<R>(work: impl FnOnce() -> R) -> R {
+    struct Finish(Option<fn(bool)>);
+    impl Drop for Finish {
+        fn drop(&mut self) {
+            if let Some(f) = self.0 {
+                f(false);
+            }
+        }
+    }
+    let hook = WORKER_HOOK.get().copied();
+    if let Some(f) = hook {
+        f(true);
+    }
+    let _finish = Finish(hook);
+    work()
+}
+
 /// A program the explorer can run: it builds a fresh state for every
 /// execution, runs its CPUs on that state, and judges each execution
 /// afterwards.
@@ -676,7 +707,9 @@ fn sampled<P: Program>(
         vec![work(0)]
     } else {
         std::thread::scope(|s| {
-            let workers: Vec<_> = (0..threads).map(|w| s.spawn(move || work(w))).collect();
+            let workers: Vec<_> = (0..threads)
+                .map(|w| s.spawn(move || as_worker(|| work(w))))
+                .collect();
             workers
                 .into_iter()
                 .map(|h| h.join().expect("worker panicked"))

@@ -70,7 +70,10 @@ fn set_last_error(message: &str) {
 /// Runs a fallible entry point: `Ok(v)` becomes `v` (≥ 0), an error becomes its
 /// negative errno with the message kept, a panic becomes `-EIO` with its message.
 pub(crate) fn guard(name: &str, f: impl FnOnce() -> Result<c_int>) -> c_int {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    crate::sanitizer::enter();
+    let r = catch_unwind(AssertUnwindSafe(f));
+    crate::sanitizer::leave();
+    match r {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
             set_last_error(&format!("{name}: {}", e.message));

@@ -13,15 +13,25 @@
 //! - `cpu`, mapping and vma handles are numbers, looked up in a per-thread table
 //!   of live callback contexts. They are valid only during the callback that
 //!   produced them; afterwards, or on another thread, they are `-EBADF`.
-//! - A context is busy while one of its operations runs (a scheduling point may
-//!   switch to another simulated CPU there). Another CPU's callback using it
-//!   meanwhile gets `-EBUSY`, so the `Cpu` is never borrowed twice.
-//! - No unwinding crosses a C frame. A panic inside an operation (a model `BUG`,
-//!   or the explorer ending the execution while this CPU is suspended in it) is
-//!   caught there and kept in the context; that call and every later one return
+//! - The C function runs on a stack of its own (a coroutine nested in the
+//!   CPU's), and every operation it calls is handed back to the CPU's stack
+//!   and run there: a scheduling point, a model `BUG` or the explorer ending the
+//!   execution happens in Rust frames only, and the C frames are never unwound.
+//!   Another CPU's callback using a context whose operation is running gets
+//!   `-EBUSY`, so the `Cpu` is never borrowed twice.
+//! - A panic inside an operation (a model `BUG`, or the explorer ending the
+//!   execution while this CPU is suspended in it) is caught on the CPU's stack
+//!   and kept in the context; that call and every later one return
 //!   `-ECANCELED`, and when the C function returns the panic is resumed on the
 //!   Rust side. A model error (`-EINVAL`, …) also cancels the rest of the call
 //!   and becomes the strategy's error, as `?` would in Rust.
+//! - A callback that ignores `-ECANCELED` (`while (!translation_exists(…));`
+//!   reads it as "no") is not waited for: after [`CANCELLED_CALLS`] cancelled
+//!   calls its stack is dropped without unwinding (it holds only C frames and
+//!   this module's trivially droppable ones), and the execution ends with its
+//!   failure. A callback that makes more than [`MAX_CALLS`] calls in one
+//!   `flush_dcache_page` is a runaway loop, a kernel BUG of that execution.
+//!   Only a loop that calls nothing at all can hang; no library can stop that.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -29,6 +39,9 @@ use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use corosensei::stack::{DefaultStack, Stack};
+use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use vipt_mm::strategy as ks;
 use vipt_mm::{AddressSpace, Cpu, FlushStrategy, MmError, MmStruct, Vma, World};
@@ -165,8 +178,14 @@ pub(crate) struct KCpu {
     /// The model CPU, borrowed mutably by the trampoline for the whole call
     /// and used only through this pointer until the C function returns.
     cpu: *mut Cpu,
-    /// An operation is running (possibly suspended at a scheduling point).
-    busy: Cell<bool>,
+    /// The C function is running on its stack (not waiting for an operation
+    /// to run on the CPU's): only then may it ask for one.
+    inside: Cell<bool>,
+    /// The C stack's way back to the CPU's stack, set when it starts.
+    yielder: Cell<*const Yielder<Answer, Ask>>,
+    /// Operations called, and calls refused as cancelled, in this callback.
+    calls: Cell<u64>,
+    cancelled_calls: Cell<u64>,
     objects: RefCell<Vec<Obj>>,
     /// A panic caught inside an operation, resumed after the C function returns.
     panic: RefCell<Option<Box<dyn Any + Send>>>,
@@ -255,8 +274,51 @@ impl From<MmError> for Error {
 
 type KResult<T> = std::result::Result<T, KErr>;
 
+/// Cancelled calls a callback may make before its C frames are discarded.
+pub const CANCELLED_CALLS: u64 = 256;
+
+/// Kernel operations one callback may call in one `flush_dcache_page`.
+pub const MAX_CALLS: u64 = 1 << 18;
+
+/// What a callback's C stack asks of the CPU's stack.
+enum Ask {
+    /// Run this operation there (it may reach a scheduling point, or unwind).
+    Run(*mut (dyn FnMut() + 'static)),
+    /// The callback ignored `-ECANCELED` too often: drop its stack.
+    Abandon,
+}
+
+/// The CPU's stack's answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Start the C function, or the operation ran.
+    Go,
+    /// The operation unwound (the execution ended, or the model panicked).
+    Cancelled,
+}
+
+impl KCpu {
+    /// Whether the callback's work was cancelled (a panic or a model error).
+    fn cancelled(&self) -> bool {
+        self.panic.borrow().is_some() || self.error.borrow().is_some()
+    }
+
+    /// From the C stack: hands `ask` to the CPU's stack and waits for the
+    /// answer. The caller must be this context's C function (`inside`).
+    fn ask(&self, ask: Ask) -> Answer {
+        let y = self.yielder.get();
+        debug_assert!(self.inside.get() && !y.is_null());
+        // SAFETY: `inside` is true only while this context's coroutine runs,
+        // and its yielder (set at its start) lives as long as the coroutine.
+        unsafe { (*y).suspend(ask) }
+    }
+}
+
 /// One kernel operation of a callback: finds the context, refuses a cancelled
-/// or busy one, runs `f` on its CPU and keeps a panic or model error.
+/// or busy one, runs `f` on its CPU's stack and keeps a panic or model error.
+///
+/// `f` may capture only what needs no drop (references, pointers, numbers):
+/// if the callback is abandoned while `f` waits, it is forgotten.
 fn kcall(
     name: &str,
     cpu: *mut vipt_kcpu,
@@ -264,42 +326,98 @@ fn kcall(
 ) -> c_int {
     guard(name, || {
         with_active(from_ptr(cpu), |k| {
-            if k.panic.borrow().is_some() || k.error.borrow().is_some() {
-                return Err(Error::new(
-                    errno::ECANCELED,
-                    "this callback's CPU has failed or its execution ended: return",
-                ));
-            }
-            if k.busy.replace(true) {
+            if !k.inside.get() {
                 return Err(Error::new(
                     errno::EBUSY,
                     "cpu is in use by another simulated CPU's operation",
                 ));
             }
-            // SAFETY: `k.cpu` comes from the trampoline's `&mut Cpu`, unused
-            // by it until the C function returns; `busy` ensures this is the
-            // only reference made from it at a time.
-            let model = unsafe { &mut *k.cpu };
-            let r = catch_unwind(AssertUnwindSafe(|| f(k, model)));
-            k.busy.set(false);
-            match r {
-                Ok(Ok(v)) => Ok(v),
-                Ok(Err(KErr::Arg(e))) => Err(e),
-                Ok(Err(KErr::Mm(e))) => {
+            if k.cancelled() {
+                let n = k.cancelled_calls.get() + 1;
+                k.cancelled_calls.set(n);
+                if n > CANCELLED_CALLS {
+                    k.ask(Ask::Abandon);
+                    unreachable!("an abandoned callback was resumed");
+                }
+                return Err(Error::new(
+                    errno::ECANCELED,
+                    "this callback's CPU has failed or its execution ended: return",
+                ));
+            }
+            let n = k.calls.get() + 1;
+            k.calls.set(n);
+            if n > MAX_CALLS {
+                *k.error.borrow_mut() = Some(MmError::Bug(format!(
+                    "{name}: more than {MAX_CALLS} kernel calls in one flush_dcache_page (a runaway loop)"
+                )));
+                return Err(Error::new(errno::ECANCELED, "runaway loop: return"));
+            }
+            let mut f = Some(f);
+            let mut out: Option<KResult<c_int>> = None;
+            let answer = {
+                let mut job = || {
+                    if let Some(f) = f.take() {
+                        // SAFETY: `k.cpu` comes from the trampoline's `&mut
+                        // Cpu`, which it does not use while a job runs; jobs
+                        // run one at a time, on the CPU's stack.
+                        let model = unsafe { &mut *k.cpu };
+                        out = Some(f(k, model));
+                    }
+                };
+                let job: &mut dyn FnMut() = &mut job;
+                // SAFETY: only the lifetime is erased. The CPU's stack runs
+                // the job before it answers, and this frame waits for that
+                // answer, so the job outlives every use of the pointer.
+                let job: *mut (dyn FnMut() + 'static) = unsafe { std::mem::transmute(job) };
+                k.ask(Ask::Run(job))
+            };
+            if answer == Answer::Cancelled {
+                return Err(Error::new(
+                    errno::ECANCELED,
+                    "the execution ended in this operation (or the model panicked): return",
+                ));
+            }
+            match out.expect("the job ran") {
+                Ok(v) => Ok(v),
+                Err(KErr::Arg(e)) => Err(e),
+                Err(KErr::Mm(e)) => {
                     let err = Error::from(e.clone());
                     *k.error.borrow_mut() = Some(e);
                     Err(err)
                 }
-                Err(p) => {
-                    *k.panic.borrow_mut() = Some(p);
-                    Err(Error::new(
-                        errno::ECANCELED,
-                        "the execution ended in this operation (or the model panicked): return",
-                    ))
-                }
             }
         })
     })
+}
+
+/// Stacks for callbacks' C code, kept per thread for the next callback.
+mod stacks {
+    use std::cell::RefCell;
+
+    use corosensei::stack::DefaultStack;
+
+    /// A callback's stack: room for kernel-style C under AddressSanitizer.
+    pub(super) const SIZE: usize = 256 * 1024;
+
+    thread_local! {
+        static SPARE: RefCell<Vec<DefaultStack>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn take() -> std::io::Result<DefaultStack> {
+        match SPARE.with(|s| s.borrow_mut().pop()) {
+            Some(s) => Ok(s),
+            None => DefaultStack::new(SIZE),
+        }
+    }
+
+    pub(super) fn give(stack: DefaultStack) {
+        let _ = SPARE.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < 4 {
+                s.push(stack);
+            }
+        });
+    }
 }
 
 impl KCpu {
@@ -378,30 +496,85 @@ impl FlushStrategy for CStrategy {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             world: cpu.world().clone(),
             cpu,
-            busy: Cell::new(false),
+            inside: Cell::new(false),
+            yielder: Cell::new(std::ptr::null()),
+            calls: Cell::new(0),
+            cancelled_calls: Cell::new(0),
             objects: RefCell::new(Vec::new()),
             panic: RefCell::new(None),
             error: RefCell::new(None),
         };
+        let world = k.world.clone();
+        let stack = stacks::take()
+            .map_err(|e| MmError::NoMemory(format!("no stack for strategy {}: {e}", self.name)))?;
         let reg = Registered::new(&k);
-        // SAFETY: `f` was non-NULL at registration and the registrant promised
-        // a function of this type, safe to call from any thread; the handles
-        // are numbers, never dereferenced by either side.
-        let rc = unsafe { (self.f)(to_ptr(k.id), to_ptr(pfn + 1), self.arg as *mut c_void) };
+        let (f, arg, kref) = (self.f, self.arg, &k);
+        let body = move |y: &Yielder<Answer, Ask>, _: Answer| {
+            kref.yielder.set(y);
+            // SAFETY: `f` was non-NULL at registration and the registrant
+            // promised a function of this type, safe to call from any thread;
+            // the handles are numbers, never dereferenced.
+            unsafe { f(to_ptr(kref.id), to_ptr(pfn + 1), arg as *mut c_void) }
+        };
+        // SAFETY: the coroutine borrows `k` and is finished (returned or
+        // reset) before `k` is dropped, below in this function.
+        let mut co = unsafe { Coroutine::with_stack_unchecked(stack, body) };
+        let mut answer = Answer::Go;
+        let rc = loop {
+            k.inside.set(true);
+            let outside = crate::sanitizer::Outside::new();
+            let r = co.resume(answer);
+            drop(outside);
+            k.inside.set(false);
+            match r {
+                CoroutineResult::Return(rc) => break Some(rc),
+                CoroutineResult::Yield(Ask::Run(job)) => {
+                    // SAFETY: the C stack's frame that made the job waits for
+                    // this answer, so the job is alive (see `kcall`).
+                    let job = unsafe { &mut *job };
+                    answer = match catch_unwind(AssertUnwindSafe(job)) {
+                        Ok(()) => Answer::Go,
+                        Err(p) => {
+                            *k.panic.borrow_mut() = Some(p);
+                            Answer::Cancelled
+                        }
+                    };
+                }
+                CoroutineResult::Yield(Ask::Abandon) => {
+                    // SAFETY: the C stack holds C frames and `kcall`'s, none
+                    // with anything to drop (a waiting job captures only
+                    // references and numbers; see `kcall`), so discarding it
+                    // is the `longjmp` force_reset asks for.
+                    unsafe { co.force_reset() };
+                    break None;
+                }
+            }
+        };
         drop(reg);
+        let stack: DefaultStack = co.into_stack();
+        if rc.is_none() {
+            let lo = stack.limit().get();
+            crate::sanitizer::asan_unpoison(lo as *mut u8, stack.base().get() - lo);
+        }
+        stacks::give(stack);
         if let Some(p) = k.panic.take() {
             resume_unwind(p);
         }
         // The kernel's flush_dcache_page cannot fail: a strategy that does is
         // a kernel BUG, which the explorer reports as a failing execution.
-        let world = k.world.clone();
+        let abandoned = if rc.is_none() {
+            format!("; it ignored -ECANCELED {CANCELLED_CALLS} times and was stopped",)
+        } else {
+            String::new()
+        };
         if let Some(e) = k.error.take() {
-            return Err(world.bug(format!("strategy {}: {e}", self.name)));
+            return Err(world.bug(format!("strategy {}: {e}{abandoned}", self.name)));
         }
-        if rc < 0 {
-            return Err(world.bug(format!("strategy {} returned {rc}", self.name)));
+        match rc {
+            Some(rc) if rc < 0 => Err(world.bug(format!("strategy {} returned {rc}", self.name))),
+            Some(_) => Ok(()),
+            None => Err(world.bug(format!("strategy {}{abandoned}", self.name))),
         }
-        Ok(())
     }
 }
 
@@ -948,7 +1121,10 @@ mod tests {
             id: 7,
             world: w.clone(),
             cpu: &mut cpu,
-            busy: Cell::new(false),
+            inside: Cell::new(false),
+            yielder: Cell::new(std::ptr::null()),
+            calls: Cell::new(0),
+            cancelled_calls: Cell::new(0),
             objects: RefCell::new(Vec::new()),
             panic: RefCell::new(None),
             error: RefCell::new(None),

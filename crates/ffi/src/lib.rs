@@ -20,6 +20,7 @@ mod hw;
 mod kcpu;
 mod model;
 mod pte;
+mod sanitizer;
 mod world;
 
 pub use error::{vipt_last_error, vipt_selftest_panic};

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every program the Makefile builds, in its `PROGRAMS` order.
-const PROGRAMS: [&str; 11] = [
+const PROGRAMS: [&str; 12] = [
     "test_encoding",
     "test_translation",
     "test_atomic",
@@ -24,6 +24,7 @@ const PROGRAMS: [&str; 11] = [
     "test_model_errors",
     "test_native",
     "test_native_tsan",
+    "test_runaway",
 ];
 
 fn workspace() -> PathBuf {
@@ -147,15 +148,48 @@ fn c_test_native() {
     run_program("test_native");
 }
 
-/// The pthreads program under ThreadSanitizer.
+/// The pthreads program under ThreadSanitizer: it really is a TSan build (the
+/// runtime's entry point linked, no ASan's), and it is clean.
 #[test]
 fn c_test_native_tsan() {
+    let dir = built()
+        .as_ref()
+        .unwrap_or_else(|e| panic!("building the C tests: {e}"));
+    let bin = std::fs::read(dir.join("test_native_tsan")).unwrap();
+    let has = |s: &[u8]| bin.windows(s.len()).any(|w| w == s);
+    assert!(
+        has(b"__tsan_init"),
+        "test_native_tsan is not built with TSan"
+    );
+    assert!(!has(b"__asan_init"), "test_native_tsan is built with ASan");
     run_program("test_native_tsan");
+}
+
+/// The TSan build sees races in a callback's C code: the racy strategy on the
+/// explorer's two threads is reported (TSan's exit status 66).
+#[test]
+fn c_tsan_reports_a_race_in_a_strategy() {
+    let dir = built()
+        .as_ref()
+        .unwrap_or_else(|e| panic!("building the C tests: {e}"));
+    let out = Command::new(dir.join("tsan_racy")).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(66), "{err}");
+    assert!(
+        err.contains("ThreadSanitizer: data race") && err.contains("racy_flush_dcache_page"),
+        "{err}"
+    );
 }
 
 #[test]
 fn c_test_model_errors() {
     run_program("test_model_errors");
+}
+
+/// Strategies that ignore -ECANCELED or loop without end are stopped.
+#[test]
+fn c_test_runaway() {
+    run_program("test_runaway");
 }
 
 #[test]
