@@ -5,8 +5,9 @@
  * over. The explorer must not wait for it: the callback's C frames are
  * dropped after a bounded number of cancelled calls, the execution is
  * reported (step limit or kernel BUG), and the search goes on to its budget.
- * Also a loop that never gets cancelled because it calls only operations
- * that are no scheduling point, and a native call with such a strategy.
+ * Also a loop that the step limit does not end first, the same loop in
+ * native mode, and a strategy that breaks a kernel rule the compiler cannot
+ * see: walking i_mmap without flush_dcache_mmap_lock or i_mmap_lock.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,6 +60,29 @@ VIPT_FLUSH_DCACHE_PAGE(spin_on_index)
 {
 	while (page_index(page) != (unsigned long)-2)
 		__atomic_add_fetch(&spins, 1, __ATOMIC_RELAXED);
+}
+
+/* patched-2005's walk, without flush_dcache_mmap_lock. */
+VIPT_FLUSH_DCACHE_PAGE(unlocked_walk)
+{
+	struct address_space *mapping = page_mapping(page);
+	struct vm_area_struct *mpnt;
+	struct prio_tree_iter iter;
+	unsigned long offset, addr, pfn = page_to_pfn(page);
+	unsigned long pgoff;
+
+	if (!mapping || !mapping_mapped(mapping))
+		return;
+	flush_kernel_dcache_page(page_address(page));
+	pgoff = page_index(page);
+	vma_prio_tree_foreach(mpnt, &iter, mapping, pgoff, pgoff) {
+		offset = (pgoff - mpnt->vm_pgoff) << PAGE_SHIFT;
+		addr = mpnt->vm_start + offset;
+		if (translation_exists(mpnt, addr, pfn)) {
+			__flush_cache_page(mpnt, addr);
+			break;
+		}
+	}
 }
 
 static void explore(const char *scenario, struct vipt_strategy *s, uint32_t mode,
@@ -124,6 +148,22 @@ static void test_runaway_loop(void)
 	vipt_strategy_free(s);
 }
 
+static void test_unlocked_walk(void)
+{
+	struct vipt_strategy *s;
+	uint64_t n, failing;
+	char msg[512];
+
+	CHECK(vipt_strategy_register("unlocked-walk", unlocked_walk, NULL, &s) == 0);
+	explore("reclaim", s, VIPT_MODE_RANDOM, 20, 2000, &n, &failing, msg, sizeof(msg));
+	CHECK(n == 20 && failing == n);
+	CHECK(strstr(msg, "vma_prio_tree_foreach") && strstr(msg, "i_mmap_lock") &&
+	      strstr(msg, "flush_dcache_mmap_lock"));
+	printf("test_runaway: unlocked-walk: %llu/%llu failing: %s\n",
+	       (unsigned long long)failing, (unsigned long long)n, msg);
+	vipt_strategy_free(s);
+}
+
 /* Native mode: the same runaway loop on the caller's own thread ends too,
  * as a kernel BUG the world counts. */
 static void test_native(void)
@@ -155,6 +195,7 @@ int main(void)
 {
 	test_cancelled_loop();
 	test_runaway_loop();
+	test_unlocked_walk();
 	test_native();
 	printf("test_runaway: %d checks, %d failed (%lu spins)\n", checks, failures, spins);
 	return failures != 0;

@@ -109,6 +109,18 @@
 #define VIPT_LOCK_MMAP_SEM 2
 
 /*
+ Calls a strategy callback may make after it was cancelled (each returning
+ `-ECANCELED`) before its C frames are discarded without returning.
+ */
+#define VIPT_CANCELLED_CALLS 256
+
+/*
+ Kernel operations one strategy callback may call in one
+ `flush_dcache_page`; the next is a runaway-loop kernel BUG.
+ */
+#define VIPT_MAX_KERNEL_CALLS (1 << 18)
+
+/*
  `colour`: 2.6.14 `get_shared_area` (ignores `vm_pgoff`).
  */
 #define VIPT_COLOUR_2614 0
@@ -1417,8 +1429,10 @@ int vipt_prio_tree_iter_init(struct vipt_prio_tree_iter *iter, struct vipt_mappi
 
 /*
  `vma_prio_tree_next`: the next vma of the walk into `iter->vma`; returns 1
- when there is one, 0 at the end. The first call reads the index (call with
- `flush_dcache_mmap_lock` or `i_mmap_lock` held).
+ when there is one, 0 at the end. The first call reads the index. Every call
+ needs `flush_dcache_mmap_lock` or `i_mmap_lock` held by this CPU, as the
+ kernel's `lockdep_assert_held` would have it: without, the call is a model
+ error (a kernel BUG of the execution, naming the function and the locks).
  */
 int vipt_vma_prio_tree_next(struct vipt_kcpu *cpu, struct vipt_prio_tree_iter *iter);
 
@@ -1790,6 +1804,12 @@ int vipt_ptep_cmpxchg(struct vipt_pte_cell *c, uint64_t old_pte, uint64_t new_pt
  the pte is not present.
  */
 int vipt_dirty_trap(struct vipt_pte_cell *c, uint64_t *out);
+
+extern void vipt__tsan_ignore_begin(void);
+
+extern void vipt__tsan_ignore_end(void);
+
+extern void vipt__asan_unpoison(void *addr, size_t size);
 
 /*
  Sets scenario `sc` up natively (no explorer): its world, processes and

@@ -26,10 +26,10 @@
 //!   Rust side. A model error (`-EINVAL`, …) also cancels the rest of the call
 //!   and becomes the strategy's error, as `?` would in Rust.
 //! - A callback that ignores `-ECANCELED` (`while (!translation_exists(…));`
-//!   reads it as "no") is not waited for: after [`CANCELLED_CALLS`] cancelled
+//!   reads it as "no") is not waited for: after [`VIPT_CANCELLED_CALLS`] cancelled
 //!   calls its stack is dropped without unwinding (it holds only C frames and
 //!   this module's trivially droppable ones), and the execution ends with its
-//!   failure. A callback that makes more than [`MAX_CALLS`] calls in one
+//!   failure. A callback that makes more than [`VIPT_MAX_KERNEL_CALLS`] calls in one
 //!   `flush_dcache_page` is a runaway loop, a kernel BUG of that execution.
 //!   Only a loop that calls nothing at all can hang; no library can stop that.
 
@@ -274,11 +274,13 @@ impl From<MmError> for Error {
 
 type KResult<T> = std::result::Result<T, KErr>;
 
-/// Cancelled calls a callback may make before its C frames are discarded.
-pub const CANCELLED_CALLS: u64 = 256;
+/// Calls a strategy callback may make after it was cancelled (each returning
+/// `-ECANCELED`) before its C frames are discarded without returning.
+pub const VIPT_CANCELLED_CALLS: u64 = 256;
 
-/// Kernel operations one callback may call in one `flush_dcache_page`.
-pub const MAX_CALLS: u64 = 1 << 18;
+/// Kernel operations one strategy callback may call in one
+/// `flush_dcache_page`; the next is a runaway-loop kernel BUG.
+pub const VIPT_MAX_KERNEL_CALLS: u64 = 1 << 18;
 
 /// What a callback's C stack asks of the CPU's stack.
 enum Ask {
@@ -335,7 +337,7 @@ fn kcall(
             if k.cancelled() {
                 let n = k.cancelled_calls.get() + 1;
                 k.cancelled_calls.set(n);
-                if n > CANCELLED_CALLS {
+                if n > VIPT_CANCELLED_CALLS {
                     k.ask(Ask::Abandon);
                     unreachable!("an abandoned callback was resumed");
                 }
@@ -346,9 +348,9 @@ fn kcall(
             }
             let n = k.calls.get() + 1;
             k.calls.set(n);
-            if n > MAX_CALLS {
+            if n > VIPT_MAX_KERNEL_CALLS {
                 *k.error.borrow_mut() = Some(MmError::Bug(format!(
-                    "{name}: more than {MAX_CALLS} kernel calls in one flush_dcache_page (a runaway loop)"
+                    "{name}: more than {VIPT_MAX_KERNEL_CALLS} kernel calls in one flush_dcache_page (a runaway loop)"
                 )));
                 return Err(Error::new(errno::ECANCELED, "runaway loop: return"));
             }
@@ -563,7 +565,7 @@ impl FlushStrategy for CStrategy {
         // The kernel's flush_dcache_page cannot fail: a strategy that does is
         // a kernel BUG, which the explorer reports as a failing execution.
         let abandoned = if rc.is_none() {
-            format!("; it ignored -ECANCELED {CANCELLED_CALLS} times and was stopped",)
+            format!("; it ignored -ECANCELED {VIPT_CANCELLED_CALLS} times and was stopped",)
         } else {
             String::new()
         };
@@ -749,8 +751,10 @@ pub extern "C" fn vipt_prio_tree_iter_init(
 }
 
 /// `vma_prio_tree_next`: the next vma of the walk into `iter->vma`; returns 1
-/// when there is one, 0 at the end. The first call reads the index (call with
-/// `flush_dcache_mmap_lock` or `i_mmap_lock` held).
+/// when there is one, 0 at the end. The first call reads the index. Every call
+/// needs `flush_dcache_mmap_lock` or `i_mmap_lock` held by this CPU, as the
+/// kernel's `lockdep_assert_held` would have it: without, the call is a model
+/// error (a kernel BUG of the execution, naming the function and the locks).
 #[no_mangle]
 pub extern "C" fn vipt_vma_prio_tree_next(
     cpu: *mut vipt_kcpu,
@@ -758,15 +762,17 @@ pub extern "C" fn vipt_vma_prio_tree_next(
 ) -> c_int {
     kcall("vipt_vma_prio_tree_next", cpu, |k, c| {
         let mut it = crate::error::read_in(iter, "iter")?;
+        let m = k.mapping(it.mapping)?;
+        // Every step of the walk needs the lock, as the kernel's does.
+        ks::assert_i_mmap_held(c, &m, "vma_prio_tree_foreach")?;
         if it.walk == 0 {
-            let m = k.mapping(it.mapping)?;
             if it.r_index > it.h_index {
                 return Err(Error::new(errno::EINVAL, "iter was not initialised").into());
             }
             let vmas = if it.r_index == it.h_index {
-                ks::vmas_mapping(c, &m, it.r_index)
+                ks::vmas_mapping(c, &m, it.r_index)?
             } else {
-                ks::vmas_overlapping(c, &m, it.r_index, it.h_index)
+                ks::vmas_overlapping(c, &m, it.r_index, it.h_index)?
             };
             it.walk = k.add(Obj::Walk(vmas))?;
             it.pos = 0;

@@ -163,23 +163,49 @@ pub fn flush_dcache_mmap_unlock(cpu: &mut Cpu, mapping: &AddressSpace) -> Result
     cpu.unlock_irq(&mapping.tree_lock, "flush_dcache_mmap_unlock")
 }
 
+/// `lockdep_assert_held` for a walk of `mapping`'s `i_mmap`: this CPU must
+/// hold `i_mmap_lock` or `flush_dcache_mmap_lock` (`tree_lock`), or a
+/// concurrent `vma_link`/`unlink` could change the tree under the walk. A
+/// walk without either is a kernel BUG naming `what` and the locks.
+pub fn assert_i_mmap_held(cpu: &Cpu, mapping: &AddressSpace, what: &str) -> Result<(), MmError> {
+    let (a, b) = (mapping.i_mmap_lock.id(), mapping.tree_lock.id());
+    if cpu.held().iter().any(|h| h.id == a || h.id == b) {
+        return Ok(());
+    }
+    Err(MmError::Bug(format!(
+        "{what}: file {}'s i_mmap walked without i_mmap_lock or flush_dcache_mmap_lock \
+         (tree_lock) held (lockdep_assert_held)",
+        mapping.id
+    )))
+}
+
 /// `vma_prio_tree_foreach(vma, &iter, &mapping->i_mmap, pgoff, pgoff)`: the vmas
 /// mapping file page `pgoff`, in the index's order; counts the index nodes read
-/// in the world's statistics. Call with `i_mmap_lock` or
-/// `flush_dcache_mmap_lock` held.
-pub fn vmas_mapping(cpu: &Cpu, mapping: &AddressSpace, pgoff: u64) -> Vec<Arc<Vma>> {
+/// in the world's statistics. Needs `i_mmap_lock` or `flush_dcache_mmap_lock`
+/// held ([`assert_i_mmap_held`]).
+pub fn vmas_mapping(
+    cpu: &Cpu,
+    mapping: &AddressSpace,
+    pgoff: u64,
+) -> Result<Vec<Arc<Vma>>, MmError> {
     vmas_overlapping(cpu, mapping, pgoff, pgoff)
 }
 
 /// `vma_prio_tree_foreach(vma, &iter, &mapping->i_mmap, first, last)`: the
 /// vmas mapping any file page of `[first, last]`; see [`vmas_mapping`].
-pub fn vmas_overlapping(cpu: &Cpu, mapping: &AddressSpace, first: u64, last: u64) -> Vec<Arc<Vma>> {
+pub fn vmas_overlapping(
+    cpu: &Cpu,
+    mapping: &AddressSpace,
+    first: u64,
+    last: u64,
+) -> Result<Vec<Arc<Vma>>, MmError> {
+    assert_i_mmap_held(cpu, mapping, "vma_prio_tree_foreach")?;
     cpu.structure_op(Object::Mapping(mapping.id), false, "vma_prio_tree_foreach");
     let (v, visited) = mapping.vmas_stabbing(first, last);
     let s = &cpu.world().stats;
     s.tree_nodes_visited.fetch_add(visited, Ordering::Relaxed);
     s.vmas_walked.fetch_add(v.len() as u64, Ordering::Relaxed);
-    v
+    Ok(v)
 }
 
 /// The pre-patch `translation_exists(vma, addr)` and its caller's pfn check:
@@ -240,7 +266,7 @@ fn walk_vmas(
     let pgoff = page_index(cpu, pfn)?;
     flush_dcache_mmap_lock(cpu, &mapping);
     let r = (|| {
-        for vma in vmas_mapping(cpu, &mapping, pgoff) {
+        for vma in vmas_mapping(cpu, &mapping, pgoff)? {
             let Some(addr) = vma.address_of(pgoff) else {
                 continue;
             };
