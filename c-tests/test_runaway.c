@@ -85,6 +85,12 @@ VIPT_FLUSH_DCACHE_PAGE(unlocked_walk)
 	}
 }
 
+/* A body that uses neither `page` nor the CPU must compile warning-free
+ * under -Wall -Wextra -Werror (the macro marks both parameters unused). */
+VIPT_FLUSH_DCACHE_PAGE(does_nothing)
+{
+}
+
 static void explore(const char *scenario, struct vipt_strategy *s, uint32_t mode,
 		    uint64_t budget, uint64_t max_steps, uint64_t *executions, uint64_t *failing, char *msg,
 		    size_t len)
@@ -148,6 +154,18 @@ static void test_runaway_loop(void)
 	vipt_strategy_free(s);
 }
 
+static void test_does_nothing(void)
+{
+	struct vipt_strategy *s;
+	uint64_t n, failing;
+	char msg[512];
+
+	CHECK(vipt_strategy_register("does-nothing", does_nothing, NULL, &s) == 0);
+	explore("reclaim", s, VIPT_MODE_RANDOM, 20, 2000, &n, &failing, msg, sizeof(msg));
+	CHECK(n == 20);
+	vipt_strategy_free(s);
+}
+
 static void test_unlocked_walk(void)
 {
 	struct vipt_strategy *s;
@@ -196,6 +214,7 @@ int main(void)
 	test_cancelled_loop();
 	test_runaway_loop();
 	test_unlocked_walk();
+	test_does_nothing();
 	test_native();
 	printf("test_runaway: %d checks, %d failed (%lu spins)\n", checks, failures, spins);
 	return failures != 0;
