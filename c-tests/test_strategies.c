@@ -125,6 +125,7 @@ static int run_all(void)
 
 	for (m = 0; m < 3; m++)
 		MUST(vipt_explore_config_default(&cfg[m]));
+	cfg[0].bound = 2;
 	cfg[0].budget = 3000;
 	cfg[1].mode = VIPT_MODE_RANDOM;
 	cfg[1].budget = 300;

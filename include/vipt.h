@@ -52,6 +52,42 @@
 #define VIPT_REPORT_DIVERGENT_COPIES 1
 
 /*
+ The largest cache `size` the C API builds: 64 MiB.
+ */
+#define VIPT_CACHE_MAX_SIZE (64 << 20)
+
+/*
+ The most physical frames a machine or world has: 2^20 (4 GiB).
+ */
+#define VIPT_MAX_FRAMES (1 << 20)
+
+/*
+ The most CPUs a machine has.
+ */
+#define VIPT_HW_MAX_CPUS 64
+
+/*
+ The most entries a CPU's TLB has.
+ */
+#define VIPT_TLB_MAX_ENTRIES 4096
+
+/*
+ The most cache lines per page (8-byte lines).
+ */
+#define VIPT_MAX_LINES_PER_PAGE 512
+
+/*
+ The largest weight of a `struct vipt_cost_model` field: 2^32 − 1 cycles.
+ */
+#define VIPT_COST_MAX_WEIGHT 4294967295
+
+/*
+ The highest `va` whose page `vipt_hw_flush_page` flushes: the last page of
+ the address space has no end address, so it cannot be.
+ */
+#define VIPT_FLUSH_PAGE_MAX_VA (UINT64_MAX - 4096)
+
+/*
  `PG_locked`.
  */
 #define VIPT_PG_LOCKED 0
@@ -149,6 +185,22 @@
  `mode`: PCT with depth `depth`.
  */
 #define VIPT_MODE_PCT 2
+
+/*
+ The deepest PCT run (`depth`), as `vipt explore --depth` allows.
+ */
+#define VIPT_PCT_MAX_DEPTH 16
+
+/*
+ The most worker threads of a random or PCT run (`threads`).
+ */
+#define VIPT_MAX_THREADS 64
+
+/*
+ The longest execution (`max_steps`), and the longest replayed schedule, in
+ steps: 2^22.
+ */
+#define VIPT_MAX_STEPS (1 << 22)
 
 /*
  `VIPT_LAYOUT_32`: the 32-bit kernel (2 levels, 32-bit pte values).
@@ -314,6 +366,17 @@
  `vipt_shrink_page` result: the file page is not in the page cache.
  */
 #define VIPT_RECLAIM_NOT_CACHED 2
+
+/*
+ The most pages a file has (`vipt_file_new`, and a `write()` past the end
+ grows it at most to this): 2^20.
+ */
+#define VIPT_FILE_MAX_PAGES (1 << 20)
+
+/*
+ The most CPUs a world has.
+ */
+#define VIPT_WORLD_MAX_CPUS 32
 
 /*
  What a pte value is.
@@ -484,23 +547,27 @@ struct vipt_vma;
 struct vipt_world;
 
 /*
- A cache geometry.
+ A cache geometry. `vipt_hw_new` refuses (`-EINVAL`) a field outside its
+ range or a shape that does not fit together.
  */
 struct vipt_geometry {
   /*
-   Total bytes.
+   Total bytes: 1 to `VIPT_CACHE_MAX_SIZE` (64 MiB), a multiple of `ways`
+   whose way size (`size / ways`) is a power of two from `line_size` to
+   `alias_boundary`.
    */
   uint64_t size;
   /*
-   Bytes per line.
+   Bytes per line: a power of two, 8 to 4096.
    */
   uint64_t line_size;
   /*
-   Lines per set.
+   Lines per set: at least 1 (and at most `size / line_size`).
    */
   uint32_t ways;
   /*
-   The alias boundary in bytes.
+   The alias boundary in bytes: a power of two, 4096 to 4 MiB
+   (`VIPT_SHM_COLOUR`).
    */
   uint64_t alias_boundary;
 };
@@ -511,23 +578,23 @@ struct vipt_geometry {
  */
 struct vipt_hw_config {
   /*
-   The data cache.
+   The data cache (ranges in `struct vipt_geometry`).
    */
   struct vipt_geometry geometry;
   /*
-   The instruction cache.
+   The instruction cache (the same ranges).
    */
   struct vipt_geometry icache;
   /*
-   Physical memory in 4 KiB frames.
+   Physical memory in 4 KiB frames: 1 to `VIPT_MAX_FRAMES` (2^20).
    */
   uint64_t frames;
   /*
-   CPUs.
+   CPUs: 1 to `VIPT_HW_MAX_CPUS` (64).
    */
   uint32_t cpus;
   /*
-   Entries per CPU TLB.
+   Entries per CPU TLB: 1 to `VIPT_TLB_MAX_ENTRIES` (4096).
    */
   uint32_t tlb_entries;
   /*
@@ -543,7 +610,7 @@ struct vipt_hw_config {
    */
   bool speculative_move_in;
   /*
-   Range flushes above this many bytes flush the whole cache.
+   Range flushes above this many bytes flush the whole cache: any value.
    */
   uint64_t flush_threshold;
 };
@@ -691,7 +758,9 @@ struct vipt_counters {
 };
 
 /*
- Cycle weights per event. `#[repr(C)]`: the C API takes it as is.
+ Cycle weights per event, for `vipt_hw_cycles`; start from
+ `vipt_cost_model_default`. Every weight is 0 to `VIPT_COST_MAX_WEIGHT`
+ (2^32 − 1) cycles.
  */
 struct vipt_cost_model {
   /*
@@ -699,7 +768,7 @@ struct vipt_cost_model {
    */
   uint64_t cache_hit;
   /*
-   A line filled from memory: 40.
+   A line filled from memory (also a speculative move-in): 40.
    */
   uint64_t cache_miss;
   /*
@@ -919,7 +988,8 @@ struct vipt_lock_ref {
 typedef int (*vipt_flush_dcache_page_fn)(struct vipt_kcpu *cpu, struct vipt_page *page, void *arg);
 
 /*
- A scenario's parameters; start from `vipt_scenario_defaults`.
+ A scenario's parameters; start from `vipt_scenario_defaults`. A field out
+ of range is `-EINVAL`.
  */
 struct vipt_scenario_params {
   /*
@@ -927,11 +997,13 @@ struct vipt_scenario_params {
    */
   uint32_t vmas;
   /*
-   Cache lines per page (a power of two, 1 to 128).
+   Cache lines per page: a power of two, 1 to `VIPT_MAX_LINES_PER_PAGE`
+   (512, 8-byte lines).
    */
   uint64_t lines;
   /*
-   `VIPT_COLOUR_*`.
+   `VIPT_COLOUR_2614`, `VIPT_COLOUR_PGOFF_AWARE` or `VIPT_COLOUR_MAP_FIXED`
+   (0 to 2).
    */
   uint32_t colour;
   /*
@@ -945,15 +1017,16 @@ struct vipt_scenario_params {
 };
 
 /*
- An explorer run's parameters; start from `vipt_explore_config_default`.
+ An explorer run's parameters; start from `vipt_explore_config_default`. A
+ field out of range is `-EINVAL`; a field of another mode is not looked at.
  */
 struct vipt_explore_config {
   /*
-   `VIPT_MODE_*`.
+   `VIPT_MODE_EXHAUSTIVE`, `VIPT_MODE_RANDOM` or `VIPT_MODE_PCT` (0 to 2).
    */
   uint32_t mode;
   /*
-   Exhaustive: the preemption bound, or -1 for none.
+   Exhaustive: the preemption bound, 0 to `INT32_MAX`, or -1 for none.
    */
   int32_t bound;
   /*
@@ -961,23 +1034,25 @@ struct vipt_explore_config {
    */
   bool reduction;
   /*
-   PCT: the depth (at least 1).
+   PCT: the depth, 1 to `VIPT_PCT_MAX_DEPTH` (16).
    */
   uint32_t depth;
   /*
-   At most this many executions.
+   At most this many executions: at least 1.
    */
   uint64_t budget;
   /*
-   Random and PCT: the seed.
+   Random and PCT: the seed, any value.
    */
   uint64_t seed;
   /*
-   Random and PCT: worker threads (0: one per core).
+   Random and PCT: worker threads, 0 (one per core) to `VIPT_MAX_THREADS`
+   (64).
    */
   uint32_t threads;
   /*
-   Steps after which an execution counts as a livelock.
+   Steps after which an execution counts as a livelock: 1 to
+   `VIPT_MAX_STEPS` (2^22).
    */
   uint64_t max_steps;
 };
@@ -1159,15 +1234,16 @@ struct vipt_scenario_world {
 };
 
 /*
- How a world is built; start from `vipt_world_params_default`.
+ How a world is built; start from `vipt_world_params_default`. A field out
+ of range is `-EINVAL`.
  */
 struct vipt_world_params {
   /*
-   Physical memory in 4 KiB frames (at least 8).
+   Physical memory in 4 KiB frames: 8 to `VIPT_MAX_FRAMES` (2^20).
    */
   uint64_t frames;
   /*
-   Simulated CPUs (1 to 32).
+   Simulated CPUs: 1 to `VIPT_WORLD_MAX_CPUS` (32).
    */
   uint32_t cpus;
   /*
@@ -1179,7 +1255,7 @@ struct vipt_world_params {
    */
   bool split_ptlock;
   /*
-   `VIPT_COLOUR_2614` or `VIPT_COLOUR_PGOFF_AWARE`.
+   `VIPT_COLOUR_2614` or `VIPT_COLOUR_PGOFF_AWARE` (0 or 1).
    */
   uint32_t colour;
 };
@@ -1220,14 +1296,41 @@ extern "C" {
 
 /*
  The message of the last failed call on this thread, or "" if none failed.
+ It names the call, and for a value out of range the parameter, the value
+ and the range.
 
  The pointer stays valid until the next failing call on the same thread.
+
+ The errno values of the whole API (Linux numbering), each with one meaning:
+
+ | errno | meaning |
+ |---|---|
+ | `-ENOENT` (2) | no such item: a built-in strategy of that name, a result's counter, failure message, failing schedule or timeline, a file page in the page cache |
+ | `-EIO` (5) | the model found a kernel BUG (a failed `BUG_ON`, a strategy that failed) |
+ | `-ENXIO` (6) | hardware page fault: a data access with no present translation (also the dirty-bit trap on a pte that is not present) |
+ | `-EBADF` (9) | a NULL, freed or forged handle, or a handle of another kind |
+ | `-ENOMEM` (12) | the model ran out of frames, swap slots or handles |
+ | `-EACCES` (13) | hardware protection fault |
+ | `-EFAULT` (14) | a NULL pointer argument (and nothing else) |
+ | `-EBUSY` (16) | an explorer run inside an execution, or a callback's CPU in use by another CPU |
+ | `-EINVAL` (22) | a parameter or struct field outside its documented range, or malformed |
+ | `-ERANGE` (34) | a number the object does not have (a CPU or frame of the machine or world, a report or scenario index past the last) or a value wider than its pte field |
+ | `-EDEADLK` (35) | a call on a CPU from inside a call on the same CPU |
+ | `-EOVERFLOW` (75) | a result that does not fit its type (cycles beyond 2^64, a text beyond `INT_MAX`) |
+ | `-EADDRNOTAVAIL` (99) | SIGSEGV in the model: a user access no vma allows (the message says SIGSEGV and the address) |
+ | `-ECANCELED` (125) | a strategy callback's work was cancelled: return |
+ | `-ENOTRECOVERABLE` (131) | a bug of the library (a panic, caught): the objects the call used may be inconsistent |
+
+ A string-returning call (`buf`, `len`) returns the text's full length
+ without the NUL, as `snprintf` does; `len` 0 writes nothing (then `buf` may
+ be NULL), so `(NULL, 0)` asks for the length.
  */
 const char *vipt_last_error(void);
 
 /*
  For tests of the panic boundary: panics inside the guard when `really` is
- non-zero and returns -EIO with a message; returns 0 otherwise.
+ non-zero (any other `int` value) and returns -ENOTRECOVERABLE with a
+ message, printing nothing; returns 0 for 0.
  */
 int vipt_selftest_panic(int really);
 
@@ -1237,12 +1340,14 @@ int vipt_selftest_panic(int really);
 int vipt_hw_config_default(struct vipt_hw_config *out);
 
 /*
- A small configuration for exploration, `lines_per_page` lines a page.
+ A small configuration for exploration, `lines_per_page` lines a page (a
+ power of two, 1 to `VIPT_MAX_LINES_PER_PAGE` = 512; `-EINVAL` otherwise).
  */
 int vipt_hw_config_explore(uint32_t lines_per_page, struct vipt_hw_config *out);
 
 /*
- Builds a machine; `-EINVAL` for a geometry that cannot be built.
+ Builds a machine; `-EINVAL` for a field outside its range (see `struct
+ vipt_hw_config`) or a geometry that cannot be built.
  */
 int vipt_hw_new(const struct vipt_hw_config *config, struct vipt_hw **out);
 
@@ -1252,77 +1357,92 @@ int vipt_hw_new(const struct vipt_hw_config *config, struct vipt_hw **out);
 int vipt_hw_free(struct vipt_hw *h);
 
 /*
- Sets the pte mapping the page of `va` in `space` in the machine's page table.
+ Sets the pte mapping the page of `va` in `space` in the machine's page table
+ (`space`, `va` and `pte`: any values).
  */
 int vipt_hw_set_pte(struct vipt_hw *h, uint32_t space, uint64_t va, uint64_t pte);
 
 /*
- Reads the pte mapping the page of `va` in `space` (0 if none).
+ Reads the pte mapping the page of `va` in `space` (0 if none; `space` and
+ `va`: any values).
  */
 int vipt_hw_get_pte(const struct vipt_hw *h, uint32_t space, uint64_t va, uint64_t *out);
 
 /*
- Fills frame `pfn` with `byte` in memory and as the ground truth, uncached.
+ Fills frame `pfn` (0 to the machine's `frames` − 1, `-ERANGE` otherwise)
+ with `byte` (any value) in memory and as the ground truth, uncached.
  */
 int vipt_hw_fill_page(struct vipt_hw *h, uint64_t pfn, uint8_t byte);
 
 /*
- A data load of `size` (1, 2, 4, 8) bytes through `space:va` by `cpu` as `agent`.
+ A data load of `size` (1, 2, 4, 8) bytes through `space:va` by `cpu` as
+ `agent`: `cpu` 0 to the machine's `cpus` − 1 (`-ERANGE` otherwise), `agent` `VIPT_AGENT_USER` or `VIPT_AGENT_KERNEL`,
+ `space` any value, `va` any multiple of `size` (`-EINVAL` otherwise).
  */
 int vipt_hw_load(struct vipt_hw *h, uint32_t cpu, uint32_t agent, uint32_t space, uint64_t va, uint32_t size, uint64_t *out);
 
 /*
- A data store of the low `size` bytes of `value` through `space:va`.
+ A data store of the low `size` bytes of `value` (any value) through
+ `space:va` (the other arguments as for `vipt_hw_load`).
  */
 int vipt_hw_store(struct vipt_hw *h, uint32_t cpu, uint32_t agent, uint32_t space, uint64_t va, uint32_t size, uint64_t value);
 
 /*
  `fdc` through `space:va` on `cpu`; what it did goes to `out` (which may be NULL).
+ `cpu` 0 to the machine's `cpus` − 1 (`-ERANGE` otherwise); `space` and `va` any values.
  */
 int vipt_hw_fdc(struct vipt_hw *h, uint32_t cpu, uint32_t space, uint64_t va, struct vipt_flush *out);
 
 /*
- `pdc` (invalidate without write-back); `out` may be NULL.
+ `pdc` (invalidate without write-back); `out` may be NULL; arguments as for
+ `vipt_hw_fdc`.
  */
 int vipt_hw_pdc(struct vipt_hw *h, uint32_t cpu, uint32_t space, uint64_t va, struct vipt_flush *out);
 
 /*
- `fic` (instruction cache); `out` may be NULL.
+ `fic` (instruction cache); `out` may be NULL; arguments as for
+ `vipt_hw_fdc`.
  */
 int vipt_hw_fic(struct vipt_hw *h, uint32_t cpu, uint32_t space, uint64_t va, struct vipt_flush *out);
 
 /*
- `fdc` over every line of the page of `va`; `out` may be NULL.
+ `fdc` over every line of the page of `va` (0 to `VIPT_FLUSH_PAGE_MAX_VA`,
+ any address below the last page; `-EINVAL` otherwise); `out` may be NULL.
+ `cpu` 0 to the machine's `cpus` − 1 (`-ERANGE` otherwise); `space` any value.
  */
 int vipt_hw_flush_page(struct vipt_hw *h, uint32_t cpu, uint32_t space, uint64_t va, struct vipt_flush_summary *out);
 
 /*
  Flushes physical page `pfn` at the colour of user address `uva` through
- `cpu`'s tmpalias window; `out` may be NULL.
+ `cpu`'s tmpalias window; `out` may be NULL. `cpu` 0 to the machine's `cpus` − 1 (`-ERANGE` otherwise),
+ `pfn` 0 to its `frames` − 1 (`-ERANGE` otherwise), `uva` any value.
  */
 int vipt_hw_tmpalias_flush_page(struct vipt_hw *h, uint32_t cpu, uint64_t pfn, uint64_t uva, struct vipt_flush_summary *out);
 
 /*
- `flush_cache_all`: writes back every dirty line and empties both caches.
+ `flush_cache_all`: writes back every dirty line and empties both caches;
+ `cpu` 0 to the machine's `cpus` − 1 (`-ERANGE` otherwise).
  */
 int vipt_hw_flush_cache_all(struct vipt_hw *h, uint32_t cpu);
 
 /*
- Purges the page of `space:va` from every CPU's TLB (broadcast `pdtlb`);
- returns how many entries went.
+ Purges the page of `space:va` (any values) from every CPU's TLB (broadcast
+ `pdtlb`); returns how many entries went.
  */
 int vipt_hw_tlb_purge(struct vipt_hw *h, uint32_t space, uint64_t va);
 
 /*
  Speculative move-in of the line of `space:va` through `cpu`'s TLB entry: 1 if
  a line came in, 0 if it was cached already; `-EINVAL` if switched off or
- there is no TLB entry.
+ there is no TLB entry. `cpu` 0 to the machine's `cpus` − 1 (`-ERANGE` otherwise); `space` and `va`
+ any values.
  */
 int vipt_hw_move_in(struct vipt_hw *h, uint32_t cpu, uint32_t space, uint64_t va);
 
 /*
  Declares `flush_dcache_page(pfn)` complete; returns how many pairs of differing
- non-equivalent copies of the page are cached.
+ non-equivalent copies of the page are cached. `cpu` 0 to the machine's `cpus` − 1 (`-ERANGE` otherwise),
+ `pfn` 0 to its `frames` − 1 (`-ERANGE` otherwise).
  */
 int vipt_hw_coherence_point(struct vipt_hw *h, uint32_t cpu, uint64_t pfn);
 
@@ -1332,8 +1452,10 @@ int vipt_hw_coherence_point(struct vipt_hw *h, uint32_t cpu, uint64_t pfn);
 int vipt_hw_counters(const struct vipt_hw *h, struct vipt_counters *out);
 
 /*
- The counters priced in simulated cycles by `model`, or by the documented
- default model when `model` is NULL.
+ The counters priced in simulated cycles by `model` (each weight 0 to
+ `VIPT_COST_MAX_WEIGHT`, `-EINVAL` otherwise), or by the documented default
+ model when `model` is NULL; `-EOVERFLOW` if the total does not fit in 64
+ bits.
  */
 int vipt_hw_cycles(const struct vipt_hw *h, const struct vipt_cost_model *model, uint64_t *out);
 
@@ -1348,13 +1470,16 @@ int vipt_cost_model_default(struct vipt_cost_model *out);
 int vipt_hw_oracle(const struct vipt_hw *h, struct vipt_oracle_counts *out);
 
 /*
- Report number `index` (oldest first); `-ERANGE` past the last.
+ Report number `index` (oldest first: 0 to the `reports` count of
+ `vipt_hw_oracle` − 1); `-ERANGE` past the last.
  */
 int vipt_hw_report(const struct vipt_hw *h, uint64_t index, struct vipt_report *out);
 
 /*
- Writes report number `index` as one line of text into `buf` (NUL-terminated,
- cut to `len`); returns the full length of the text.
+ Writes report number `index` (as for `vipt_hw_report`; `-ERANGE` past the
+ last) as one line of text into `buf` (NUL-terminated, cut to `len`; `len`
+ 0 writes nothing and `buf` may then be NULL); returns the full length of the
+ text without the NUL.
  */
 int vipt_hw_report_text(const struct vipt_hw *h, uint64_t index, char *buf, size_t len);
 
@@ -1528,7 +1653,9 @@ int vipt_strategy_builtin(const char *name, struct vipt_strategy **out);
 /*
  Registers the C function `f` as a strategy named `name`. The model calls
  `f(cpu, page, arg)` wherever it calls `flush_dcache_page`, possibly from
- several threads at once.
+ several threads at once. `name` must be non-empty UTF-8 and not a built-in
+ strategy's name (`legacy-2005`, `patched-2005`, `recheck`, `tmpalias`,
+ `modern`, `patched-ptl`): `-EINVAL` otherwise.
  */
 int vipt_strategy_register(const char *name, vipt_flush_dcache_page_fn f, void *arg, struct vipt_strategy **out);
 
@@ -1543,8 +1670,9 @@ int vipt_strategy_free(struct vipt_strategy *s);
 int vipt_scenario_count(void);
 
 /*
- The name of built-in scenario `i` (0 ≤ i < `vipt_scenario_count()`) into
- `buf`; returns the name's full length.
+ The name of built-in scenario `i` (0 ≤ i < `vipt_scenario_count()`;
+ `-ERANGE` otherwise) into `buf` (`len` 0 writes nothing, and `buf` may then
+ be NULL); returns the name's full length without the NUL.
  */
 int vipt_scenario_name(size_t i, char *buf, size_t len);
 
@@ -1564,8 +1692,9 @@ int vipt_scenario_new(const char *name, const struct vipt_scenario_params *param
 int vipt_scenario_free(struct vipt_scenario *sc);
 
 /*
- The defaults of `vipt explore`: exhaustive, preemption bound 2, sleep sets,
- 10 000 executions, seed 0, every core.
+ The defaults of `vipt explore` (the command's own defaults): exhaustive,
+ preemption bound 3, sleep sets, PCT depth 3, 50 000 executions, seed 0,
+ every core, 20 000 steps an execution.
  */
 int vipt_explore_config_default(struct vipt_explore_config *out);
 
@@ -1576,7 +1705,9 @@ int vipt_explore(const struct vipt_scenario *sc, const struct vipt_explore_confi
 
 /*
  Runs scenario `sc` once along `schedule` (as `vipt replay` prints them,
- e.g. `a7b3c2`); the result, with its timeline, into `out`.
+ e.g. `a7b3c2`: CPU letters each with an optional run length, at most
+ `VIPT_MAX_STEPS` steps in all; `-EINVAL` otherwise); the result, with its
+ timeline, into `out`.
  */
 int vipt_replay(const struct vipt_scenario *sc, const char *schedule, struct vipt_result **out);
 
@@ -1586,32 +1717,36 @@ int vipt_replay(const struct vipt_scenario *sc, const char *schedule, struct vip
 int vipt_result_counts(const struct vipt_result *r, struct vipt_result_counts *out);
 
 /*
- The first failing schedule into `buf`; returns its full length, or
- `-ENOENT` when nothing failed.
+ The first failing schedule into `buf` (`len` 0 writes nothing, and `buf`
+ may then be NULL); returns its full length without the NUL, or `-ENOENT`
+ when nothing failed.
  */
 int vipt_result_schedule(const struct vipt_result *r, char *buf, size_t len);
 
 /*
- Message `i` of the first failing execution into `buf`; returns its full
- length, or `-ENOENT` past the last (or when nothing failed).
+ Message `i` (0 up) of the first failing execution into `buf` (`len` 0
+ writes nothing, and `buf` may then be NULL); returns its full length without
+ the NUL, or `-ENOENT` past the last (or when nothing failed).
  */
 int vipt_result_failure(const struct vipt_result *r, size_t i, char *buf, size_t len);
 
 /*
- Cost counter `name` summed over the executions into `out`; `-ENOENT` for
- a counter the run did not keep.
+ Cost counter `name` (a name `vipt_result_counter_name` gives) summed over
+ the executions into `out`; `-ENOENT` for a counter the run did not keep.
  */
 int vipt_result_counter(const struct vipt_result *r, const char *name, uint64_t *out);
 
 /*
- The name of cost counter `i` (in name order) into `buf`; returns its full
- length, or `-ENOENT` past the last.
+ The name of cost counter `i` (0 up, in name order) into `buf` (`len` 0
+ writes nothing, and `buf` may then be NULL); returns its full length without
+ the NUL, or `-ENOENT` past the last.
  */
 int vipt_result_counter_name(const struct vipt_result *r, size_t i, char *buf, size_t len);
 
 /*
- A replay's timeline (one column per CPU) into `buf`; returns its full
- length, or `-ENOENT` for an explorer run's result.
+ A replay's timeline (one column per CPU) into `buf` (`len` 0 writes
+ nothing, and `buf` may then be NULL); returns its full length without the
+ NUL, or `-ENOENT` for an explorer run's result.
  */
 int vipt_result_timeline(const struct vipt_result *r, char *buf, size_t len);
 
@@ -1621,138 +1756,147 @@ int vipt_result_timeline(const struct vipt_result *r, char *buf, size_t len);
 int vipt_result_free(struct vipt_result *r);
 
 /*
- `pte_none`: zero or `_PAGE_FLUSH` set.
+ `pte_none`: zero or `_PAGE_FLUSH` set (`pte`: any value).
  */
 bool vipt_pte_none(uint64_t pte);
 
 /*
- `pte_present`.
+ `pte_present` (`pte`: any value).
  */
 bool vipt_pte_present(uint64_t pte);
 
 /*
- `pte_file`.
+ `pte_file` (`pte`: any value).
  */
 bool vipt_pte_file(uint64_t pte);
 
 /*
- `pte_pfn`: `pte >> PAGE_SHIFT`.
+ `pte_pfn`: `pte >> PAGE_SHIFT` (`pte`: any value).
  */
 uint64_t vipt_pte_pfn(uint64_t pte);
 
 /*
- `pte_young`.
+ `pte_young` (`pte`: any value).
  */
 bool vipt_pte_young(uint64_t pte);
 
 /*
- `pte_dirty`.
+ `pte_dirty` (`pte`: any value).
  */
 bool vipt_pte_dirty(uint64_t pte);
 
 /*
- `pte_write`.
+ `pte_write` (`pte`: any value).
  */
 bool vipt_pte_write(uint64_t pte);
 
 /*
- `pte_read`.
+ `pte_read` (`pte`: any value).
  */
 bool vipt_pte_read(uint64_t pte);
 
 /*
- `pte_exec`.
+ `pte_exec` (`pte`: any value).
  */
 bool vipt_pte_exec(uint64_t pte);
 
 /*
- `pte_user`.
+ `pte_user` (`pte`: any value).
  */
 bool vipt_pte_user(uint64_t pte);
 
 /*
- Applies the modifier numbered `op` (a `vipt_pte_op`) to `pte`; `-EINVAL` for
- an unknown `op`.
+ Applies the modifier numbered `op` (a `vipt_pte_op`, 0 to 9) to `pte` (any
+ value); `-EINVAL` for an unknown `op`.
  */
 int vipt_pte_mk(uint64_t pte, uint32_t op, uint64_t *out);
 
 /*
- `pte_modify(pte, prot)`; `-EINVAL` if `prot` has bits outside 0xfff.
+ `pte_modify(pte, prot)` (`pte`: any value); `-EINVAL` if `prot` has bits
+ outside 0xfff.
  */
 int vipt_pte_modify(uint64_t pte, uint64_t prot, uint64_t *out);
 
 /*
- `pfn_pte(pfn, prot)` in `layout`; `-ERANGE` if the pfn does not fit.
+ `pfn_pte(pfn, prot)` in `layout` (`VIPT_LAYOUT_32` or `VIPT_LAYOUT_64`,
+ `-EINVAL` otherwise, as for every `layout_bits`); `-ERANGE` if the pfn does
+ not fit the layout's `pfn_bits`, `-EINVAL` if `prot` has bits outside 0xfff.
  */
 int vipt_pfn_pte(uint32_t layout_bits, uint64_t pfn, uint64_t prot, uint64_t *out);
 
 /*
  `__swp_entry(type, offset)` as a pte in `layout`; `-ERANGE` for a type ≥ 32 or an
- offset that does not fit, `-EINVAL` for (0, 0), which is the none pte.
+ offset that does not fit the layout's `swap_offset_bits`, `-EINVAL` for (0,
+ 0), which is the none pte.
  */
 int vipt_swp_entry(uint32_t layout_bits, uint64_t ty, uint64_t offset, uint64_t *out);
 
 /*
- `__swp_type` of a swap pte.
+ `__swp_type` of a swap pte (`pte`: any value).
  */
 uint64_t vipt_swp_type(uint64_t pte);
 
 /*
- `__swp_offset` of a swap pte.
+ `__swp_offset` of a swap pte (`pte`: any value).
  */
 uint64_t vipt_swp_offset(uint64_t pte);
 
 /*
- `pgoff_to_pte(pgoff)` in `layout`; `-ERANGE` beyond `PTE_FILE_MAX_BITS`.
+ `pgoff_to_pte(pgoff)` in `layout`; `-ERANGE` for a `pgoff` of
+ `PTE_FILE_MAX_BITS` bits or more (`pte_file_max_bits` of `vipt_layout_info`).
  */
 int vipt_pgoff_to_pte(uint32_t layout_bits, uint64_t pgoff, uint64_t *out);
 
 /*
- `pte_to_pgoff` of a file pte.
+ `pte_to_pgoff` of a file pte (`pte`: any value).
  */
 uint64_t vipt_pte_to_pgoff(uint64_t pte);
 
 /*
- Classifies `pte`; `-ERANGE` if the value does not fit the layout's pte word.
+ Classifies `pte`; `-ERANGE` if the value does not fit the layout's pte word
+ (32 or 64 bits).
  */
 int vipt_pte_classify(uint32_t layout_bits, uint64_t pte, struct vipt_pte_class *out);
 
 /*
- The geometry of `layout`.
+ The geometry of `layout` (`VIPT_LAYOUT_32` or `VIPT_LAYOUT_64`).
  */
 int vipt_layout_info(uint32_t layout_bits, struct vipt_layout_info *out);
 
 /*
  `translation_exists` before the 2005 patch, its two reads seeing `pte`: any
- non-zero pte whose `pte_pfn` is `pfn`, swap and file entries included.
+ non-zero pte whose `pte_pfn` is `pfn`, swap and file entries included
+ (`pte`, `pfn`: any values).
  */
 bool vipt_translation_exists_legacy_2005(uint64_t pte, uint64_t pfn);
 
 /*
  The pre-patch test with its two reads made separately: `check` judged by
- `translation_exists`, `compare` by the caller's `pte_pfn`.
+ `translation_exists`, `compare` by the caller's `pte_pfn` (all three: any
+ values).
  */
 bool vipt_translation_exists_legacy_2005_reads(uint64_t check, uint64_t compare, uint64_t pfn);
 
 /*
  Hugh's `translation_exists(vma, addr, pfn)` on one read of the pte: `PRESENT`
- or `FLUSH` set and `pte_pfn == pfn`.
+ or `FLUSH` set and `pte_pfn == pfn` (`pte`, `pfn`: any values).
  */
 bool vipt_translation_exists_patched_2005(uint64_t pte, uint64_t pfn);
 
 /*
- Question 1: how many swap and file entries the pre-patch test accepts for `pfn`.
+ Question 1: how many swap and file entries the pre-patch test accepts for
+ `pfn` (`-ERANGE` if it does not fit the layout's `pfn_bits`).
  */
 int vipt_coincidences(uint32_t layout_bits, uint64_t pfn, struct vipt_coincidences *out);
 
 /*
- Applies the directory-entry test numbered `test` (a `vipt_pxd_check`) in
- `layout`: 1 or 0, or a negative errno.
+ Applies the directory-entry test numbered `test` (a `vipt_pxd_check`, 0 to
+ 3) to `entry` (any value) in `layout`: 1 or 0, or a negative errno.
  */
 int vipt_pxd_test(uint32_t layout_bits, uint32_t test, uint32_t entry);
 
 /*
- A new pte cell holding `pte`; free it with `vipt_pte_cell_free`.
+ A new pte cell holding `pte` (any value); free it with `vipt_pte_cell_free`.
  */
 int vipt_pte_cell_new(uint64_t pte, struct vipt_pte_cell **out);
 
@@ -1767,7 +1911,7 @@ int vipt_pte_cell_free(struct vipt_pte_cell *c);
 int vipt_pte_cell_load(const struct vipt_pte_cell *c, uint64_t *out);
 
 /*
- `set_pte_at`: a plain store.
+ `set_pte_at`: a plain store of `pte` (any value).
  */
 int vipt_set_pte_at(struct vipt_pte_cell *c, uint64_t pte);
 
@@ -1793,15 +1937,15 @@ int vipt_ptep_test_and_clear_dirty(struct vipt_pte_cell *c);
 int vipt_ptep_set_wrprotect(struct vipt_pte_cell *c);
 
 /*
- `cmpxchg` on the pte: stores `new_pte` if the pte is `old_pte`; the value found
- goes to `found`. Returns 1 if it swapped, 0 if not.
+ `cmpxchg` on the pte: stores `new_pte` if the pte is `old_pte` (both any
+ values); the value found goes to `found`. Returns 1 if it swapped, 0 if not.
  */
 int vipt_ptep_cmpxchg(struct vipt_pte_cell *c, uint64_t old_pte, uint64_t new_pte, uint64_t *found);
 
 /*
  The dirty-bit trap for a user address: under `pa_dbit_lock`, a present pte gets
- `DIRTY | ACCESSED` and the new pte goes to `out`; `-EFAULT` (the fault path) if
- the pte is not present.
+ `DIRTY | ACCESSED` and the new pte goes to `out`; `-ENXIO` (a page fault: the
+ fault path) if the pte is not present.
  */
 int vipt_dirty_trap(struct vipt_pte_cell *c, uint64_t *out);
 
@@ -1840,7 +1984,7 @@ int vipt_world_free(struct vipt_world *w);
 int vipt_world_status(const struct vipt_world *w, struct vipt_world_status *out);
 
 /*
- A new file of `pages` pages in world `w`.
+ A new file of `pages` pages (1 to `VIPT_FILE_MAX_PAGES`) in world `w`.
  */
 int vipt_file_new(const struct vipt_world *w, uint64_t pages, struct vipt_file **out);
 
@@ -1860,7 +2004,8 @@ int vipt_mm_new(const struct vipt_world *w, struct vipt_mm_struct **out);
 int vipt_mm_free(struct vipt_mm_struct *mm);
 
 /*
- Simulated CPU `id` of world `w`, running no process yet.
+ Simulated CPU `id` (0 to the world's `cpus` − 1; `-ERANGE` otherwise) of
+ world `w`, running no process yet.
  */
 int vipt_cpu_new(const struct vipt_world *w, uint32_t id, struct vipt_cpu **out);
 
@@ -1876,98 +2021,121 @@ int vipt_cpu_use_mm(const struct vipt_cpu *c, const struct vipt_mm_struct *mm);
 
 /*
  `mmap(addr, len, prot, flags, file, pgoff)` in CPU `c`'s process; the
- mapped address into `out`.
+ mapped address into `out`. `len`: 1 to `TASK_SIZE` (0xf0000000), rounded up
+ to pages. `addr`: with `VIPT_MAP_FIXED` page aligned with `addr + len` at
+ most `TASK_SIZE`, else a hint below `TASK_SIZE` (0: the default base).
+ `prot`: `VIPT_PROT_*` bits; `flags`: `VIPT_MAP_*` bits, exactly one of
+ `VIPT_MAP_SHARED` and `VIPT_MAP_PRIVATE`, `VIPT_MAP_ANONYMOUS` exactly when
+ `f` is NULL. `pgoff`: the first file page, with `pgoff` + the pages of `len`
+ at most `VIPT_FILE_MAX_PAGES` (the 32-bit layout's file offsets). `-EINVAL`
+ for any of these out of range; `-ENOMEM` when no free range is left.
  */
 int vipt_mmap(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t addr, uint64_t len, uint32_t prot, uint32_t flags, uint64_t pgoff, uint64_t *out);
 
 /*
- `munmap(addr, len)` in CPU `c`'s process.
+ `munmap(addr, len)` in CPU `c`'s process: `addr` page aligned, `len` 1 up
+ (rounded up to pages), `addr + len` at most `TASK_SIZE` (0xf0000000);
+ `-EINVAL` otherwise.
  */
 int vipt_munmap(const struct vipt_cpu *c, uint64_t addr, uint64_t len);
 
 /*
- A user load of `size` bytes (1, 2, 4, 8; big-endian) at `va` in CPU `c`'s
- process, taking faults; `-EFAULT` where the process would get SIGSEGV.
+ A user load of `size` bytes (1, 2, 4, 8; big-endian) at `va` (any address,
+ a multiple of `size`) in CPU `c`'s process, taking faults;
+ `-EADDRNOTAVAIL` where the process would get SIGSEGV.
  */
 int vipt_user_load(const struct vipt_cpu *c, uint64_t va, uint32_t size, uint64_t *out);
 
 /*
- A user store, taking faults (copy-on-write included).
+ A user store of the low `size` bytes of `value` at `va` (as for
+ `vipt_user_load`), taking faults (copy-on-write included);
+ `-EADDRNOTAVAIL` where the process would get SIGSEGV.
  */
 int vipt_user_store(const struct vipt_cpu *c, uint64_t va, uint32_t size, uint64_t value);
 
 /*
- `write()` of `value` at the start of every line of file page `index`:
- the kernel-alias stores, `flush_dcache_page` (the world's strategy), the
- coherence point.
+ `write()` of `value` at the start of every line of file page `index` (0 to
+ `VIPT_FILE_MAX_PAGES` − 1; a write past the end grows the file to `index` +
+ 1 pages): the kernel-alias stores, `flush_dcache_page` (the world's
+ strategy), the coherence point. `value`: any value.
  */
 int vipt_sys_write(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t index, uint64_t value);
 
 /*
- kswapd on file page `index`: `shrink_page` (`try_to_unmap` every pte,
- write back, free); returns a `VIPT_RECLAIM_*`.
+ kswapd on file page `index` (0 to `VIPT_FILE_MAX_PAGES` − 1):
+ `shrink_page` (`try_to_unmap` every pte, write back, free) unless
+ `ignore_young` is false and a pte is young; returns a `VIPT_RECLAIM_*`.
  */
 int vipt_shrink_page(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t index, bool ignore_young);
 
 /*
- `vmtruncate(file, pages)`: unmap and drop the file's pages from `pages` on.
+ `vmtruncate(file, pages)`: unmap and drop the file's pages from `pages`
+ (0 to `VIPT_FILE_MAX_PAGES`) on.
  */
 int vipt_truncate(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t pages);
 
 /*
- The page frame caching file page `index` into `out`; `-ENOENT` if the
- page is not in the page cache.
+ The page frame caching file page `index` (0 to `VIPT_FILE_MAX_PAGES` − 1)
+ into `out`; `-ENOENT` if the page is not in the page cache.
  */
 int vipt_file_page(const struct vipt_file *f, uint64_t index, uint64_t *out);
 
 /*
- A kernel load through the kernel's alias (`page_address(page) + offset`).
+ A kernel load through the kernel's alias (`page_address(page) + offset`):
+ `pfn` 0 to the world's `frames` − 1 (`-ERANGE` otherwise), `size` 1, 2, 4
+ or 8, `offset` a multiple of `size` with the access inside the page.
  */
 int vipt_kernel_load(const struct vipt_cpu *c, uint64_t pfn, uint64_t offset, uint32_t size, uint64_t *out);
 
 /*
- A kernel store through the kernel's alias: the write `flush_dcache_page`
+ A kernel store of the low `size` bytes of `value` through the kernel's
+ alias (arguments as for `vipt_kernel_load`): the write `flush_dcache_page`
  exists for.
  */
 int vipt_kernel_store(const struct vipt_cpu *c, uint64_t pfn, uint64_t offset, uint32_t size, uint64_t value);
 
 /*
- `flush_dcache_page(pfn_to_page(pfn))` with the world's strategy.
+ `flush_dcache_page(pfn_to_page(pfn))` with the world's strategy; `pfn` 0
+ to the world's `frames` − 1 (`-ERANGE` otherwise).
  */
 int vipt_flush_dcache_page(const struct vipt_cpu *c, uint64_t pfn);
 
 /*
  Declares that the kernel's writes to page `pfn` are complete and flushed:
  from here on a user load of older data is a violation. Returns the
- violations found among the cached copies at this point.
+ violations found among the cached copies at this point. `pfn` 0 to the
+ world's `frames` − 1 (`-ERANGE` otherwise).
  */
 int vipt_coherence_point(const struct vipt_cpu *c, uint64_t pfn);
 
 /*
- `*pte_offset_map(pmd, va)` in the CPU's mm into `out` (0 if no table).
+ `*pte_offset_map(pmd, va)` in the CPU's mm into `out` (0 if no table);
+ `va` below 2^32 (the world's 32-bit layout; `-EINVAL` beyond), as for every
+ `vipt_mm_*` pte call.
  */
 int vipt_mm_ptep_get(const struct vipt_cpu *c, uint64_t va, uint64_t *out);
 
 /*
  `set_pte_at(mm, va, ptep, pte)`: a plain store (rmap and mapcounts are
  the caller's business, as in the kernel; the world's invariant check
- reports a present pte that its page's mapcount does not count).
+ reports a present pte that its page's mapcount does not count). `pte` must
+ fit the layout's 32-bit pte word (`-ERANGE` otherwise); `va` as for `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
  */
 int vipt_mm_set_pte_at(const struct vipt_cpu *c, uint64_t va, uint64_t pte);
 
 /*
  `ptep_get_and_clear` (2.6.14: keeps the pfn and sets `_PAGE_FLUSH`); the
- old pte into `out`.
+ old pte into `out`; `va` as for `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
  */
 int vipt_mm_ptep_get_and_clear(const struct vipt_cpu *c, uint64_t va, uint64_t *out);
 
 /*
- `ptep_set_wrprotect`.
+ `ptep_set_wrprotect`; `va` as for `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
  */
 int vipt_mm_ptep_set_wrprotect(const struct vipt_cpu *c, uint64_t va);
 
 /*
- `ptep_test_and_clear_young`: 1 if the pte was young.
+ `ptep_test_and_clear_young`: 1 if the pte was young; `va` as for `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
  */
 int vipt_mm_ptep_test_and_clear_young(const struct vipt_cpu *c, uint64_t va);
 

@@ -116,6 +116,8 @@ static void judge(const char *scenario, int page_flush, struct vipt_strategy *s,
 	p.page_flush = page_flush;
 	TRY(vipt_scenario_new(scenario, &p, s, &sc));
 	TRY(vipt_explore_config_default(&cfg));
+	cfg.bound = 2;
+	cfg.budget = 10000;
 	for (pass = 0; pass < 2; pass++) {
 		if (pass == 1) {
 			cfg.mode = VIPT_MODE_RANDOM;

@@ -260,7 +260,7 @@ pub(crate) fn mm_errno(e: &MmError) -> c_int {
     match e {
         MmError::Invalid(_) | MmError::Pte(_) | MmError::Tree(_) => errno::EINVAL,
         MmError::NoMemory(_) => errno::ENOMEM,
-        MmError::Segv { .. } => errno::EFAULT,
+        MmError::Segv { .. } => errno::EADDRNOTAVAIL,
         MmError::Hw(_) => errno::EINVAL,
         MmError::Bug(_) => errno::EIO,
     }
@@ -522,11 +522,15 @@ impl FlushStrategy for CStrategy {
         // reset) before `k` is dropped, below in this function.
         let mut co = unsafe { Coroutine::with_stack_unchecked(stack, body) };
         let mut answer = Answer::Go;
+        // The guard count of the C stack's own kernel operations.
+        let mut inner_depth = 0;
         let rc = loop {
             k.inside.set(true);
+            let outer_depth = crate::error::swap_guard_depth(inner_depth);
             let outside = crate::sanitizer::Outside::new();
             let r = co.resume(answer);
             drop(outside);
+            inner_depth = crate::error::swap_guard_depth(outer_depth);
             k.inside.set(false);
             match r {
                 CoroutineResult::Return(rc) => break Some(rc),

@@ -9,8 +9,12 @@
 //! a non-negative count) on success and a negative Linux errno on failure, with a
 //! message for `vipt_last_error()` on the calling thread; out-parameters are written
 //! only on success; a NULL out-pointer is `-EFAULT`; handles are opaque pointers that
-//! are never dereferenced, so a NULL, freed or forged handle is `-EBADF`, never
-//! undefined behaviour; no panic crosses the boundary (`-EIO`).
+//! are never dereferenced, so a NULL, freed or forged handle (or one of another
+//! kind) is `-EBADF`, never undefined behaviour; every numeric parameter and
+//! struct field has a documented range, checked before anything changes
+//! (`-EINVAL`), and arithmetic on them is checked; no panic crosses the boundary
+//! or prints (`-ENOTRECOVERABLE`). `vipt_last_error`'s documentation has the
+//! errno table.
 
 #![allow(non_camel_case_types)]
 

@@ -11,11 +11,13 @@ use std::sync::Arc;
 
 use vipt_explore::scenario::{Colour, Kind, Params, Scenario, ROLES};
 use vipt_explore::{explore, run_one, timeline, Config, Mode, Replay, Report, Schedule};
-use vipt_mm::strategy::by_name;
+use vipt_mm::strategy::{by_name, STRATEGIES as MM_STRATEGIES};
 use vipt_mm::FlushStrategy;
 
-use crate::error::{errno, guard, need_out, read_in, write_cstr, write_out, Error, Result};
-use crate::handle::{from_ptr, to_ptr, HandleTable};
+use crate::error::{
+    errno, guard, in_range, need_out, out_of_range, read_in, write_cstr, write_out, Error, Result,
+};
+use crate::handle::{from_ptr, to_ptr, HandleKind, HandleTable};
 use crate::kcpu::{vipt_flush_dcache_page_fn, CStrategy};
 
 /// A `flush_dcache_page` strategy. Opaque: a handle.
@@ -47,15 +49,26 @@ pub const VIPT_MODE_RANDOM: u32 = 1;
 /// `mode`: PCT with depth `depth`.
 pub const VIPT_MODE_PCT: u32 = 2;
 
-/// A scenario's parameters; start from `vipt_scenario_defaults`.
+/// The deepest PCT run (`depth`), as `vipt explore --depth` allows.
+pub const VIPT_PCT_MAX_DEPTH: u32 = 16;
+/// The most worker threads of a random or PCT run (`threads`).
+pub const VIPT_MAX_THREADS: u32 = 64;
+/// The longest execution (`max_steps`), and the longest replayed schedule, in
+/// steps: 2^22.
+pub const VIPT_MAX_STEPS: u64 = 1 << 22;
+
+/// A scenario's parameters; start from `vipt_scenario_defaults`. A field out
+/// of range is `-EINVAL`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct vipt_scenario_params {
     /// Vmas mapping the file, 2 to 8.
     pub vmas: u32,
-    /// Cache lines per page (a power of two, 1 to 128).
+    /// Cache lines per page: a power of two, 1 to `VIPT_MAX_LINES_PER_PAGE`
+    /// (512, 8-byte lines).
     pub lines: u64,
-    /// `VIPT_COLOUR_*`.
+    /// `VIPT_COLOUR_2614`, `VIPT_COLOUR_PGOFF_AWARE` or `VIPT_COLOUR_MAP_FIXED`
+    /// (0 to 2).
     pub colour: u32,
     /// The 2.6.14 `_PAGE_FLUSH` semantics (false: 3.x).
     pub page_flush: bool,
@@ -63,25 +76,28 @@ pub struct vipt_scenario_params {
     pub move_in: bool,
 }
 
-/// An explorer run's parameters; start from `vipt_explore_config_default`.
+/// An explorer run's parameters; start from `vipt_explore_config_default`. A
+/// field out of range is `-EINVAL`; a field of another mode is not looked at.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct vipt_explore_config {
-    /// `VIPT_MODE_*`.
+    /// `VIPT_MODE_EXHAUSTIVE`, `VIPT_MODE_RANDOM` or `VIPT_MODE_PCT` (0 to 2).
     pub mode: u32,
-    /// Exhaustive: the preemption bound, or -1 for none.
+    /// Exhaustive: the preemption bound, 0 to `INT32_MAX`, or -1 for none.
     pub bound: i32,
     /// Exhaustive: sleep-set reduction.
     pub reduction: bool,
-    /// PCT: the depth (at least 1).
+    /// PCT: the depth, 1 to `VIPT_PCT_MAX_DEPTH` (16).
     pub depth: u32,
-    /// At most this many executions.
+    /// At most this many executions: at least 1.
     pub budget: u64,
-    /// Random and PCT: the seed.
+    /// Random and PCT: the seed, any value.
     pub seed: u64,
-    /// Random and PCT: worker threads (0: one per core).
+    /// Random and PCT: worker threads, 0 (one per core) to `VIPT_MAX_THREADS`
+    /// (64).
     pub threads: u32,
-    /// Steps after which an execution counts as a livelock.
+    /// Steps after which an execution counts as a livelock: 1 to
+    /// `VIPT_MAX_STEPS` (2^22).
     pub max_steps: u64,
 }
 
@@ -111,9 +127,19 @@ struct ResultData {
     timeline: Option<String>,
 }
 
-static STRATEGIES: HandleTable<Arc<dyn FlushStrategy>> = HandleTable::new("strategy");
-static SCENARIOS: HandleTable<Scenario> = HandleTable::new("scenario");
-static RESULTS: HandleTable<ResultData> = HandleTable::new("result");
+static STRATEGIES: HandleTable<Arc<dyn FlushStrategy>> = HandleTable::new(HandleKind::Strategy);
+static SCENARIOS: HandleTable<Scenario> = HandleTable::new(HandleKind::Scenario);
+static RESULTS: HandleTable<ResultData> = HandleTable::new(HandleKind::Result);
+
+/// Every built-in strategy's name: `vipt_mm::strategy::STRATEGIES` and
+/// `patched-ptl`, the variant of question 6 that `by_name` also knows.
+fn builtin_names() -> Vec<&'static str> {
+    MM_STRATEGIES
+        .iter()
+        .copied()
+        .chain(["patched-ptl"])
+        .collect()
+}
 
 /// Reads a C string argument.
 fn read_str<'a>(s: *const c_char, name: &str) -> Result<&'a str> {
@@ -145,14 +171,16 @@ pub extern "C" fn vipt_strategy_builtin(
         let s = by_name(n)
             .ok_or_else(|| Error::new(errno::ENOENT, format!("no built-in strategy {n:?}")))?;
         need_out(out)?;
-        write_out(out, "out", to_ptr(STRATEGIES.insert(s)))?;
+        write_out(out, "out", to_ptr(STRATEGIES.insert(s)?))?;
         Ok(0)
     })
 }
 
 /// Registers the C function `f` as a strategy named `name`. The model calls
 /// `f(cpu, page, arg)` wherever it calls `flush_dcache_page`, possibly from
-/// several threads at once.
+/// several threads at once. `name` must be non-empty UTF-8 and not a built-in
+/// strategy's name (`legacy-2005`, `patched-2005`, `recheck`, `tmpalias`,
+/// `modern`, `patched-ptl`): `-EINVAL` otherwise.
 #[no_mangle]
 pub extern "C" fn vipt_strategy_register(
     name: *const c_char,
@@ -165,6 +193,15 @@ pub extern "C" fn vipt_strategy_register(
         if n.is_empty() {
             return Err(Error::new(errno::EINVAL, "name is empty"));
         }
+        if by_name(n).is_some() {
+            return Err(Error::new(
+                errno::EINVAL,
+                format!(
+                    "name {n:?} is a built-in strategy's ({}): choose another",
+                    builtin_names().join(", ")
+                ),
+            ));
+        }
         let f = f.ok_or_else(|| Error::new(errno::EFAULT, "f is NULL"))?;
         need_out(out)?;
         let s: Arc<dyn FlushStrategy> = Arc::new(CStrategy {
@@ -172,7 +209,7 @@ pub extern "C" fn vipt_strategy_register(
             f,
             arg: arg as usize,
         });
-        write_out(out, "out", to_ptr(STRATEGIES.insert(s)))?;
+        write_out(out, "out", to_ptr(STRATEGIES.insert(s)?))?;
         Ok(0)
     })
 }
@@ -208,6 +245,10 @@ fn params_out(p: &Params) -> vipt_scenario_params {
 }
 
 fn params_in(p: &vipt_scenario_params) -> Result<Params> {
+    in_range("vmas", p.vmas, 2, 8)?;
+    if !p.lines.is_power_of_two() || p.lines > u64::from(crate::hw::VIPT_MAX_LINES_PER_PAGE) {
+        return Err(out_of_range("lines", p.lines, "a power of two, 1 to 512"));
+    }
     Ok(Params {
         vmas: p.vmas as usize,
         lines: p.lines,
@@ -215,7 +256,13 @@ fn params_in(p: &vipt_scenario_params) -> Result<Params> {
             VIPT_COLOUR_2614 => Colour::Linux2614,
             VIPT_COLOUR_PGOFF_AWARE => Colour::PgoffAware,
             VIPT_COLOUR_MAP_FIXED => Colour::MapFixed,
-            c => return Err(invalid(format!("colour {c} is not a VIPT_COLOUR_*"))),
+            c => {
+                return Err(out_of_range(
+                    "colour",
+                    c,
+                    "0 to 2 (VIPT_COLOUR_2614, VIPT_COLOUR_PGOFF_AWARE, VIPT_COLOUR_MAP_FIXED)",
+                ))
+            }
         },
         page_flush: p.page_flush,
         move_in: p.move_in,
@@ -228,14 +275,18 @@ pub extern "C" fn vipt_scenario_count() -> c_int {
     Kind::ALL.len() as c_int
 }
 
-/// The name of built-in scenario `i` (0 ≤ i < `vipt_scenario_count()`) into
-/// `buf`; returns the name's full length.
+/// The name of built-in scenario `i` (0 ≤ i < `vipt_scenario_count()`;
+/// `-ERANGE` otherwise) into `buf` (`len` 0 writes nothing, and `buf` may then
+/// be NULL); returns the name's full length without the NUL.
 #[no_mangle]
 pub extern "C" fn vipt_scenario_name(i: usize, buf: *mut c_char, len: usize) -> c_int {
     guard("vipt_scenario_name", || {
-        let k = Kind::ALL
-            .get(i)
-            .ok_or_else(|| Error::new(errno::ERANGE, format!("no scenario {i}")))?;
+        let k = Kind::ALL.get(i).ok_or_else(|| {
+            Error::new(
+                errno::ERANGE,
+                format!("i {i} is out of range: 0 to {}", Kind::ALL.len() - 1),
+            )
+        })?;
         write_cstr(buf, len, k.name())
     })
 }
@@ -271,7 +322,7 @@ pub extern "C" fn vipt_scenario_new(
         let strategy = strategy_of(s)?;
         need_out(out)?;
         let sc = Scenario::with_strategy(k, strategy, p).map_err(invalid)?;
-        write_out(out, "out", to_ptr(SCENARIOS.insert(sc)))?;
+        write_out(out, "out", to_ptr(SCENARIOS.insert(sc)?))?;
         Ok(0)
     })
 }
@@ -292,48 +343,63 @@ pub extern "C" fn vipt_scenario_free(sc: *mut vipt_scenario) -> c_int {
 
 // ---- explorer runs ----------------------------------------------------------------
 
-/// The defaults of `vipt explore`: exhaustive, preemption bound 2, sleep sets,
-/// 10 000 executions, seed 0, every core.
+/// The defaults of `vipt explore` (the command's own defaults): exhaustive,
+/// preemption bound 3, sleep sets, PCT depth 3, 50 000 executions, seed 0,
+/// every core, 20 000 steps an execution.
 #[no_mangle]
 pub extern "C" fn vipt_explore_config_default(out: *mut vipt_explore_config) -> c_int {
     guard("vipt_explore_config_default", || {
-        let c = Config::default();
-        write_out(
-            out,
-            "out",
-            vipt_explore_config {
-                mode: VIPT_MODE_EXHAUSTIVE,
-                bound: 2,
-                reduction: true,
-                depth: 2,
-                budget: c.budget,
-                seed: c.seed,
-                threads: 0,
-                max_steps: c.max_steps as u64,
-            },
-        )?;
+        write_out(out, "out", explore_defaults())?;
         Ok(0)
     })
 }
 
-fn config_in(c: &vipt_explore_config) -> Result<Config> {
-    let mode = match c.mode {
-        VIPT_MODE_EXHAUSTIVE => Mode::Exhaustive {
-            bound: match c.bound {
-                -1 => None,
-                b if b >= 0 => Some(b as u32),
-                b => return Err(invalid(format!("bound {b}: -1 or at least 0"))),
-            },
-            reduction: c.reduction,
-        },
-        VIPT_MODE_RANDOM => Mode::Random,
-        VIPT_MODE_PCT if c.depth >= 1 => Mode::Pct { depth: c.depth },
-        VIPT_MODE_PCT => return Err(invalid("PCT depth must be at least 1".into())),
-        m => return Err(invalid(format!("mode {m} is not a VIPT_MODE_*"))),
-    };
-    if c.max_steps == 0 {
-        return Err(invalid("max_steps is 0".into()));
+/// `vipt explore`'s defaults (`crates/cli/src/explore_cmd.rs`: `--bound 3
+/// --depth 3 --budget 50000 --seed 0`, the rest `Config::default()`).
+fn explore_defaults() -> vipt_explore_config {
+    let c = Config::default();
+    vipt_explore_config {
+        mode: VIPT_MODE_EXHAUSTIVE,
+        bound: 3,
+        reduction: true,
+        depth: 3,
+        budget: 50_000,
+        seed: 0,
+        threads: 0,
+        max_steps: c.max_steps as u64,
     }
+}
+
+fn config_in(c: &vipt_explore_config) -> Result<Config> {
+    let mode =
+        match c.mode {
+            VIPT_MODE_EXHAUSTIVE => Mode::Exhaustive {
+                bound: match c.bound {
+                    -1 => None,
+                    b => Some(u32::try_from(b).map_err(|_| {
+                        out_of_range("bound", b, "-1 (no bound) or 0 to 2147483647")
+                    })?),
+                },
+                reduction: c.reduction,
+            },
+            VIPT_MODE_RANDOM => Mode::Random,
+            VIPT_MODE_PCT => {
+                in_range("depth", c.depth, 1, VIPT_PCT_MAX_DEPTH)?;
+                Mode::Pct { depth: c.depth }
+            }
+            m => {
+                return Err(out_of_range(
+                    "mode",
+                    m,
+                    "0 to 2 (VIPT_MODE_EXHAUSTIVE, VIPT_MODE_RANDOM, VIPT_MODE_PCT)",
+                ))
+            }
+        };
+    if c.budget == 0 {
+        return Err(out_of_range("budget", 0, "at least 1"));
+    }
+    in_range("threads", c.threads, 0, VIPT_MAX_THREADS)?;
+    in_range("max_steps", c.max_steps, 1, VIPT_MAX_STEPS)?;
     let d = Config::default();
     Ok(Config {
         mode,
@@ -344,7 +410,8 @@ fn config_in(c: &vipt_explore_config) -> Result<Config> {
         } else {
             c.threads as usize
         },
-        max_steps: usize::try_from(c.max_steps).unwrap_or(usize::MAX),
+        // At most VIPT_MAX_STEPS, so it fits.
+        max_steps: c.max_steps as usize,
         stop_on_failure: false,
     })
 }
@@ -365,14 +432,35 @@ pub extern "C" fn vipt_explore(
         let h = RESULTS.insert(ResultData {
             report,
             timeline: None,
-        });
+        })?;
         write_out(out, "out", to_ptr(h))?;
         Ok(0)
     })
 }
 
+/// The steps of a schedule string (`a7b3c2` is 12), counted without building
+/// it: `None` past `VIPT_MAX_STEPS` or for a malformed run length, which the
+/// parser then reports.
+fn schedule_steps(s: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    for run in s.trim().split(|c: char| c.is_ascii_lowercase()).skip(1) {
+        let n = if run.is_empty() {
+            1
+        } else {
+            run.parse::<u64>().ok()?
+        };
+        total = total.checked_add(n)?;
+        if total > VIPT_MAX_STEPS {
+            return None;
+        }
+    }
+    Some(total)
+}
+
 /// Runs scenario `sc` once along `schedule` (as `vipt replay` prints them,
-/// e.g. `a7b3c2`); the result, with its timeline, into `out`.
+/// e.g. `a7b3c2`: CPU letters each with an optional run length, at most
+/// `VIPT_MAX_STEPS` steps in all; `-EINVAL` otherwise); the result, with its
+/// timeline, into `out`.
 #[no_mangle]
 pub extern "C" fn vipt_replay(
     sc: *const vipt_scenario,
@@ -382,7 +470,19 @@ pub extern "C" fn vipt_replay(
     guard("vipt_replay", || {
         not_nested()?;
         let sc = SCENARIOS.get(from_ptr(sc))?;
-        let sched: Schedule = read_str(schedule, "schedule")?
+        let text = read_str(schedule, "schedule")?;
+        let well_formed = text
+            .trim()
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if well_formed && schedule_steps(text).is_none() {
+            return Err(out_of_range(
+                "schedule",
+                format!("of more than {VIPT_MAX_STEPS} steps"),
+                "at most VIPT_MAX_STEPS steps",
+            ));
+        }
+        let sched: Schedule = text
             .parse()
             .map_err(|e: vipt_explore::schedule::BadSchedule| invalid(e.to_string()))?;
         need_out(out)?;
@@ -394,7 +494,7 @@ pub extern "C" fn vipt_replay(
         let h = RESULTS.insert(ResultData {
             report,
             timeline: Some(timeline::text(&run.steps, 3, &ROLES)),
-        });
+        })?;
         write_out(out, "out", to_ptr(h))?;
         Ok(0)
     })
@@ -439,8 +539,9 @@ pub extern "C" fn vipt_result_counts(r: *const vipt_result, out: *mut vipt_resul
     })
 }
 
-/// The first failing schedule into `buf`; returns its full length, or
-/// `-ENOENT` when nothing failed.
+/// The first failing schedule into `buf` (`len` 0 writes nothing, and `buf`
+/// may then be NULL); returns its full length without the NUL, or `-ENOENT`
+/// when nothing failed.
 #[no_mangle]
 pub extern "C" fn vipt_result_schedule(
     r: *const vipt_result,
@@ -458,8 +559,9 @@ pub extern "C" fn vipt_result_schedule(
     })
 }
 
-/// Message `i` of the first failing execution into `buf`; returns its full
-/// length, or `-ENOENT` past the last (or when nothing failed).
+/// Message `i` (0 up) of the first failing execution into `buf` (`len` 0
+/// writes nothing, and `buf` may then be NULL); returns its full length without
+/// the NUL, or `-ENOENT` past the last (or when nothing failed).
 #[no_mangle]
 pub extern "C" fn vipt_result_failure(
     r: *const vipt_result,
@@ -479,8 +581,8 @@ pub extern "C" fn vipt_result_failure(
     })
 }
 
-/// Cost counter `name` summed over the executions into `out`; `-ENOENT` for
-/// a counter the run did not keep.
+/// Cost counter `name` (a name `vipt_result_counter_name` gives) summed over
+/// the executions into `out`; `-ENOENT` for a counter the run did not keep.
 #[no_mangle]
 pub extern "C" fn vipt_result_counter(
     r: *const vipt_result,
@@ -500,8 +602,9 @@ pub extern "C" fn vipt_result_counter(
     })
 }
 
-/// The name of cost counter `i` (in name order) into `buf`; returns its full
-/// length, or `-ENOENT` past the last.
+/// The name of cost counter `i` (0 up, in name order) into `buf` (`len` 0
+/// writes nothing, and `buf` may then be NULL); returns its full length without
+/// the NUL, or `-ENOENT` past the last.
 #[no_mangle]
 pub extern "C" fn vipt_result_counter_name(
     r: *const vipt_result,
@@ -521,8 +624,9 @@ pub extern "C" fn vipt_result_counter_name(
     })
 }
 
-/// A replay's timeline (one column per CPU) into `buf`; returns its full
-/// length, or `-ENOENT` for an explorer run's result.
+/// A replay's timeline (one column per CPU) into `buf` (`len` 0 writes
+/// nothing, and `buf` may then be NULL); returns its full length without the
+/// NUL, or `-ENOENT` for an explorer run's result.
 #[no_mangle]
 pub extern "C" fn vipt_result_timeline(
     r: *const vipt_result,
@@ -546,4 +650,90 @@ pub extern "C" fn vipt_result_free(r: *mut vipt_result) -> c_int {
         RESULTS.remove(from_ptr(r))?;
         Ok(0)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names refused for a C strategy are exactly the built-in ones.
+    #[test]
+    fn builtin_names_are_the_models() {
+        let names = builtin_names();
+        assert_eq!(names, vipt_explore::report::STRATEGIES);
+        for n in &names {
+            assert!(by_name(n).is_some(), "{n}");
+        }
+    }
+
+    #[test]
+    fn a_c_strategy_cannot_take_a_builtin_name() {
+        unsafe extern "C" fn noop(
+            _: *mut crate::kcpu::vipt_kcpu,
+            _: *mut crate::kcpu::vipt_page,
+            _: *mut c_void,
+        ) -> c_int {
+            0
+        }
+        let mut s = std::ptr::null_mut();
+        for n in [c"modern", c"patched-ptl"] {
+            assert_eq!(
+                vipt_strategy_register(n.as_ptr(), Some(noop), std::ptr::null_mut(), &mut s),
+                -errno::EINVAL
+            );
+        }
+        assert!(s.is_null());
+    }
+
+    /// The C defaults are the CLI's, and they pass the checks.
+    #[test]
+    fn defaults_are_the_clis() {
+        let d = explore_defaults();
+        assert_eq!((d.bound, d.depth, d.budget, d.seed), (3, 3, 50_000, 0));
+        let c = config_in(&d).unwrap();
+        assert_eq!(c.max_steps, Config::default().max_steps);
+        assert_eq!(
+            c.mode,
+            Mode::Exhaustive {
+                bound: Some(3),
+                reduction: true
+            }
+        );
+        let pct = vipt_explore_config {
+            mode: VIPT_MODE_PCT,
+            depth: VIPT_PCT_MAX_DEPTH,
+            ..d
+        };
+        assert!(config_in(&pct).is_ok());
+        for bad in [
+            vipt_explore_config { depth: 17, ..pct },
+            vipt_explore_config { depth: 0, ..pct },
+            vipt_explore_config { budget: 0, ..d },
+            vipt_explore_config { threads: 65, ..d },
+            vipt_explore_config { max_steps: 0, ..d },
+            vipt_explore_config {
+                max_steps: VIPT_MAX_STEPS + 1,
+                ..d
+            },
+            vipt_explore_config {
+                bound: i32::MIN,
+                ..d
+            },
+        ] {
+            assert_eq!(config_in(&bad).unwrap_err().errno, errno::EINVAL, "{bad:?}");
+        }
+        // A field of another mode is not looked at.
+        assert!(config_in(&vipt_explore_config { depth: 0, ..d }).is_ok());
+    }
+
+    #[test]
+    fn schedule_steps_are_counted_without_building() {
+        assert_eq!(schedule_steps("a7b3c2"), Some(12));
+        assert_eq!(schedule_steps("abc"), Some(3));
+        assert_eq!(schedule_steps(""), Some(0));
+        assert_eq!(schedule_steps("a4194304"), Some(VIPT_MAX_STEPS));
+        assert_eq!(schedule_steps("a4194304b"), None);
+        assert_eq!(schedule_steps("a18446744073709551615b2"), None);
+        assert_eq!(schedule_steps("a99999999999999999999"), None);
+    }
 }

@@ -6,6 +6,13 @@
 //! a negative errno (`-EINVAL` bad layout or flags, `-ERANGE` a value that does not
 //! fit, `-EFAULT` a NULL out-pointer, `-EBADF` a NULL, freed or forged handle) and
 //! writes its out-parameters only on success.
+//!
+//! Ranges: a `pte` argument of a predicate, a modifier or a pte cell is any
+//! 64-bit value; `vipt_pte_classify` needs one that fits the layout's pte word
+//! (below 2^32 for `VIPT_LAYOUT_32`). A `pfn`, swap `offset` or `pgoff` fits the
+//! layout's field (`pfn_bits`, `swap_offset_bits`, `pte_file_max_bits` of
+//! `vipt_layout_info`), a swap type is below 32, a `prot` has no bit above 0xfff:
+//! `-ERANGE` for a value too wide, `-EINVAL` for bad flags.
 
 use std::ffi::c_int;
 
@@ -13,7 +20,7 @@ use vipt_pte as p;
 use vipt_pte::{AtomicPte, Layout, PaDbitLock, Pte, PteKind};
 
 use crate::error::{errno, guard, need_out, write_out, Error, Result};
-use crate::handle::{from_ptr, to_ptr, HandleTable};
+use crate::handle::{from_ptr, to_ptr, HandleKind, HandleTable};
 
 /// `VIPT_LAYOUT_32`: the 32-bit kernel (2 levels, 32-bit pte values).
 pub const VIPT_LAYOUT_32: u32 = 32;
@@ -147,61 +154,61 @@ pub struct vipt_coincidences {
     pub patched_2005: u64,
 }
 
-/// `pte_none`: zero or `_PAGE_FLUSH` set.
+/// `pte_none`: zero or `_PAGE_FLUSH` set (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_pte_none(pte: u64) -> bool {
     p::pte_none(Pte::from_raw(pte))
 }
 
-/// `pte_present`.
+/// `pte_present` (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_pte_present(pte: u64) -> bool {
     p::pte_present(Pte::from_raw(pte))
 }
 
-/// `pte_file`.
+/// `pte_file` (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_pte_file(pte: u64) -> bool {
     p::pte_file(Pte::from_raw(pte))
 }
 
-/// `pte_pfn`: `pte >> PAGE_SHIFT`.
+/// `pte_pfn`: `pte >> PAGE_SHIFT` (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_pte_pfn(pte: u64) -> u64 {
     p::pte_pfn(Pte::from_raw(pte))
 }
 
-/// `pte_young`.
+/// `pte_young` (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_pte_young(pte: u64) -> bool {
     p::pte_young(Pte::from_raw(pte))
 }
 
-/// `pte_dirty`.
+/// `pte_dirty` (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_pte_dirty(pte: u64) -> bool {
     p::pte_dirty(Pte::from_raw(pte))
 }
 
-/// `pte_write`.
+/// `pte_write` (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_pte_write(pte: u64) -> bool {
     p::pte_write(Pte::from_raw(pte))
 }
 
-/// `pte_read`.
+/// `pte_read` (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_pte_read(pte: u64) -> bool {
     p::pte_read(Pte::from_raw(pte))
 }
 
-/// `pte_exec`.
+/// `pte_exec` (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_pte_exec(pte: u64) -> bool {
     p::pte_exec(Pte::from_raw(pte))
 }
 
-/// `pte_user`.
+/// `pte_user` (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_pte_user(pte: u64) -> bool {
     p::pte_user(Pte::from_raw(pte))
@@ -233,8 +240,8 @@ pub enum vipt_pte_op {
     VIPT_PTE_MKEXEC = 9,
 }
 
-/// Applies the modifier numbered `op` (a `vipt_pte_op`) to `pte`; `-EINVAL` for
-/// an unknown `op`.
+/// Applies the modifier numbered `op` (a `vipt_pte_op`, 0 to 9) to `pte` (any
+/// value); `-EINVAL` for an unknown `op`.
 #[no_mangle]
 pub extern "C" fn vipt_pte_mk(pte: u64, op: u32, out: *mut u64) -> c_int {
     guard("vipt_pte_mk", || {
@@ -256,7 +263,8 @@ pub extern "C" fn vipt_pte_mk(pte: u64, op: u32, out: *mut u64) -> c_int {
     })
 }
 
-/// `pte_modify(pte, prot)`; `-EINVAL` if `prot` has bits outside 0xfff.
+/// `pte_modify(pte, prot)` (`pte`: any value); `-EINVAL` if `prot` has bits
+/// outside 0xfff.
 #[no_mangle]
 pub extern "C" fn vipt_pte_modify(pte: u64, prot: u64, out: *mut u64) -> c_int {
     guard("vipt_pte_modify", || {
@@ -266,7 +274,9 @@ pub extern "C" fn vipt_pte_modify(pte: u64, prot: u64, out: *mut u64) -> c_int {
     })
 }
 
-/// `pfn_pte(pfn, prot)` in `layout`; `-ERANGE` if the pfn does not fit.
+/// `pfn_pte(pfn, prot)` in `layout` (`VIPT_LAYOUT_32` or `VIPT_LAYOUT_64`,
+/// `-EINVAL` otherwise, as for every `layout_bits`); `-ERANGE` if the pfn does
+/// not fit the layout's `pfn_bits`, `-EINVAL` if `prot` has bits outside 0xfff.
 #[no_mangle]
 pub extern "C" fn vipt_pfn_pte(layout_bits: u32, pfn: u64, prot: u64, out: *mut u64) -> c_int {
     guard("vipt_pfn_pte", || {
@@ -278,7 +288,8 @@ pub extern "C" fn vipt_pfn_pte(layout_bits: u32, pfn: u64, prot: u64, out: *mut 
 }
 
 /// `__swp_entry(type, offset)` as a pte in `layout`; `-ERANGE` for a type ≥ 32 or an
-/// offset that does not fit, `-EINVAL` for (0, 0), which is the none pte.
+/// offset that does not fit the layout's `swap_offset_bits`, `-EINVAL` for (0,
+/// 0), which is the none pte.
 #[no_mangle]
 pub extern "C" fn vipt_swp_entry(layout_bits: u32, ty: u64, offset: u64, out: *mut u64) -> c_int {
     guard("vipt_swp_entry", || {
@@ -288,19 +299,20 @@ pub extern "C" fn vipt_swp_entry(layout_bits: u32, ty: u64, offset: u64, out: *m
     })
 }
 
-/// `__swp_type` of a swap pte.
+/// `__swp_type` of a swap pte (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_swp_type(pte: u64) -> u64 {
     p::swp_type(Pte::from_raw(pte))
 }
 
-/// `__swp_offset` of a swap pte.
+/// `__swp_offset` of a swap pte (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_swp_offset(pte: u64) -> u64 {
     p::swp_offset(Pte::from_raw(pte))
 }
 
-/// `pgoff_to_pte(pgoff)` in `layout`; `-ERANGE` beyond `PTE_FILE_MAX_BITS`.
+/// `pgoff_to_pte(pgoff)` in `layout`; `-ERANGE` for a `pgoff` of
+/// `PTE_FILE_MAX_BITS` bits or more (`pte_file_max_bits` of `vipt_layout_info`).
 #[no_mangle]
 pub extern "C" fn vipt_pgoff_to_pte(layout_bits: u32, pgoff: u64, out: *mut u64) -> c_int {
     guard("vipt_pgoff_to_pte", || {
@@ -310,13 +322,14 @@ pub extern "C" fn vipt_pgoff_to_pte(layout_bits: u32, pgoff: u64, out: *mut u64)
     })
 }
 
-/// `pte_to_pgoff` of a file pte.
+/// `pte_to_pgoff` of a file pte (`pte`: any value).
 #[no_mangle]
 pub extern "C" fn vipt_pte_to_pgoff(pte: u64) -> u64 {
     p::pte_to_pgoff(Pte::from_raw(pte))
 }
 
-/// Classifies `pte`; `-ERANGE` if the value does not fit the layout's pte word.
+/// Classifies `pte`; `-ERANGE` if the value does not fit the layout's pte word
+/// (32 or 64 bits).
 #[no_mangle]
 pub extern "C" fn vipt_pte_classify(layout_bits: u32, pte: u64, out: *mut vipt_pte_class) -> c_int {
     guard("vipt_pte_classify", || {
@@ -347,7 +360,7 @@ pub extern "C" fn vipt_pte_classify(layout_bits: u32, pte: u64, out: *mut vipt_p
     })
 }
 
-/// The geometry of `layout`.
+/// The geometry of `layout` (`VIPT_LAYOUT_32` or `VIPT_LAYOUT_64`).
 #[no_mangle]
 pub extern "C" fn vipt_layout_info(layout_bits: u32, out: *mut vipt_layout_info) -> c_int {
     guard("vipt_layout_info", || {
@@ -372,14 +385,16 @@ pub extern "C" fn vipt_layout_info(layout_bits: u32, out: *mut vipt_layout_info)
 }
 
 /// `translation_exists` before the 2005 patch, its two reads seeing `pte`: any
-/// non-zero pte whose `pte_pfn` is `pfn`, swap and file entries included.
+/// non-zero pte whose `pte_pfn` is `pfn`, swap and file entries included
+/// (`pte`, `pfn`: any values).
 #[no_mangle]
 pub extern "C" fn vipt_translation_exists_legacy_2005(pte: u64, pfn: u64) -> bool {
     p::legacy_2005(Pte::from_raw(pte), pfn)
 }
 
 /// The pre-patch test with its two reads made separately: `check` judged by
-/// `translation_exists`, `compare` by the caller's `pte_pfn`.
+/// `translation_exists`, `compare` by the caller's `pte_pfn` (all three: any
+/// values).
 #[no_mangle]
 pub extern "C" fn vipt_translation_exists_legacy_2005_reads(
     check: u64,
@@ -390,13 +405,14 @@ pub extern "C" fn vipt_translation_exists_legacy_2005_reads(
 }
 
 /// Hugh's `translation_exists(vma, addr, pfn)` on one read of the pte: `PRESENT`
-/// or `FLUSH` set and `pte_pfn == pfn`.
+/// or `FLUSH` set and `pte_pfn == pfn` (`pte`, `pfn`: any values).
 #[no_mangle]
 pub extern "C" fn vipt_translation_exists_patched_2005(pte: u64, pfn: u64) -> bool {
     p::patched_2005(Pte::from_raw(pte), pfn)
 }
 
-/// Question 1: how many swap and file entries the pre-patch test accepts for `pfn`.
+/// Question 1: how many swap and file entries the pre-patch test accepts for
+/// `pfn` (`-ERANGE` if it does not fit the layout's `pfn_bits`).
 #[no_mangle]
 pub extern "C" fn vipt_coincidences(
     layout_bits: u32,
@@ -429,8 +445,8 @@ pub enum vipt_pxd_check {
     VIPT_PMD_BAD = 3,
 }
 
-/// Applies the directory-entry test numbered `test` (a `vipt_pxd_check`) in
-/// `layout`: 1 or 0, or a negative errno.
+/// Applies the directory-entry test numbered `test` (a `vipt_pxd_check`, 0 to
+/// 3) to `entry` (any value) in `layout`: 1 or 0, or a negative errno.
 #[no_mangle]
 pub extern "C" fn vipt_pxd_test(layout_bits: u32, test: u32, entry: u32) -> c_int {
     guard("vipt_pxd_test", || {
@@ -460,18 +476,18 @@ pub struct vipt_pte_cell {
 
 /// The one `pa_dbit_lock` of the C API's pte cells, global as in the kernel.
 static PA_DBIT_LOCK: PaDbitLock = PaDbitLock::new();
-static CELLS: HandleTable<AtomicPte> = HandleTable::new("pte cell");
+static CELLS: HandleTable<AtomicPte> = HandleTable::new(HandleKind::PteCell);
 
 fn cell(c: *const vipt_pte_cell) -> Result<std::sync::Arc<AtomicPte>> {
     CELLS.get(from_ptr(c))
 }
 
-/// A new pte cell holding `pte`; free it with `vipt_pte_cell_free`.
+/// A new pte cell holding `pte` (any value); free it with `vipt_pte_cell_free`.
 #[no_mangle]
 pub extern "C" fn vipt_pte_cell_new(pte: u64, out: *mut *mut vipt_pte_cell) -> c_int {
     guard("vipt_pte_cell_new", || {
         need_out(out)?;
-        let h = CELLS.insert(AtomicPte::new(Pte::from_raw(pte)));
+        let h = CELLS.insert(AtomicPte::new(Pte::from_raw(pte)))?;
         write_out(out, "out", to_ptr(h))?;
         Ok(0)
     })
@@ -496,7 +512,7 @@ pub extern "C" fn vipt_pte_cell_load(c: *const vipt_pte_cell, out: *mut u64) -> 
     })
 }
 
-/// `set_pte_at`: a plain store.
+/// `set_pte_at`: a plain store of `pte` (any value).
 #[no_mangle]
 pub extern "C" fn vipt_set_pte_at(c: *mut vipt_pte_cell, pte: u64) -> c_int {
     guard("vipt_set_pte_at", || {
@@ -544,8 +560,8 @@ pub extern "C" fn vipt_ptep_set_wrprotect(c: *mut vipt_pte_cell) -> c_int {
     })
 }
 
-/// `cmpxchg` on the pte: stores `new_pte` if the pte is `old_pte`; the value found
-/// goes to `found`. Returns 1 if it swapped, 0 if not.
+/// `cmpxchg` on the pte: stores `new_pte` if the pte is `old_pte` (both any
+/// values); the value found goes to `found`. Returns 1 if it swapped, 0 if not.
 #[no_mangle]
 pub extern "C" fn vipt_ptep_cmpxchg(
     c: *mut vipt_pte_cell,
@@ -568,16 +584,16 @@ pub extern "C" fn vipt_ptep_cmpxchg(
 }
 
 /// The dirty-bit trap for a user address: under `pa_dbit_lock`, a present pte gets
-/// `DIRTY | ACCESSED` and the new pte goes to `out`; `-EFAULT` (the fault path) if
-/// the pte is not present.
+/// `DIRTY | ACCESSED` and the new pte goes to `out`; `-ENXIO` (a page fault: the
+/// fault path) if the pte is not present.
 #[no_mangle]
 pub extern "C" fn vipt_dirty_trap(c: *mut vipt_pte_cell, out: *mut u64) -> c_int {
     guard("vipt_dirty_trap", || {
         need_out(out)?;
         let new = cell(c)?.dirty_trap(&PA_DBIT_LOCK).map_err(|f| {
             Error::new(
-                errno::EFAULT,
-                format!("pte {:#x} is not present: fault", f.0.raw()),
+                errno::ENXIO,
+                format!("pte {:#x} is not present: page fault", f.0.raw()),
             )
         })?;
         write_out(out, "out", new.raw())?;
@@ -635,7 +651,7 @@ mod tests {
     #[test]
     fn panic_is_caught() {
         use crate::error::vipt_selftest_panic;
-        assert_eq!(vipt_selftest_panic(1), -errno::EIO);
+        assert_eq!(vipt_selftest_panic(1), -errno::ENOTRECOVERABLE);
         // SAFETY: vipt_last_error returns a valid NUL-terminated thread-local string.
         let msg = unsafe { std::ffi::CStr::from_ptr(crate::error::vipt_last_error()) };
         assert!(msg.to_str().unwrap().contains("panic caught"));

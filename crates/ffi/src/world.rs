@@ -11,6 +11,13 @@
 //! concurrently as they would on SMP. Races are explored deterministically by
 //! `vipt_explore`; native mode finds deadlocks, model `BUG`s and broken
 //! invariants under real concurrency.
+//!
+//! Ranges: a file page `index` is 0 to `VIPT_FILE_MAX_PAGES` − 1 (`-EINVAL`
+//! beyond); a `pfn` is 0 to the world's `frames` − 1 and a CPU `id` 0 to its
+//! `cpus` − 1 (`-ERANGE` beyond); user addresses are those of the world's
+//! 32-bit layout (below 2^32; mappings below `TASK_SIZE`, 0xf0000000); a
+//! `value` is any 64-bit value. A user access that no vma allows is SIGSEGV,
+//! `-EADDRNOTAVAIL`.
 
 use std::ffi::c_int;
 use std::sync::Arc;
@@ -24,8 +31,11 @@ use vipt_mm::{
     AddressSpace, Colouring, Cpu, MapFlags, MmError, MmStruct, Native, Prot, World, WorldConfig,
 };
 
-use crate::error::{errno, guard, need_out, read_in, write_out, Error, Result};
-use crate::handle::{from_ptr, to_ptr, HandleTable};
+use crate::error::{
+    errno, guard, in_range, need_out, out_of_range, read_in, write_out, Error, Result,
+};
+use crate::handle::{from_ptr, to_ptr, HandleKind, HandleTable};
+use crate::hw::VIPT_MAX_FRAMES;
 use crate::model::{strategy_of, VIPT_COLOUR_2614, VIPT_COLOUR_PGOFF_AWARE};
 
 /// A world: memory, cache, TLBs, the mm and a strategy. Opaque: a handle.
@@ -70,19 +80,26 @@ pub const VIPT_RECLAIM_KEPT: c_int = 1;
 /// `vipt_shrink_page` result: the file page is not in the page cache.
 pub const VIPT_RECLAIM_NOT_CACHED: c_int = 2;
 
-/// How a world is built; start from `vipt_world_params_default`.
+/// The most pages a file has (`vipt_file_new`, and a `write()` past the end
+/// grows it at most to this): 2^20.
+pub const VIPT_FILE_MAX_PAGES: u64 = 1 << 20;
+/// The most CPUs a world has.
+pub const VIPT_WORLD_MAX_CPUS: u32 = 32;
+
+/// How a world is built; start from `vipt_world_params_default`. A field out
+/// of range is `-EINVAL`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct vipt_world_params {
-    /// Physical memory in 4 KiB frames (at least 8).
+    /// Physical memory in 4 KiB frames: 8 to `VIPT_MAX_FRAMES` (2^20).
     pub frames: u64,
-    /// Simulated CPUs (1 to 32).
+    /// Simulated CPUs: 1 to `VIPT_WORLD_MAX_CPUS` (32).
     pub cpus: u32,
     /// The 2.6.14 `_PAGE_FLUSH` semantics (false: 3.x).
     pub page_flush: bool,
     /// Split pte locks (2.6.15 on) instead of `page_table_lock`.
     pub split_ptlock: bool,
-    /// `VIPT_COLOUR_2614` or `VIPT_COLOUR_PGOFF_AWARE`.
+    /// `VIPT_COLOUR_2614` or `VIPT_COLOUR_PGOFF_AWARE` (0 or 1).
     pub colour: u32,
 }
 
@@ -104,10 +121,10 @@ pub struct vipt_world_status {
     pub invariants_ok: bool,
 }
 
-static WORLDS: HandleTable<Arc<World>> = HandleTable::new("world");
-static FILES: HandleTable<Arc<AddressSpace>> = HandleTable::new("file");
-static MMS: HandleTable<Arc<MmStruct>> = HandleTable::new("mm");
-static CPUS: HandleTable<CpuSlot> = HandleTable::new("cpu");
+static WORLDS: HandleTable<Arc<World>> = HandleTable::new(HandleKind::World);
+static FILES: HandleTable<Arc<AddressSpace>> = HandleTable::new(HandleKind::File);
+static MMS: HandleTable<Arc<MmStruct>> = HandleTable::new(HandleKind::Mm);
+static CPUS: HandleTable<CpuSlot> = HandleTable::new(HandleKind::Cpu);
 
 /// A CPU handle's object: the CPU, and the thread inside a call on it.
 struct CpuSlot {
@@ -141,6 +158,35 @@ fn world(w: *const vipt_world) -> Result<Arc<World>> {
 
 fn file(f: *const vipt_file) -> Result<Arc<AddressSpace>> {
     FILES.get(from_ptr(f)).map(|f| (*f).clone())
+}
+
+/// `-EINVAL` unless `index` is a page a file can have.
+fn check_index(index: u64) -> Result<()> {
+    if index < VIPT_FILE_MAX_PAGES {
+        Ok(())
+    } else {
+        Err(out_of_range(
+            "index",
+            index,
+            "0 to 1048575 (VIPT_FILE_MAX_PAGES - 1)",
+        ))
+    }
+}
+
+/// `-ERANGE` unless the world has frame `pfn`.
+fn check_pfn(w: &World, pfn: u64) -> Result<()> {
+    let n = w.config.hw.frames;
+    if pfn < n {
+        Ok(())
+    } else {
+        Err(Error::new(
+            errno::ERANGE,
+            format!(
+                "pfn {pfn:#x} is out of range: 0 to {:#x} (the world's frames - 1)",
+                n - 1
+            ),
+        ))
+    }
 }
 
 /// Runs `f` on CPU `c`, held for the call.
@@ -206,12 +252,33 @@ pub extern "C" fn vipt_scenario_world(
         let sc = crate::model::scenario_of(sc)?;
         need_out(out)?;
         let n = sc.native().map_err(|e| Error::new(errno::EINVAL, e))?;
+        // Each insert fails only when its table is out of handle numbers;
+        // then the handles taken so far are given back.
+        let world = WORLDS.insert(n.world)?;
+        let file = FILES.insert(n.file).inspect_err(|_| {
+            let _ = WORLDS.remove(world);
+        })?;
+        let mut cpus = Vec::with_capacity(3);
+        for cpu in [n.writer, n.racer, n.user] {
+            match CPUS.insert(CpuSlot::new(cpu)) {
+                Ok(h) => cpus.push(h),
+                Err(e) => {
+                    for h in cpus {
+                        let _ = CPUS.remove(h);
+                    }
+                    let _ = FILES.remove(file);
+                    let _ = WORLDS.remove(world);
+                    return Err(e);
+                }
+            }
+        }
+        let [writer, racer, user] = [cpus[0], cpus[1], cpus[2]];
         let v = vipt_scenario_world {
-            world: to_ptr(WORLDS.insert(n.world)),
-            file: to_ptr(FILES.insert(n.file)),
-            writer: to_ptr(CPUS.insert(CpuSlot::new(n.writer))),
-            racer: to_ptr(CPUS.insert(CpuSlot::new(n.racer))),
-            user: to_ptr(CPUS.insert(CpuSlot::new(n.user))),
+            world: to_ptr(world),
+            file: to_ptr(file),
+            writer: to_ptr(writer),
+            racer: to_ptr(racer),
+            user: to_ptr(user),
             racer_va: n.racer_va,
             user_va: n.user_va,
             pfn: n.pfn,
@@ -259,21 +326,15 @@ pub extern "C" fn vipt_world_new(
             VIPT_COLOUR_2614 => Colouring::Linux2614,
             VIPT_COLOUR_PGOFF_AWARE => Colouring::PgoffAware,
             c => {
-                return Err(Error::new(
-                    errno::EINVAL,
-                    format!("colour {c}: VIPT_COLOUR_2614 or VIPT_COLOUR_PGOFF_AWARE"),
+                return Err(out_of_range(
+                    "colour",
+                    c,
+                    "0 (VIPT_COLOUR_2614) or 1 (VIPT_COLOUR_PGOFF_AWARE)",
                 ))
             }
         };
-        if p.frames < 8 || !(1..=32).contains(&p.cpus) {
-            return Err(Error::new(
-                errno::EINVAL,
-                format!(
-                    "frames {} (at least 8), cpus {} (1 to 32)",
-                    p.frames, p.cpus
-                ),
-            ));
-        }
+        in_range("frames", p.frames, 8, VIPT_MAX_FRAMES)?;
+        in_range("cpus", p.cpus, 1, VIPT_WORLD_MAX_CPUS)?;
         let strategy = strategy_of(s)?;
         need_out(out)?;
         let cfg = WorldConfig {
@@ -288,7 +349,7 @@ pub extern "C" fn vipt_world_new(
             ..WorldConfig::default()
         };
         let w = World::with(cfg, strategy, Arc::new(Native))?;
-        write_out(out, "out", to_ptr(WORLDS.insert(w)))?;
+        write_out(out, "out", to_ptr(WORLDS.insert(w)?))?;
         Ok(0)
     })
 }
@@ -320,7 +381,7 @@ pub extern "C" fn vipt_world_status(w: *const vipt_world, out: *mut vipt_world_s
     })
 }
 
-/// A new file of `pages` pages in world `w`.
+/// A new file of `pages` pages (1 to `VIPT_FILE_MAX_PAGES`) in world `w`.
 #[no_mangle]
 pub extern "C" fn vipt_file_new(
     w: *const vipt_world,
@@ -329,14 +390,9 @@ pub extern "C" fn vipt_file_new(
 ) -> c_int {
     guard("vipt_file_new", || {
         let w = world(w)?;
-        if pages == 0 || pages > 1 << 20 {
-            return Err(Error::new(
-                errno::EINVAL,
-                format!("pages {pages}: 1 to 2^20"),
-            ));
-        }
+        in_range("pages", pages, 1, VIPT_FILE_MAX_PAGES)?;
         need_out(out)?;
-        write_out(out, "out", to_ptr(FILES.insert(w.new_file(pages))))?;
+        write_out(out, "out", to_ptr(FILES.insert(w.new_file(pages))?))?;
         Ok(0)
     })
 }
@@ -356,7 +412,7 @@ pub extern "C" fn vipt_mm_new(w: *const vipt_world, out: *mut *mut vipt_mm_struc
     guard("vipt_mm_new", || {
         let w = world(w)?;
         need_out(out)?;
-        write_out(out, "out", to_ptr(MMS.insert(w.new_mm())))?;
+        write_out(out, "out", to_ptr(MMS.insert(w.new_mm())?))?;
         Ok(0)
     })
 }
@@ -370,14 +426,25 @@ pub extern "C" fn vipt_mm_free(mm: *mut vipt_mm_struct) -> c_int {
     })
 }
 
-/// Simulated CPU `id` of world `w`, running no process yet.
+/// Simulated CPU `id` (0 to the world's `cpus` − 1; `-ERANGE` otherwise) of
+/// world `w`, running no process yet.
 #[no_mangle]
 pub extern "C" fn vipt_cpu_new(w: *const vipt_world, id: u32, out: *mut *mut vipt_cpu) -> c_int {
     guard("vipt_cpu_new", || {
         let w = world(w)?;
         need_out(out)?;
+        let n = w.config.hw.cpus;
+        if id as usize >= n {
+            return Err(Error::new(
+                errno::ERANGE,
+                format!(
+                    "id {id} is out of range: 0 to {} (the world's cpus - 1)",
+                    n - 1
+                ),
+            ));
+        }
         let c = Cpu::new(&w, id as usize)?;
-        write_out(out, "out", to_ptr(CPUS.insert(CpuSlot::new(c))))?;
+        write_out(out, "out", to_ptr(CPUS.insert(CpuSlot::new(c))?))?;
         Ok(0)
     })
 }
@@ -428,8 +495,20 @@ fn same_world(cpu: &Cpu, f: &AddressSpace) -> Result<()> {
     }
 }
 
+/// The top of user space in a world (its layout's `TASK_SIZE`).
+fn task_size(w: &World) -> u64 {
+    vipt_mm::mmap::task_size(w.config.layout)
+}
+
 /// `mmap(addr, len, prot, flags, file, pgoff)` in CPU `c`'s process; the
-/// mapped address into `out`.
+/// mapped address into `out`. `len`: 1 to `TASK_SIZE` (0xf0000000), rounded up
+/// to pages. `addr`: with `VIPT_MAP_FIXED` page aligned with `addr + len` at
+/// most `TASK_SIZE`, else a hint below `TASK_SIZE` (0: the default base).
+/// `prot`: `VIPT_PROT_*` bits; `flags`: `VIPT_MAP_*` bits, exactly one of
+/// `VIPT_MAP_SHARED` and `VIPT_MAP_PRIVATE`, `VIPT_MAP_ANONYMOUS` exactly when
+/// `f` is NULL. `pgoff`: the first file page, with `pgoff` + the pages of `len`
+/// at most `VIPT_FILE_MAX_PAGES` (the 32-bit layout's file offsets). `-EINVAL`
+/// for any of these out of range; `-ENOMEM` when no free range is left.
 #[no_mangle]
 pub extern "C" fn vipt_mmap(
     c: *const vipt_cpu,
@@ -443,6 +522,9 @@ pub extern "C" fn vipt_mmap(
 ) -> c_int {
     guard("vipt_mmap", || {
         let f = if f.is_null() { None } else { Some(file(f)?) };
+        if len == 0 {
+            return Err(out_of_range("len", 0, "1 to 0xf0000000 (TASK_SIZE)"));
+        }
         let prot = Prot::from_bits(prot)
             .ok_or_else(|| Error::new(errno::EINVAL, format!("prot {prot:#x}")))?;
         let flags = MapFlags::from_bits(flags)
@@ -452,6 +534,15 @@ pub extern "C" fn vipt_mmap(
             if let Some(f) = &f {
                 same_world(cpu, f)?;
             }
+            let top = task_size(cpu.world());
+            if !flags.contains(MapFlags::MAP_FIXED) && addr >= top {
+                // do_mmap takes a hint as it is; keep its arithmetic in range.
+                return Err(out_of_range(
+                    "addr",
+                    format!("{addr:#x}"),
+                    &format!("a hint below {top:#x} (TASK_SIZE) without VIPT_MAP_FIXED"),
+                ));
+            }
             Ok(do_mmap(cpu, f.as_ref(), addr, len, prot, flags, pgoff)?)
         })?;
         write_out(out, "out", va)?;
@@ -459,7 +550,9 @@ pub extern "C" fn vipt_mmap(
     })
 }
 
-/// `munmap(addr, len)` in CPU `c`'s process.
+/// `munmap(addr, len)` in CPU `c`'s process: `addr` page aligned, `len` 1 up
+/// (rounded up to pages), `addr + len` at most `TASK_SIZE` (0xf0000000);
+/// `-EINVAL` otherwise.
 #[no_mangle]
 pub extern "C" fn vipt_munmap(c: *const vipt_cpu, addr: u64, len: u64) -> c_int {
     guard("vipt_munmap", || {
@@ -468,9 +561,16 @@ pub extern "C" fn vipt_munmap(c: *const vipt_cpu, addr: u64, len: u64) -> c_int 
     })
 }
 
+/// A user access's error: SIGSEGV is `-EADDRNOTAVAIL`, with the address.
 fn user_error(e: MmError) -> Error {
     match e {
-        MmError::Segv { .. } => Error::new(errno::EFAULT, e.to_string()),
+        MmError::Segv { va, write } => Error::new(
+            errno::EADDRNOTAVAIL,
+            format!(
+                "SIGSEGV: a user {} at {va:#x}, which no vma allows",
+                if write { "store" } else { "load" }
+            ),
+        ),
         e => e.into(),
     }
 }
@@ -479,19 +579,29 @@ fn check_size(size: u32) -> Result<()> {
     if matches!(size, 1 | 2 | 4 | 8) {
         Ok(())
     } else {
-        Err(Error::new(
-            errno::EINVAL,
-            format!("size {size}: 1, 2, 4 or 8"),
-        ))
+        Err(out_of_range("size", size, "1, 2, 4 or 8"))
     }
 }
 
-/// A user load of `size` bytes (1, 2, 4, 8; big-endian) at `va` in CPU `c`'s
-/// process, taking faults; `-EFAULT` where the process would get SIGSEGV.
+/// `-EINVAL` unless `size` is an access size and `va` a multiple of it.
+fn check_user_access(va: u64, size: u32) -> Result<()> {
+    check_size(size)?;
+    if va % u64::from(size) != 0 {
+        return Err(Error::new(
+            errno::EINVAL,
+            format!("va {va:#x} is not a multiple of size {size}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A user load of `size` bytes (1, 2, 4, 8; big-endian) at `va` (any address,
+/// a multiple of `size`) in CPU `c`'s process, taking faults;
+/// `-EADDRNOTAVAIL` where the process would get SIGSEGV.
 #[no_mangle]
 pub extern "C" fn vipt_user_load(c: *const vipt_cpu, va: u64, size: u32, out: *mut u64) -> c_int {
     guard("vipt_user_load", || {
-        check_size(size)?;
+        check_user_access(va, size)?;
         need_out(out)?;
         let v = on_cpu(c, |cpu| cpu.user_load(va, size).map_err(user_error))?;
         write_out(out, "out", v)?;
@@ -499,19 +609,22 @@ pub extern "C" fn vipt_user_load(c: *const vipt_cpu, va: u64, size: u32, out: *m
     })
 }
 
-/// A user store, taking faults (copy-on-write included).
+/// A user store of the low `size` bytes of `value` at `va` (as for
+/// `vipt_user_load`), taking faults (copy-on-write included);
+/// `-EADDRNOTAVAIL` where the process would get SIGSEGV.
 #[no_mangle]
 pub extern "C" fn vipt_user_store(c: *const vipt_cpu, va: u64, size: u32, value: u64) -> c_int {
     guard("vipt_user_store", || {
-        check_size(size)?;
+        check_user_access(va, size)?;
         on_cpu(c, |cpu| cpu.user_store(va, size, value).map_err(user_error))?;
         Ok(0)
     })
 }
 
-/// `write()` of `value` at the start of every line of file page `index`:
-/// the kernel-alias stores, `flush_dcache_page` (the world's strategy), the
-/// coherence point.
+/// `write()` of `value` at the start of every line of file page `index` (0 to
+/// `VIPT_FILE_MAX_PAGES` − 1; a write past the end grows the file to `index` +
+/// 1 pages): the kernel-alias stores, `flush_dcache_page` (the world's
+/// strategy), the coherence point. `value`: any value.
 #[no_mangle]
 pub extern "C" fn vipt_sys_write(
     c: *const vipt_cpu,
@@ -520,6 +633,7 @@ pub extern "C" fn vipt_sys_write(
     value: u64,
 ) -> c_int {
     guard("vipt_sys_write", || {
+        check_index(index)?;
         let f = file(f)?;
         on_cpu(c, |cpu| {
             same_world(cpu, &f)?;
@@ -529,8 +643,9 @@ pub extern "C" fn vipt_sys_write(
     })
 }
 
-/// kswapd on file page `index`: `shrink_page` (`try_to_unmap` every pte,
-/// write back, free); returns a `VIPT_RECLAIM_*`.
+/// kswapd on file page `index` (0 to `VIPT_FILE_MAX_PAGES` − 1):
+/// `shrink_page` (`try_to_unmap` every pte, write back, free) unless
+/// `ignore_young` is false and a pte is young; returns a `VIPT_RECLAIM_*`.
 #[no_mangle]
 pub extern "C" fn vipt_shrink_page(
     c: *const vipt_cpu,
@@ -539,6 +654,7 @@ pub extern "C" fn vipt_shrink_page(
     ignore_young: bool,
 ) -> c_int {
     guard("vipt_shrink_page", || {
+        check_index(index)?;
         let f = file(f)?;
         on_cpu(c, |cpu| {
             same_world(cpu, &f)?;
@@ -556,10 +672,12 @@ pub extern "C" fn vipt_shrink_page(
     })
 }
 
-/// `vmtruncate(file, pages)`: unmap and drop the file's pages from `pages` on.
+/// `vmtruncate(file, pages)`: unmap and drop the file's pages from `pages`
+/// (0 to `VIPT_FILE_MAX_PAGES`) on.
 #[no_mangle]
 pub extern "C" fn vipt_truncate(c: *const vipt_cpu, f: *const vipt_file, pages: u64) -> c_int {
     guard("vipt_truncate", || {
+        in_range("pages", pages, 0, VIPT_FILE_MAX_PAGES)?;
         let f = file(f)?;
         on_cpu(c, |cpu| {
             same_world(cpu, &f)?;
@@ -569,11 +687,12 @@ pub extern "C" fn vipt_truncate(c: *const vipt_cpu, f: *const vipt_file, pages: 
     })
 }
 
-/// The page frame caching file page `index` into `out`; `-ENOENT` if the
-/// page is not in the page cache.
+/// The page frame caching file page `index` (0 to `VIPT_FILE_MAX_PAGES` − 1)
+/// into `out`; `-ENOENT` if the page is not in the page cache.
 #[no_mangle]
 pub extern "C" fn vipt_file_page(f: *const vipt_file, index: u64, out: *mut u64) -> c_int {
     guard("vipt_file_page", || {
+        check_index(index)?;
         let f = file(f)?;
         let pfn = f
             .cached_pfn(index)
@@ -583,21 +702,27 @@ pub extern "C" fn vipt_file_page(f: *const vipt_file, index: u64, out: *mut u64)
     })
 }
 
-/// The physical address of `offset` in page `pfn`, for an access of `size`.
-fn kernel_pa(pfn: u64, offset: u64, size: u32) -> Result<u64> {
+/// The physical address of `offset` in page `pfn` of the world CPU `cpu` is
+/// in, for an access of `size`.
+fn kernel_pa(cpu: &Cpu, pfn: u64, offset: u64, size: u32) -> Result<u64> {
     check_size(size)?;
-    if offset % u64::from(size) != 0 || offset + u64::from(size) > vipt_pte::PAGE_SIZE {
+    if offset % u64::from(size) != 0 || offset > vipt_pte::PAGE_SIZE - u64::from(size) {
         return Err(Error::new(
             errno::EINVAL,
-            format!("offset {offset:#x} is not an aligned {size}-byte access inside a page"),
+            format!(
+                "offset {offset:#x} is out of range: a multiple of size {size} from 0 to {:#x}",
+                vipt_pte::PAGE_SIZE - u64::from(size)
+            ),
         ));
     }
-    pfn.checked_mul(vipt_pte::PAGE_SIZE)
-        .map(|pa| pa + offset)
-        .ok_or_else(|| Error::new(errno::ERANGE, format!("pfn {pfn:#x}")))
+    check_pfn(cpu.world(), pfn)?;
+    // pfn < frames <= 2^20 and offset < PAGE_SIZE: no overflow.
+    Ok(pfn * vipt_pte::PAGE_SIZE + offset)
 }
 
-/// A kernel load through the kernel's alias (`page_address(page) + offset`).
+/// A kernel load through the kernel's alias (`page_address(page) + offset`):
+/// `pfn` 0 to the world's `frames` − 1 (`-ERANGE` otherwise), `size` 1, 2, 4
+/// or 8, `offset` a multiple of `size` with the access inside the page.
 #[no_mangle]
 pub extern "C" fn vipt_kernel_load(
     c: *const vipt_cpu,
@@ -607,15 +732,18 @@ pub extern "C" fn vipt_kernel_load(
     out: *mut u64,
 ) -> c_int {
     guard("vipt_kernel_load", || {
-        let pa = kernel_pa(pfn, offset, size)?;
         need_out(out)?;
-        let v = on_cpu(c, |cpu| Ok(cpu.kernel_load(pa, size, "kernel_load")?))?;
+        let v = on_cpu(c, |cpu| {
+            let pa = kernel_pa(cpu, pfn, offset, size)?;
+            Ok(cpu.kernel_load(pa, size, "kernel_load")?)
+        })?;
         write_out(out, "out", v)?;
         Ok(0)
     })
 }
 
-/// A kernel store through the kernel's alias: the write `flush_dcache_page`
+/// A kernel store of the low `size` bytes of `value` through the kernel's
+/// alias (arguments as for `vipt_kernel_load`): the write `flush_dcache_page`
 /// exists for.
 #[no_mangle]
 pub extern "C" fn vipt_kernel_store(
@@ -626,19 +754,21 @@ pub extern "C" fn vipt_kernel_store(
     value: u64,
 ) -> c_int {
     guard("vipt_kernel_store", || {
-        let pa = kernel_pa(pfn, offset, size)?;
         on_cpu(c, |cpu| {
+            let pa = kernel_pa(cpu, pfn, offset, size)?;
             Ok(cpu.kernel_store(pa, size, value, "kernel_store")?)
         })?;
         Ok(0)
     })
 }
 
-/// `flush_dcache_page(pfn_to_page(pfn))` with the world's strategy.
+/// `flush_dcache_page(pfn_to_page(pfn))` with the world's strategy; `pfn` 0
+/// to the world's `frames` − 1 (`-ERANGE` otherwise).
 #[no_mangle]
 pub extern "C" fn vipt_flush_dcache_page(c: *const vipt_cpu, pfn: u64) -> c_int {
     guard("vipt_flush_dcache_page", || {
         on_cpu(c, |cpu| {
+            check_pfn(cpu.world(), pfn)?;
             let s = cpu.world().strategy();
             Ok(s.flush_dcache_page(cpu, pfn)?)
         })?;
@@ -648,12 +778,17 @@ pub extern "C" fn vipt_flush_dcache_page(c: *const vipt_cpu, pfn: u64) -> c_int 
 
 /// Declares that the kernel's writes to page `pfn` are complete and flushed:
 /// from here on a user load of older data is a violation. Returns the
-/// violations found among the cached copies at this point.
+/// violations found among the cached copies at this point. `pfn` 0 to the
+/// world's `frames` − 1 (`-ERANGE` otherwise).
 #[no_mangle]
 pub extern "C" fn vipt_coherence_point(c: *const vipt_cpu, pfn: u64) -> c_int {
     guard("vipt_coherence_point", || {
-        let n = on_cpu(c, |cpu| Ok(cpu.coherence_point(pfn, "coherence_point")?))?;
-        Ok(c_int::try_from(n).unwrap_or(c_int::MAX))
+        let n = on_cpu(c, |cpu| {
+            check_pfn(cpu.world(), pfn)?;
+            Ok(cpu.coherence_point(pfn, "coherence_point")?)
+        })?;
+        c_int::try_from(n)
+            .map_err(|_| Error::new(errno::EOVERFLOW, format!("{n} violations exceed INT_MAX")))
     })
 }
 
@@ -663,14 +798,21 @@ fn on_mm<R>(
     f: impl FnOnce(&mut Cpu, &MmStruct) -> std::result::Result<R, MmError>,
 ) -> Result<R> {
     on_cpu(c, |cpu| {
-        let mm = cpu.mm().cloned().ok_or_else(|| {
-            Error::new(errno::EINVAL, "the CPU runs no process (vipt_cpu_use_mm)")
-        })?;
+        let mm = current_mm(cpu)?;
         Ok(f(cpu, &mm)?)
     })
 }
 
-/// `*pte_offset_map(pmd, va)` in the CPU's mm into `out` (0 if no table).
+/// The mm CPU `cpu` runs in; `-EINVAL` for a kernel thread.
+fn current_mm(cpu: &Cpu) -> Result<Arc<MmStruct>> {
+    cpu.mm()
+        .cloned()
+        .ok_or_else(|| Error::new(errno::EINVAL, "the CPU runs no process (vipt_cpu_use_mm)"))
+}
+
+/// `*pte_offset_map(pmd, va)` in the CPU's mm into `out` (0 if no table);
+/// `va` below 2^32 (the world's 32-bit layout; `-EINVAL` beyond), as for every
+/// `vipt_mm_*` pte call.
 #[no_mangle]
 pub extern "C" fn vipt_mm_ptep_get(c: *const vipt_cpu, va: u64, out: *mut u64) -> c_int {
     guard("vipt_mm_ptep_get", || {
@@ -683,19 +825,22 @@ pub extern "C" fn vipt_mm_ptep_get(c: *const vipt_cpu, va: u64, out: *mut u64) -
 
 /// `set_pte_at(mm, va, ptep, pte)`: a plain store (rmap and mapcounts are
 /// the caller's business, as in the kernel; the world's invariant check
-/// reports a present pte that its page's mapcount does not count).
+/// reports a present pte that its page's mapcount does not count). `pte` must
+/// fit the layout's 32-bit pte word (`-ERANGE` otherwise); `va` as for `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
 #[no_mangle]
 pub extern "C" fn vipt_mm_set_pte_at(c: *const vipt_cpu, va: u64, pte: u64) -> c_int {
     guard("vipt_mm_set_pte_at", || {
-        on_mm(c, |cpu, mm| {
-            cpu.set_pte_at(mm, va, vipt_pte::Pte::from_raw(pte), "set_pte_at")
+        on_cpu(c, |cpu| {
+            let pte = cpu.world().config.layout.pte(pte)?;
+            let mm = current_mm(cpu)?;
+            Ok(cpu.set_pte_at(&mm, va, pte, "set_pte_at")?)
         })?;
         Ok(0)
     })
 }
 
 /// `ptep_get_and_clear` (2.6.14: keeps the pfn and sets `_PAGE_FLUSH`); the
-/// old pte into `out`.
+/// old pte into `out`; `va` as for `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
 #[no_mangle]
 pub extern "C" fn vipt_mm_ptep_get_and_clear(c: *const vipt_cpu, va: u64, out: *mut u64) -> c_int {
     guard("vipt_mm_ptep_get_and_clear", || {
@@ -708,7 +853,7 @@ pub extern "C" fn vipt_mm_ptep_get_and_clear(c: *const vipt_cpu, va: u64, out: *
     })
 }
 
-/// `ptep_set_wrprotect`.
+/// `ptep_set_wrprotect`; `va` as for `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
 #[no_mangle]
 pub extern "C" fn vipt_mm_ptep_set_wrprotect(c: *const vipt_cpu, va: u64) -> c_int {
     guard("vipt_mm_ptep_set_wrprotect", || {
@@ -719,7 +864,7 @@ pub extern "C" fn vipt_mm_ptep_set_wrprotect(c: *const vipt_cpu, va: u64) -> c_i
     })
 }
 
-/// `ptep_test_and_clear_young`: 1 if the pte was young.
+/// `ptep_test_and_clear_young`: 1 if the pte was young; `va` as for `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
 #[no_mangle]
 pub extern "C" fn vipt_mm_ptep_test_and_clear_young(c: *const vipt_cpu, va: u64) -> c_int {
     guard("vipt_mm_ptep_test_and_clear_young", || {

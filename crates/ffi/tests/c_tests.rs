@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every program the Makefile builds, in its `PROGRAMS` order.
-const PROGRAMS: [&str; 12] = [
+const PROGRAMS: [&str; 13] = [
     "test_encoding",
     "test_translation",
     "test_atomic",
@@ -25,6 +25,7 @@ const PROGRAMS: [&str; 12] = [
     "test_native",
     "test_native_tsan",
     "test_runaway",
+    "test_limits",
 ];
 
 fn workspace() -> PathBuf {
@@ -190,6 +191,13 @@ fn c_test_model_errors() {
 #[test]
 fn c_test_runaway() {
     run_program("test_runaway");
+}
+
+/// Out-of-range values, wrong-kind handles, the length query and the silent
+/// panic boundary.
+#[test]
+fn c_test_limits() {
+    run_program("test_limits");
 }
 
 #[test]
