@@ -1,8 +1,12 @@
 //! Fuzzes the C API: each input is a program of calls to `vipt_*` entry
-//! points (the pte and hardware layers, strategies including a C-ABI one,
+//! points (the pte and hardware layers — every hw call, cost models and
+//! checkpoints included — strategies including a C-ABI one,
 //! scenarios, explorer runs and replays, results, and the native world) on a
 //! pool of live, freed and forged handles, with arguments taken from the
-//! input. Every call must return a non-negative value or one of the errnos
+//! input; numbers are often taken at the edges of their types and ranges
+//! (see `Input::wild`), nothing is clamped into its valid range but a valid
+//! budget, step limit and frame count, kept small so an input stays quick
+//! and within the fuzzer's memory limit. Every call must return a non-negative value or one of the errnos
 //! the API documents, with a message; `-ENOTRECOVERABLE` (a panic caught at
 //! the boundary) is a finding, and so is anything the sanitizer sees.
 //!
@@ -44,6 +48,29 @@ impl Input<'_> {
             _ => self.u64(),
         }
     }
+    /// Any value, often one at an edge: 0, 1, a power of two or one off it,
+    /// the top of a type, the last page of the address space.
+    fn wild(&mut self) -> u64 {
+        match self.u8() % 8 {
+            0 => self.u64(),
+            1 => [0, 1, 2, 3, u64::MAX, u64::MAX - 1][self.u8() as usize % 6],
+            2 => [
+                u64::from(u32::MAX),
+                u64::from(i32::MAX as u32),
+                1 << 20,
+                1 << 52,
+            ][self.u8() as usize % 4],
+            3 => 0xffff_ffff_ffff_f000 | u64::from(self.u8()) << 4,
+            4 => {
+                let p = 1u64 << (self.u8() % 64);
+                [p, p - 1, p + 1][self.u8() as usize % 3]
+            }
+            _ => self.small(),
+        }
+    }
+    fn wild32(&mut self) -> u32 {
+        self.wild() as u32
+    }
     fn done(&self) -> bool {
         self.0.is_empty()
     }
@@ -76,6 +103,18 @@ fn last_error() -> String {
     unsafe { CStr::from_ptr(vipt_last_error()) }
         .to_string_lossy()
         .into_owned()
+}
+
+/// A frame count for a machine or world: anything out of range, but a valid
+/// one at most 4096 frames (16 MiB), so that up to 64 live machines of one
+/// input stay within the fuzzer's memory limit; 2^20 frames, the documented
+/// maximum, is 4 GiB of model memory, a real allocation for a real user.
+fn big_frames(v: u64) -> u64 {
+    if v > 4096 && v <= VIPT_MAX_FRAMES {
+        v % 4096
+    } else {
+        v
+    }
 }
 
 /// Handles of one kind: live ones, freed ones, and forged values.
@@ -120,10 +159,7 @@ unsafe extern "C" fn fuzzed_strategy(
     check("mapping_mapped", vipt_mapping_mapped(cpu, mapping));
     check("flush_kernel", vipt_flush_kernel_dcache_page(cpu, page));
     if s[0] & 1 != 0 {
-        check(
-            "set_bit",
-            vipt_page_set_bit(cpu, page, (s[0] >> 8) as u32 % 40),
-        );
+        check("set_bit", vipt_page_set_bit(cpu, page, (s[0] >> 8) as u32));
     }
     let mut index = 0;
     check("page_index", vipt_page_index(cpu, page, &mut index));
@@ -136,7 +172,12 @@ unsafe extern "C" fn fuzzed_strategy(
     let it = unsafe { iter.assume_init_mut() };
     check(
         "iter_init",
-        vipt_prio_tree_iter_init(it, mapping, index.wrapping_add(s[1] % 3), index + s[2] % 3),
+        vipt_prio_tree_iter_init(
+            it,
+            mapping,
+            index.wrapping_add(s[1]),
+            index.wrapping_add(s[2]),
+        ),
     );
     for _ in 0..4 {
         let rc = vipt_vma_prio_tree_next(cpu, it);
@@ -149,7 +190,11 @@ unsafe extern "C" fn fuzzed_strategy(
         } else {
             s[3] as usize as *mut _
         };
-        let addr = it.vma.vm_start.wrapping_add(s[2] & 0x3fff);
+        let addr = if s[3] & 4 != 0 {
+            s[2]
+        } else {
+            it.vma.vm_start.wrapping_add(s[2] & 0x3fff)
+        };
         check(
             "translation_exists",
             vipt_translation_exists(cpu, vma, addr, s[1]),
@@ -238,7 +283,7 @@ fuzz_target!(|data: &[u8]| {
     let mut steps = 0;
     while !i.done() && steps < 40 {
         steps += 1;
-        SCRIPT.with(|s| s.set([i.u64(), i.small(), i.small(), i.u64()]));
+        SCRIPT.with(|s| s.set([i.u64(), i.wild(), i.wild(), i.u64()]));
         match i.u8() % 24 {
             0 => {
                 let mut out = null_mut();
@@ -311,12 +356,37 @@ fuzz_target!(|data: &[u8]| {
                 check("config", vipt_explore_config_default(c.as_mut_ptr()));
                 // SAFETY: vipt_explore_config_default wrote all of it.
                 let mut c = unsafe { c.assume_init() };
-                c.mode = i.u32() % 4;
-                c.bound = (i.u8() % 5) as i32 - 2;
-                c.depth = i.u32() % 4;
-                c.budget = i.small() % 4;
-                c.threads = 1;
-                c.max_steps = i.small() % 300;
+                // Every field may be out of range; a valid budget stays
+                // small (a valid huge one would only be slow).
+                c.mode = if i.u8() % 8 == 0 {
+                    i.wild32()
+                } else {
+                    i.u32() % 3
+                };
+                c.bound = if i.u8() % 8 == 0 {
+                    i.wild32() as i32
+                } else {
+                    (i.u8() % 5) as i32 - 2
+                };
+                c.depth = i.wild32();
+                c.budget = i.wild();
+                // Every budget from 1 up is valid: keep 0, the one refused.
+                c.budget %= 4;
+                c.threads = if i.u8() % 8 == 0 {
+                    i.wild32()
+                } else {
+                    1 + i.u32() % 2
+                };
+                c.max_steps = if i.u8() % 4 == 0 {
+                    i.wild()
+                } else {
+                    i.small() % 300
+                };
+                if c.max_steps > 300 && c.max_steps <= 1 << 22 {
+                    c.max_steps %= 300;
+                }
+                c.reduction = i.u8() & 1 != 0;
+                c.seed = i.u64();
                 let mut out = null_mut();
                 check(
                     "explore",
@@ -360,8 +430,16 @@ fuzz_target!(|data: &[u8]| {
             8 => check("result_free", vipt_result_free(results.pick(&mut i))),
             9 => {
                 let p = vipt_world_params {
-                    frames: i.small() % 200,
-                    cpus: i.u32() % 6,
+                    frames: if i.u8() % 4 == 0 {
+                        big_frames(i.wild())
+                    } else {
+                        i.small() % 200
+                    },
+                    cpus: if i.u8() % 4 == 0 {
+                        i.wild32()
+                    } else {
+                        i.u32() % 6
+                    },
                     page_flush: i.u8() & 1 != 0,
                     split_ptlock: i.u8() & 1 != 0,
                     colour: i.u32() % 3,
@@ -378,7 +456,7 @@ fuzz_target!(|data: &[u8]| {
                 let mut out = null_mut();
                 check(
                     "file_new",
-                    vipt_file_new(worlds.pick(&mut i), i.small(), &mut out),
+                    vipt_file_new(worlds.pick(&mut i), i.wild() % (1 << 21), &mut out),
                 );
                 files.add(out);
             }
@@ -411,22 +489,23 @@ fuzz_target!(|data: &[u8]| {
                     vipt_mmap(
                         cpus.pick(&mut i),
                         f,
-                        i.small() << 12,
-                        i.small() << 12,
+                        i.wild() & !0xfff,
+                        i.wild(),
                         i.u32() % 8,
                         i.u32() % 32,
-                        i.small(),
+                        i.wild(),
                         &mut va,
                     ),
                 );
             }
-            16 => check(
-                "munmap",
-                vipt_munmap(cpus.pick(&mut i), i.small() << 12, i.small() << 12),
-            ),
+            16 => check("munmap", vipt_munmap(cpus.pick(&mut i), i.wild(), i.wild())),
             17 => {
                 let mut v = 0;
-                let va = 0x1000_0000u64.wrapping_add(i.small() << 10);
+                let va = if i.u8() % 8 == 0 {
+                    i.wild()
+                } else {
+                    0x1000_0000u64.wrapping_add(i.small() << 10)
+                };
                 check(
                     "user_load",
                     vipt_user_load(cpus.pick(&mut i), va, 1 << (i.u8() % 5), &mut v),
@@ -436,7 +515,11 @@ fuzz_target!(|data: &[u8]| {
                     vipt_user_store(cpus.pick(&mut i), va, 1 << (i.u8() % 5), v),
                 );
                 let c = cpus.pick(&mut i);
-                let (pfn, off) = (i.small() % 80, i.small() % 4200);
+                let (pfn, off) = if i.u8() % 8 == 0 {
+                    (i.wild(), i.wild())
+                } else {
+                    (i.small() % 80, i.small() % 4200)
+                };
                 check(
                     "kernel_load",
                     vipt_kernel_load(c, pfn, off, 1 << (i.u8() % 5), &mut v),
@@ -459,7 +542,7 @@ fuzz_target!(|data: &[u8]| {
             }
             18 => check(
                 "sys_write",
-                vipt_sys_write(cpus.pick(&mut i), files.pick(&mut i), i.small(), i.u64()),
+                vipt_sys_write(cpus.pick(&mut i), files.pick(&mut i), i.wild(), i.u64()),
             ),
             19 => check(
                 "shrink",
@@ -472,7 +555,7 @@ fuzz_target!(|data: &[u8]| {
             ),
             20 => check(
                 "truncate",
-                vipt_truncate(cpus.pick(&mut i), files.pick(&mut i), i.small()),
+                vipt_truncate(cpus.pick(&mut i), files.pick(&mut i), i.wild()),
             ),
             21 => {
                 let mut s = std::mem::MaybeUninit::uninit();
@@ -490,10 +573,28 @@ fuzz_target!(|data: &[u8]| {
                 );
                 let mut out = null_mut();
                 if i.u8() & 1 == 0 {
-                    // SAFETY: written unless the call failed; checked below.
-                    let rc = vipt_hw_config_explore(2, c.as_mut_ptr());
+                    let rc = if i.u8() % 4 == 0 {
+                        vipt_hw_config_default(c.as_mut_ptr())
+                    } else {
+                        vipt_hw_config_explore(2, c.as_mut_ptr())
+                    };
                     assert_eq!(rc, 0);
-                    check("hw_new", vipt_hw_new(c.as_ptr(), &mut out));
+                    // SAFETY: written in full on success, just checked.
+                    let c = unsafe { c.assume_init_mut() };
+                    // Any field may be anything.
+                    match i.u8() % 10 {
+                        0 => c.frames = big_frames(i.wild()),
+                        1 => c.cpus = i.wild32(),
+                        2 => c.tlb_entries = i.wild32(),
+                        3 => c.geometry.size = i.wild(),
+                        4 => c.geometry.line_size = i.wild(),
+                        5 => c.geometry.ways = i.wild32(),
+                        6 => c.geometry.alias_boundary = i.wild(),
+                        7 => c.icache.size = i.wild(),
+                        8 => c.flush_threshold = i.wild(),
+                        _ => c.speculative_move_in = i.u8() & 1 != 0,
+                    }
+                    check("hw_new", vipt_hw_new(c, &mut out));
                     hws.add(out);
                 }
             }
@@ -512,6 +613,65 @@ fuzz_target!(|data: &[u8]| {
                 );
                 let mut f = std::mem::MaybeUninit::uninit();
                 check("hw_fdc", vipt_hw_fdc(h, cpu, space, va, f.as_mut_ptr()));
+                let (wva, wpfn) = (i.wild(), i.wild() % 128);
+                let cpu = if i.u8() % 8 == 0 { i.wild32() } else { cpu };
+                match i.u8() % 12 {
+                    0 => check("hw_pdc", vipt_hw_pdc(h, cpu, space, wva, f.as_mut_ptr())),
+                    1 => check("hw_fic", vipt_hw_fic(h, cpu, space, wva, null_mut())),
+                    2 => {
+                        let mut sum = std::mem::MaybeUninit::uninit();
+                        check(
+                            "hw_flush_page",
+                            vipt_hw_flush_page(h, cpu, space, wva, sum.as_mut_ptr()),
+                        );
+                        check(
+                            "hw_tmpalias",
+                            vipt_hw_tmpalias_flush_page(h, cpu, wpfn, wva, sum.as_mut_ptr()),
+                        );
+                    }
+                    3 => check("hw_flush_cache_all", vipt_hw_flush_cache_all(h, cpu)),
+                    4 => check("hw_tlb_purge", vipt_hw_tlb_purge(h, space, wva)),
+                    5 => check("hw_move_in", vipt_hw_move_in(h, cpu, space, va)),
+                    6 => {
+                        check("hw_coherence", vipt_hw_coherence_point(h, cpu, wpfn));
+                        check("hw_fill", vipt_hw_fill_page(h, wpfn, i.u8()));
+                    }
+                    7 => {
+                        let mut m = std::mem::MaybeUninit::uninit();
+                        assert_eq!(vipt_cost_model_default(m.as_mut_ptr()), 0);
+                        // SAFETY: written in full just above.
+                        let m = unsafe { m.assume_init_mut() };
+                        m.cache_miss = i.wild();
+                        m.write_back = i.wild();
+                        m.flush_insn = i.wild();
+                        let mut cyc = 0;
+                        let model: *const vipt_cost_model =
+                            if i.u8() % 4 == 0 { std::ptr::null() } else { m };
+                        check("hw_cycles", vipt_hw_cycles(h, model, &mut cyc));
+                        let mut n = std::mem::MaybeUninit::uninit();
+                        check("hw_counters", vipt_hw_counters(h, n.as_mut_ptr()));
+                    }
+                    8 => {
+                        let mut o = std::mem::MaybeUninit::uninit();
+                        check("hw_oracle", vipt_hw_oracle(h, o.as_mut_ptr()));
+                        let k = i.wild();
+                        let mut r = std::mem::MaybeUninit::uninit();
+                        check("hw_report", vipt_hw_report(h, k % 4, r.as_mut_ptr()));
+                        let len = i.small() as usize % (buf.len() + 1);
+                        let b = if i.u8() % 4 == 0 {
+                            null_mut()
+                        } else {
+                            buf.as_mut_ptr()
+                        };
+                        check("hw_report_text", vipt_hw_report_text(h, k, b, len));
+                    }
+                    9 => check("hw_checkpoint", vipt_hw_checkpoint(h)),
+                    10 => check("hw_rollback", vipt_hw_rollback(h)),
+                    _ => {
+                        let mut pte = 0;
+                        check("hw_get_pte", vipt_hw_get_pte(h, space, wva, &mut pte));
+                    }
+                }
                 if i.u8() % 8 == 0 {
                     check("hw_free", vipt_hw_free(h));
                 }

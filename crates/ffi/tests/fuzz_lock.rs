@@ -1,0 +1,106 @@
+//! `fuzz/` is a workspace of its own with its own `Cargo.lock`. When the
+//! library gains a dependency and that lock is not updated, every fuzz run
+//! rewrites it (and a `--locked` build fails). This checks, with `cargo
+//! metadata --offline` on the main workspace and the fuzz lock file (no
+//! registry, no nightly), that every package the library needs to build is
+//! locked in `fuzz/Cargo.lock` at the version of the main lock.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The (name, version) of every package locked in a `Cargo.lock`.
+fn packages(path: &Path) -> BTreeSet<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let lock: toml::Table = text.parse().unwrap();
+    lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The (name, version) of every package the library needs to build: its
+/// normal and build dependencies, transitively (dev-dependencies are not
+/// built by the fuzz workspace), from `cargo metadata` on the main workspace.
+fn library_closure(root: &Path) -> BTreeSet<(String, String)> {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--manifest-path",
+        ])
+        .arg(root.join("Cargo.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let name_of: BTreeMap<&str, (String, String)> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let id = p["id"].as_str().unwrap();
+            let nv = (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            );
+            (id, nv)
+        })
+        .collect();
+    let nodes: BTreeMap<&str, &serde_json::Value> = meta["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["id"].as_str().unwrap(), n))
+        .collect();
+    let start = name_of
+        .iter()
+        .find(|(_, (n, _))| n == "vipt-ffi")
+        .map(|(id, _)| *id)
+        .unwrap();
+    let (mut todo, mut seen) = (vec![start], BTreeSet::new());
+    while let Some(id) = todo.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        for d in nodes[id]["deps"].as_array().unwrap() {
+            let not_dev = d["dep_kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kind"].as_str() != Some("dev"));
+            if not_dev {
+                todo.push(d["pkg"].as_str().unwrap());
+            }
+        }
+    }
+    seen.into_iter().map(|id| name_of[id].clone()).collect()
+}
+
+#[test]
+fn the_fuzz_lock_has_every_dependency_of_the_library() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let fuzz = packages(&root.join("fuzz/Cargo.lock"));
+    let missing: Vec<String> = library_closure(&root)
+        .iter()
+        .filter(|p| !fuzz.contains(*p))
+        .map(|(n, v)| format!("{n} {v}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "fuzz/Cargo.lock lacks {missing:?}: run `cargo +nightly fuzz build` (or \
+         `cargo update -w --manifest-path fuzz/Cargo.toml`) and commit it"
+    );
+}
