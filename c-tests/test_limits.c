@@ -55,7 +55,7 @@ static void explore_config(void)
 
 	/* The C defaults are `vipt explore`'s. */
 	MUST(vipt_explore_config_default(&d));
-	CHECK(d.mode == VIPT_MODE_EXHAUSTIVE && d.bound == 3 && d.reduction && d.depth == 3 &&
+	CHECK(d.mode == VIPT_MODE_EXHAUSTIVE && d.bound == 2 && !d.reduction && d.depth == 3 &&
 	      d.budget == 50000 && d.seed == 0 && d.threads == 0 && d.max_steps == 20000,
 	      "defaults bound %d budget %llu depth %u", d.bound, (unsigned long long)d.budget,
 	      d.depth);

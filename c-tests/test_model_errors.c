@@ -280,11 +280,74 @@ static void test_callbacks(void)
 	vipt_strategy_free(s);
 }
 
+/* The defaults are the sound search, and every result says what it covers:
+ * the two false passes of sleep sets under a bound (issue 19) fail under
+ * vipt_explore_config_default, the reduced search is only "partial", and a
+ * budget that runs out is "incomplete", never a pass. */
+static void test_sound_defaults(void)
+{
+	struct vipt_explore_config cfg;
+	struct vipt_scenario_params p;
+	struct vipt_result_counts c;
+	struct vipt_strategy *patched, *recheck;
+	struct vipt_scenario *cow, *truncate;
+	struct vipt_result *r;
+
+	EXPECT(vipt_strategy_builtin("patched-2005", &patched), 0);
+	EXPECT(vipt_strategy_builtin("recheck", &recheck), 0);
+	EXPECT(vipt_scenario_new("cow", NULL, patched, &cow), 0);
+	EXPECT(vipt_scenario_defaults("truncate", &p), 0);
+	p.page_flush = false;
+	EXPECT(vipt_scenario_new("truncate", &p, recheck, &truncate), 0);
+	EXPECT(vipt_explore_config_default(&cfg), 0);
+	CHECK(cfg.mode == VIPT_MODE_EXHAUSTIVE && cfg.bound == 2 && !cfg.reduction);
+
+	EXPECT(vipt_explore(cow, &cfg, &r), 0);
+	EXPECT(vipt_result_counts(r, &c), 0);
+	CHECK(c.failing > 0 && c.verdict == VIPT_VERDICT_FAIL);
+	CHECK(c.coverage == VIPT_COVERAGE_COMPLETE_WITHIN_BOUND && c.coverage_bound == 2);
+	vipt_result_free(r);
+	EXPECT(vipt_explore(truncate, &cfg, &r), 0);
+	EXPECT(vipt_result_counts(r, &c), 0);
+	CHECK(c.failing > 0 && c.verdict == VIPT_VERDICT_FAIL);
+	vipt_result_free(r);
+
+	cfg.reduction = true;	/* sleep sets with a bound: no proof */
+	EXPECT(vipt_explore(cow, &cfg, &r), 0);
+	EXPECT(vipt_result_counts(r, &c), 0);
+	CHECK(c.coverage == VIPT_COVERAGE_PARTIAL_WITHIN_BOUND && c.coverage_bound == 2);
+	CHECK(c.verdict != VIPT_VERDICT_PASS);
+	vipt_result_free(r);
+
+	cfg.reduction = false;
+	cfg.budget = 5;
+	EXPECT(vipt_explore(cow, &cfg, &r), 0);
+	EXPECT(vipt_result_counts(r, &c), 0);
+	CHECK(c.coverage == VIPT_COVERAGE_INCOMPLETE && c.coverage_executions == 5);
+	CHECK(c.failing > 0 || c.verdict == VIPT_VERDICT_INCONCLUSIVE);
+	vipt_result_free(r);
+
+	cfg.mode = VIPT_MODE_RANDOM;
+	cfg.budget = 20;
+	cfg.threads = 1;
+	EXPECT(vipt_explore(cow, &cfg, &r), 0);
+	EXPECT(vipt_result_counts(r, &c), 0);
+	CHECK(c.coverage == VIPT_COVERAGE_SAMPLED && c.coverage_executions == 20);
+	CHECK(c.verdict != VIPT_VERDICT_PASS);
+	vipt_result_free(r);
+
+	vipt_scenario_free(cow);
+	vipt_scenario_free(truncate);
+	vipt_strategy_free(patched);
+	vipt_strategy_free(recheck);
+}
+
 int main(void)
 {
 	test_handles();
 	test_outside_callback();
 	test_callbacks();
+	test_sound_defaults();
 	printf("test_model_errors: %d checks, %d failed\n", checks, failures);
 	return failures != 0;
 }

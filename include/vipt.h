@@ -203,6 +203,55 @@
 #define VIPT_MAX_STEPS (1 << 22)
 
 /*
+ Coverage: every schedule was explored (no preemption bound).
+ */
+#define VIPT_COVERAGE_COMPLETE 0
+
+/*
+ Coverage: every schedule with at most `coverage_bound` preemptions (no
+ sleep sets).
+ */
+#define VIPT_COVERAGE_COMPLETE_WITHIN_BOUND 1
+
+/*
+ Coverage: the search within `coverage_bound` preemptions finished with
+ sleep sets, which can prune a failure's only schedules within the bound
+ (Coons, Musuvathi, McKinley, OOPSLA 2013): not a proof.
+ */
+#define VIPT_COVERAGE_PARTIAL_WITHIN_BOUND 2
+
+/*
+ Coverage: the exhaustive search's budget ran out.
+ */
+#define VIPT_COVERAGE_INCOMPLETE 3
+
+/*
+ Coverage: the search stopped at its first failure.
+ */
+#define VIPT_COVERAGE_STOPPED 4
+
+/*
+ Coverage: random or PCT samples (and a replay), no coverage claim.
+ */
+#define VIPT_COVERAGE_SAMPLED 5
+
+/*
+ Verdict: no failure, and the coverage is a proof for what it claims.
+ */
+#define VIPT_VERDICT_PASS 0
+
+/*
+ Verdict: a failing execution was found.
+ */
+#define VIPT_VERDICT_FAIL 1
+
+/*
+ Verdict: no failure found, but the search was incomplete, partial or
+ sampled: no pass.
+ */
+#define VIPT_VERDICT_INCONCLUSIVE 2
+
+/*
  `VIPT_LAYOUT_32`: the 32-bit kernel (2 levels, 32-bit pte values).
  */
 #define VIPT_LAYOUT_32 32
@@ -1030,7 +1079,9 @@ struct vipt_explore_config {
    */
   int32_t bound;
   /*
-   Exhaustive: sleep-set reduction.
+   Exhaustive: sleep-set reduction (off by default). Sound without a
+   bound; with one it may miss failures, and the result's coverage is
+   then `VIPT_COVERAGE_PARTIAL_WITHIN_BOUND`, never a pass.
    */
   bool reduction;
   /*
@@ -1078,7 +1129,8 @@ struct vipt_result_counts {
    */
   uint64_t distinct_failing;
   /*
-   The exhaustive search covered every schedule within its bound.
+   The search ran to its end (did not run out of budget). With sleep
+   sets and a preemption bound that is no proof: read `coverage`.
    */
   bool complete;
   /*
@@ -1089,6 +1141,27 @@ struct vipt_result_counts {
    Preemptions of the first failing schedule (0 when none failed).
    */
   uint64_t first_preemptions;
+  /*
+   What the search covered: `VIPT_COVERAGE_*`.
+   */
+  uint32_t coverage;
+  /*
+   The preemption bound of a bounded coverage (-1 otherwise).
+   */
+  int32_t coverage_bound;
+  /*
+   The budget that ran out (`VIPT_COVERAGE_INCOMPLETE`), the executions
+   sampled (`VIPT_COVERAGE_SAMPLED`) or up to the first failure
+   (`VIPT_COVERAGE_STOPPED`); 0 otherwise.
+   */
+  uint64_t coverage_executions;
+  /*
+   `VIPT_VERDICT_PASS` (no failure, and the coverage is a proof: complete,
+   or complete within its bound), `VIPT_VERDICT_FAIL`, or
+   `VIPT_VERDICT_INCONCLUSIVE` (no failure found, but the search was
+   incomplete, partial or sampled: no pass).
+   */
+  uint32_t verdict;
 };
 
 /*
@@ -1693,8 +1766,9 @@ int vipt_scenario_free(struct vipt_scenario *sc);
 
 /*
  The defaults of `vipt explore` (the command's own defaults): exhaustive,
- preemption bound 3, sleep sets, PCT depth 3, 50 000 executions, seed 0,
- every core, 20 000 steps an execution.
+ preemption bound 2 without sleep sets (so a pass is a proof for the bound;
+ every built-in scenario finishes within the budget), PCT depth 3, 50 000
+ executions, seed 0, every core, 20 000 steps an execution.
  */
 int vipt_explore_config_default(struct vipt_explore_config *out);
 

@@ -39,6 +39,31 @@ pub fn parse_usize(s: &str) -> Result<usize, String> {
     parse_bits(s, bits).map(|n| n as usize)
 }
 
+/// A preemption bound as given on the command line: a number, or `none`
+/// for an unbounded search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoundArg(pub Option<u32>);
+
+impl std::fmt::Display for BoundArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(b) => write!(f, "{b}"),
+            None => f.write_str("none"),
+        }
+    }
+}
+
+/// Parses a preemption bound: [`parse_u32`], or `none` (any case) for no
+/// bound.
+pub fn parse_bound(s: &str) -> Result<BoundArg, String> {
+    if s.trim().eq_ignore_ascii_case("none") {
+        return Ok(BoundArg(None));
+    }
+    parse_u32(s)
+        .map(|b| BoundArg(Some(b)))
+        .map_err(|e| format!("{e}, or none for no bound"))
+}
+
 /// The spellings an on/off flag accepts.
 pub const ON_OFF: &str = "on/off, yes/no, true/false or 1/0 (any case)";
 
@@ -114,6 +139,18 @@ mod tests {
         let e = parse_u32("0x100000000").unwrap_err();
         assert!(e.contains("'0x100000000'") && e.contains("2^32"), "{e}");
         assert_eq!(parse_usize("0x20"), Ok(32));
+    }
+
+    #[test]
+    fn bounds_are_numbers_or_none() {
+        assert_eq!(parse_bound("3"), Ok(BoundArg(Some(3))));
+        assert_eq!(parse_bound("0x2"), Ok(BoundArg(Some(2))));
+        assert_eq!(parse_bound("none"), Ok(BoundArg(None)));
+        assert_eq!(parse_bound("NONE"), Ok(BoundArg(None)));
+        let e = parse_bound("-1").unwrap_err();
+        assert!(e.contains("'-1'") && e.contains("none"), "{e}");
+        assert_eq!(BoundArg(None).to_string(), "none");
+        assert_eq!(BoundArg(Some(3)).to_string(), "3");
     }
 
     #[test]

@@ -9,13 +9,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vipt_explore::report::{self, Budget};
 use vipt_explore::scenario::{Colour, Kind, Params, Scenario, ROLES};
+use vipt_explore::search::{Coverage, Verdict};
 use vipt_explore::{
     cost, engine::Ending, explore, minimise, run_one, timeline, Config, Mode, Replay, Schedule,
 };
 use vipt_mm::strategy::by_name;
 use vipt_mm::stress;
 
-use crate::args::{parse_number, parse_on_off, parse_u32, parse_usize, probe_dir, probe_file};
+use crate::args::{
+    parse_bound, parse_number, parse_on_off, parse_u32, parse_usize, probe_dir, probe_file,
+    BoundArg,
+};
 use crate::{Output, UsageError};
 
 /// A scenario with its parameters, as on the command line.
@@ -111,10 +115,16 @@ pub struct ExploreArgs {
     /// Seed for random and PCT.
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_number, allow_hyphen_values = true)]
     seed: u64,
-    /// Preemption bound of the exhaustive mode.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_u32, allow_hyphen_values = true)]
-    bound: u32,
-    /// Turn the sleep-set reduction off.
+    /// Preemption bound of the exhaustive mode, or none: every schedule.
+    #[arg(long, value_name = "N|none", default_value_t = BoundArg(Some(2)), value_parser = parse_bound, allow_hyphen_values = true)]
+    bound: BoundArg,
+    /// Sleep-set reduction in the exhaustive mode (off by default). Sound
+    /// with --bound none; with a bound it may miss failures, and the
+    /// verdict says the search was partial (exit status 3 if nothing was
+    /// found).
+    #[arg(long, conflicts_with = "no_reduction")]
+    reduction: bool,
+    /// No sleep-set reduction: the default, accepted for compatibility.
     #[arg(long)]
     no_reduction: bool,
     /// PCT depth (1 to 16).
@@ -211,8 +221,8 @@ fn bar(total: u64, msg: &str) -> ProgressBar {
 fn parse_mode(a: &ExploreArgs) -> Result<Mode, UsageError> {
     Ok(match a.mode.as_str() {
         "exhaustive" => Mode::Exhaustive {
-            bound: Some(a.bound),
-            reduction: !a.no_reduction,
+            bound: a.bound.0,
+            reduction: a.reduction,
         },
         "random" => Mode::Random,
         "pct" => {
@@ -280,7 +290,11 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
         )),
         None => None,
     };
-    let mut output = Output::text(String::new());
+    let status = explore_status(r.verdict());
+    let mut output = Output {
+        status,
+        ..Output::text(String::new())
+    };
     match (&a.svg, &steps) {
         (Some(path), Some(steps)) => {
             let title = format!("{} / {} / {}", sc.kind.name(), sc.strategy_name, sc.params);
@@ -298,7 +312,7 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
         let v = json!({
             "scenario": sc.kind.name(), "strategy": sc.strategy_name, "params": sc.params.to_string(),
             "mode": r.mode.to_string(), "seed": r.seed,
-            "verdict": if r.failing > 0 { "fail" } else { "pass" },
+            "verdict": r.verdict().name(), "coverage": r.coverage.json(), "exit_status": status,
             "explored": r.executions, "pruned": r.pruned, "failing": r.failing,
             "distinct_failing": r.distinct_failing, "rate": r.rate(), "interval": [lo, hi],
             "complete": r.complete,
@@ -331,15 +345,10 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
     );
     let _ = writeln!(
         s,
-        "executions: {} ({} pruned as redundant){}",
-        r.executions,
-        r.pruned,
-        if r.complete {
-            ", complete within the bound"
-        } else {
-            ""
-        }
+        "executions: {} ({} pruned as redundant)",
+        r.executions, r.pruned
     );
+    let _ = writeln!(s, "coverage: {}; {}", r.coverage, r.coverage.explain());
     let _ = writeln!(
         s,
         "failing: {} ({} distinct schedules), rate {:.4} [95% CI {:.4}, {:.4}]",
@@ -352,6 +361,7 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
     for (k, n) in &r.failure_kinds {
         let _ = writeln!(s, "  {n} × {k}");
     }
+    let _ = writeln!(s, "verdict: {}", verdict_text(&r.coverage, r.verdict()));
     if let Some(f) = &r.first {
         let _ = writeln!(
             s,
@@ -378,6 +388,34 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
     }
     output.stdout = s;
     Ok(output)
+}
+
+/// `vipt explore`'s exit status: 1 for a failure, 0 for none in a search
+/// that covered its claim (complete, or complete within its bound), 3 for
+/// none in one that was incomplete, partial or sampled.
+pub fn explore_status(v: Verdict) -> u8 {
+    match v {
+        Verdict::Fail => 1,
+        Verdict::Pass => 0,
+        Verdict::Inconclusive => 3,
+    }
+}
+
+/// The verdict line: "FAIL", "pass (complete within bound 3)", or "no
+/// failure found (incomplete: …)"; never a bare pass for a search that does
+/// not prove it.
+fn verdict_text(c: &Coverage, v: Verdict) -> String {
+    match (v, c) {
+        (Verdict::Fail, _) => "FAIL".into(),
+        (Verdict::Pass, _) => format!("pass ({c})"),
+        (Verdict::Inconclusive, Coverage::PartialWithinBound { bound }) => format!(
+            "no failure found within bound {bound} with sleep sets (may miss failures: not a proof for the bound)"
+        ),
+        (Verdict::Inconclusive, Coverage::Sampled { executions }) => {
+            format!("no failure found in {executions} sampled executions (no coverage claim)")
+        }
+        (Verdict::Inconclusive, _) => format!("no failure found ({c})"),
+    }
 }
 
 /// How a run ended, in words.
@@ -562,7 +600,7 @@ pub fn run_stress(a: StressArgs) -> Result<Output, UsageError> {
         stress_text(&r, ok)
     };
     Ok(Output {
-        ok,
+        status: u8::from(!ok),
         ..Output::text(stdout)
     })
 }

@@ -32,12 +32,28 @@ use clap::{CommandFactory, Parser, Subcommand};
     propagate_version = true,
     after_help = "Numbers are decimal or 0x-hex. On/off flags take on/off, yes/no, true/false or \
                   1/0, in any case. Bad input prints one line on stderr and exits with status 2; \
-                  `vipt stress` exits with status 1 when its run is not ok."
+                  `vipt stress` exits with status 1 when its run is not ok; `vipt explore` exits \
+                  with 0 (pass), 1 (failure found) or 3 (no failure found, but the search was \
+                  incomplete, partial or sampled)."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// `vipt explore --help`'s epilogue: what a verdict covers, the exit status.
+const EXPLORE_HELP: &str = "\
+Every verdict says what the search covered: complete (every schedule; --bound none), complete \
+within bound B (every schedule with at most B preemptions), partial within bound B (sleep sets \
+with a bound, which may miss failures), incomplete (the budget ran out) or sampled (random, pct: \
+no coverage claim).
+
+Exit status:
+  0  no failure, and the search was complete or complete within its bound (pass)
+  1  a failing schedule was found
+  2  bad input, or output that could not be written
+  3  no failure found, but the search was incomplete, partial (--reduction with a bound) or \
+sampled (random, pct)";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -47,6 +63,7 @@ enum Command {
     /// Answer every question of the seed thread in one run (tables, --json).
     Report(explore_cmd::ReportArgs),
     /// Search a scenario's schedules for a strategy's failures.
+    #[command(after_help = EXPLORE_HELP)]
     Explore(explore_cmd::ExploreArgs),
     /// Replay one schedule step for step, with its timeline.
     Replay(explore_cmd::ReplayArgs),
@@ -79,8 +96,11 @@ pub struct Output {
     /// One-line failures found after the text was made: exit status 2,
     /// but the text is still printed.
     pub errors: Vec<String>,
-    /// Whether the run itself was judged ok (false: exit status 1).
-    pub ok: bool,
+    /// The exit status when everything was written: 0, or what the run
+    /// judged (1: `explore` found a failure or `stress` was not ok; 3:
+    /// `explore` found none but did not cover its claim). A write error
+    /// makes it 2.
+    pub status: u8,
 }
 
 impl Output {
@@ -88,7 +108,7 @@ impl Output {
     pub fn text(stdout: String) -> Output {
         Output {
             stdout,
-            ok: true,
+            status: 0,
             ..Output::default()
         }
     }
@@ -181,7 +201,7 @@ fn clap_failure(e: &clap::Error, name: &str, cmd: &clap::Command) -> ExitCode {
 
 /// Writes what a command produced and turns it into the exit status.
 fn finish(name: &str, out: Output) -> ExitCode {
-    let mut status = if out.ok { 0 } else { 1 };
+    let mut status = out.status;
     let written = {
         let mut stdout = io::stdout().lock();
         stdout

@@ -24,6 +24,40 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
 
+/// The exit status a `vipt explore --json` result must have: 1 for a
+/// failure, 0 for none in a search that covered its claim, 3 otherwise.
+fn explore_status(v: &Value) -> i32 {
+    let proof = matches!(
+        v["coverage"]["kind"].as_str().unwrap(),
+        "complete" | "complete_within_bound"
+    );
+    if v["failing"].as_u64().unwrap() > 0 {
+        1
+    } else if proof {
+        0
+    } else {
+        3
+    }
+}
+
+/// Runs `vipt explore ... --json`: the object, whose verdict, coverage,
+/// `exit_status` and the process's exit status must agree.
+fn explore_json(args: &[&str]) -> Value {
+    let out = vipt(args);
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let status = explore_status(&v);
+    assert_eq!(out.status.code(), Some(status), "{args:?}: {v}");
+    assert_eq!(v["exit_status"], status, "{v}");
+    let verdict = match status {
+        0 => "pass",
+        1 => "fail",
+        _ => "inconclusive",
+    };
+    assert_eq!(v["verdict"], verdict, "{v}");
+    v
+}
+
 fn assert_usage_error(args: &[&str], needle: &str) {
     let out = vipt(args);
     assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -208,7 +242,7 @@ fn report_json_has_the_promised_shape() {
         "--bound",
         "1",
         "--budget",
-        "300",
+        "100",
         "--samples",
         "200",
     ]);
@@ -228,10 +262,34 @@ fn report_json_has_the_promised_shape() {
             assert!(c.get(k).is_some(), "{k} missing in {c}");
         }
         let verdict = c["verdict"].as_str().unwrap();
-        assert!(verdict == "pass" || verdict == "fail");
+        assert!(["pass", "fail", "inconclusive"].contains(&verdict), "{c}");
         assert_eq!(verdict == "fail", c["failing"].as_u64().unwrap() > 0);
         assert_eq!(verdict == "fail", c["schedule"].is_string(), "{c}");
+        // Every cell says what it covers; a pass rests on the unreduced
+        // search one bound lower, and an inconclusive one ran out of budget.
+        let cov = &c["coverage"];
+        assert_eq!(cov["partial_bound"], 1, "{c}");
+        match verdict {
+            "pass" => {
+                assert_eq!(cov["kind"], "complete_within_bound", "{c}");
+                assert_eq!(cov["bound"], 0, "{c}");
+                assert_eq!(
+                    cov["text"],
+                    "complete within bound 0; bound 1 partial (sleep sets)"
+                );
+            }
+            "inconclusive" => {
+                assert_eq!(cov["kind"], "incomplete", "{c}");
+                assert!(cov["text"].as_str().unwrap().contains("incomplete"), "{c}");
+            }
+            _ => {}
+        }
     }
+    // 100 executions is too few for some cells: they say so.
+    assert!(
+        cells.iter().any(|c| c["verdict"] == "inconclusive"),
+        "no cell ran out of its budget of 100"
+    );
     // Question 5's verdicts come through even with a tiny budget.
     let fail = |s: &str, st: &str| {
         cells
@@ -245,7 +303,7 @@ fn report_json_has_the_promised_shape() {
 
 #[test]
 fn explore_replay_round_trip() {
-    let v = json(&[
+    let v = explore_json(&[
         "explore",
         "--scenario",
         "swap-pte",
@@ -595,7 +653,7 @@ fn on_off_flags_take_every_spelling_in_any_case() {
             "--json",
         ];
         args.extend_from_slice(extra);
-        json(&args)["params"].as_str().unwrap().to_string()
+        explore_json(&args)["params"].as_str().unwrap().to_string()
     };
     for on in ["on", "ON", "yes", "Yes", "true", "TRUE", "1"] {
         let p = params(&["--page-flush", on, "--move-in", on]);
@@ -724,6 +782,7 @@ fn explore_svg_without_a_failure_says_it_wrote_nothing() {
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verdict"], "pass");
+    assert_eq!(v["coverage"]["kind"], "complete_within_bound");
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
@@ -794,7 +853,7 @@ fn every_number_is_decimal_or_hex() {
     assert_eq!(v["budget"]["samples"], 1);
     assert_eq!(v["budget"]["seed"], 16);
 
-    let v = json(&[
+    let v = explore_json(&[
         "explore",
         "--scenario",
         "swap-pte",
@@ -814,7 +873,7 @@ fn every_number_is_decimal_or_hex() {
     assert!((1..=16).contains(&explored), "{v}");
     let p = v["params"].as_str().unwrap();
     assert!(p.contains("vmas=3") && p.contains("lines=4"), "{p}");
-    let v = json(&[
+    let v = explore_json(&[
         "explore",
         "--scenario",
         "swap-pte",
@@ -939,9 +998,238 @@ fn no_argument_value_panics() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         let code = out.status.code();
-        assert!(matches!(code, Some(0..=2)), "{args:?}: {code:?} {err}");
+        // 3: an explore that found nothing in its budget of 1.
+        let ok = if args[0] == "explore" {
+            matches!(code, Some(0..=3))
+        } else {
+            matches!(code, Some(0..=2))
+        };
+        assert!(ok, "{args:?}: {code:?} {err}");
         if code == Some(2) {
             assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         }
+    }
+}
+
+/// Issue 19's false passes: sleep sets with a preemption bound pruned these
+/// failures, and the default search was the one with sleep sets. Under the
+/// default settings both are found, and the verdict is a failure (status 1).
+#[test]
+fn the_default_explore_finds_the_failures_sleep_sets_missed() {
+    for args in [
+        &[
+            "--scenario",
+            "cow",
+            "--strategy",
+            "patched-2005",
+            "--bound",
+            "2",
+        ][..],
+        &[
+            "--scenario",
+            "truncate",
+            "--strategy",
+            "recheck",
+            "--page-flush",
+            "off",
+            "--bound",
+            "2",
+        ],
+    ] {
+        let mut a = vec!["explore"];
+        a.extend_from_slice(args);
+        a.push("--json");
+        let v = explore_json(&a);
+        assert_eq!(v["verdict"], "fail", "{args:?}: {v}");
+        assert!(v["failing"].as_u64().unwrap() > 0, "{v}");
+        assert_eq!(v["pruned"], 0, "{v}");
+        assert_eq!(v["coverage"]["kind"], "complete_within_bound", "{v}");
+        assert_eq!(v["coverage"]["bound"], 2, "{v}");
+        assert!(!v["mode"].as_str().unwrap().contains("sleep sets"), "{v}");
+        // --no-reduction is the default, spelled out.
+        a.push("--no-reduction");
+        let w = explore_json(&a);
+        assert_eq!(
+            (&w["failing"], &w["explored"]),
+            (&v["failing"], &v["explored"])
+        );
+
+        // The text says FAIL and what was covered; the status is 1.
+        let mut t = vec!["explore"];
+        t.extend_from_slice(args);
+        let out = vipt(&t);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("\nverdict: FAIL\n"), "{text}");
+        assert!(
+            text.contains("\ncoverage: complete within bound 2; "),
+            "{text}"
+        );
+    }
+}
+
+/// With sleep sets and a bound the search is partial: never "complete",
+/// never "pass", and status 3 when it finds nothing.
+#[test]
+fn sleep_sets_with_a_bound_are_partial() {
+    let args = [
+        "explore",
+        "--scenario",
+        "cow",
+        "--strategy",
+        "patched-2005",
+        "--bound",
+        "2",
+        "--reduction",
+    ];
+    let out = vipt(&args);
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "verdict: no failure found within bound 2 with sleep sets (may miss failures: not a proof for the bound)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("coverage: partial within bound 2 (sleep sets)"),
+        "{text}"
+    );
+    assert!(!text.contains("complete"), "{text}");
+    assert!(!text.contains("pass"), "{text}");
+    let mut j = args.to_vec();
+    j.push("--json");
+    let v = explore_json(&j);
+    assert_eq!(v["verdict"], "inconclusive");
+    assert_eq!(v["coverage"]["kind"], "partial_within_bound");
+    assert_eq!(v["coverage"]["bound"], 2);
+    assert_eq!(v["complete"], true, "the search itself ran to its end");
+    // Without a bound sleep sets are sound: complete, a pass, status 0.
+    let v = explore_json(&[
+        "explore",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "patched-2005",
+        "--bound",
+        "none",
+        "--reduction",
+        "--json",
+    ]);
+    assert_eq!(v["verdict"], "pass", "{v}");
+    assert_eq!(v["coverage"]["kind"], "complete");
+    assert!(v["coverage"]["bound"].is_null());
+    assert!(v["mode"]
+        .as_str()
+        .unwrap()
+        .contains("unbounded, sleep sets"));
+    // Both flags at once is bad input.
+    let out = vipt(&[
+        "explore",
+        "--scenario",
+        "cow",
+        "--strategy",
+        "modern",
+        "--reduction",
+        "--no-reduction",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_usage_error(
+        &[
+            "explore",
+            "--scenario",
+            "cow",
+            "--strategy",
+            "modern",
+            "--bound",
+            "never",
+        ],
+        "or none for no bound",
+    );
+}
+
+/// A budget that runs out is no pass: the verdict says incomplete and the
+/// status is 3; sampled searches make no coverage claim and exit 3 too.
+#[test]
+fn an_exhausted_budget_or_a_sample_is_not_a_pass() {
+    let args = [
+        "explore",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "patched-2005",
+        "--budget",
+        "5",
+    ];
+    let out = vipt(&args);
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("verdict: no failure found (incomplete: budget ran out after 5 executions)"),
+        "{text}"
+    );
+    assert!(!text.contains("pass"), "{text}");
+    let mut j = args.to_vec();
+    j.push("--json");
+    let v = explore_json(&j);
+    assert_eq!(v["verdict"], "inconclusive");
+    assert_eq!(v["complete"], false);
+    assert_eq!(
+        v["coverage"],
+        serde_json::json!({
+            "kind": "incomplete", "bound": null, "executions": 5,
+            "text": "incomplete: budget ran out after 5 executions",
+        })
+    );
+    for mode in ["random", "pct"] {
+        let out = vipt(&[
+            "explore",
+            "--scenario",
+            "swap-pte",
+            "--strategy",
+            "patched-2005",
+            "--mode",
+            mode,
+            "--budget",
+            "50",
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{mode}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("verdict: no failure found in 50 sampled executions (no coverage claim)"),
+            "{text}"
+        );
+    }
+    // A failure found by sampling is a failure: status 1.
+    let v = explore_json(&[
+        "explore",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "legacy-2005",
+        "--mode",
+        "random",
+        "--budget",
+        "200",
+        "--json",
+    ]);
+    assert_eq!(v["verdict"], "fail", "{v}");
+    assert_eq!(v["coverage"]["kind"], "sampled");
+}
+
+#[test]
+fn explore_help_documents_the_exit_statuses() {
+    let help = String::from_utf8(vipt(&["explore", "--help"]).stdout).unwrap();
+    for needle in [
+        "Exit status:",
+        "0  no failure",
+        "1  a failing schedule",
+        "2  bad input",
+        "3  no failure found, but",
+        "--reduction",
+        "--no-reduction",
+        "none",
+    ] {
+        assert!(help.contains(needle), "{needle}: {help}");
     }
 }

@@ -1,5 +1,14 @@
-//! Search: exhaustive depth-first with a preemption bound and sleep sets,
-//! uniform random, and PCT; the per-run report; counterexample minimisation.
+//! Search: exhaustive depth-first with a preemption bound (sleep sets on
+//! request), uniform random, and PCT; the per-run report with what it
+//! covers ([`Coverage`]); counterexample minimisation.
+//!
+//! The default exhaustive search ([`Config::default`]) has no sleep sets:
+//! combined with a preemption bound they can prune the only schedules of a
+//! failure that fit the bound (Coons, Musuvathi and McKinley, "Bounded
+//! partial-order reduction", OOPSLA 2013), so a bounded search with
+//! reduction is [`Coverage::PartialWithinBound`], never a proof. Without a
+//! bound sleep sets are sound and a finished search is
+//! [`Coverage::Complete`].
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -94,10 +103,14 @@ pub enum Mode {
     /// Every schedule with at most `bound` preemptions (none: unbounded),
     /// depth first; `reduction` skips schedules that only reorder
     /// independent steps (sleep sets over the operations' footprints).
+    ///
+    /// Sleep sets are sound only without a bound: with one, they can miss a
+    /// failure (the search's [`Coverage`] is then
+    /// [`PartialWithinBound`](Coverage::PartialWithinBound)).
     Exhaustive {
         /// The preemption bound.
         bound: Option<u32>,
-        /// Sleep-set reduction.
+        /// Sleep-set reduction (off by default).
         reduction: bool,
     },
     /// Every step picks uniformly among the CPUs that can run.
@@ -148,11 +161,14 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// Exhaustive, preemption bound 2, no sleep sets (sound for its bound: a
+    /// finished search is [`Coverage::CompleteWithinBound`]), 10 000
+    /// executions, seed 0, every core for random and PCT, 20 000 steps.
     fn default() -> Self {
         Config {
             mode: Mode::Exhaustive {
                 bound: Some(2),
-                reduction: true,
+                reduction: false,
             },
             budget: 10_000,
             seed: 0,
@@ -176,6 +192,177 @@ pub struct Failure {
     pub failures: Vec<String>,
 }
 
+/// What a search covered: the claim its "no failure found" supports.
+///
+/// Displayed in words (`complete within bound 2`, `incomplete: budget ran
+/// out after 50000 executions`, …); [`Coverage::explain`] says what that
+/// means, [`Coverage::kind`] names it for JSON and C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every schedule was explored (no preemption bound; with or without
+    /// sleep sets, which are sound here).
+    Complete,
+    /// Every schedule with at most `bound` preemptions was explored (no
+    /// sleep sets).
+    CompleteWithinBound {
+        /// The preemption bound.
+        bound: u32,
+    },
+    /// The search within `bound` preemptions finished, but with sleep sets,
+    /// which can prune the only schedules of a failure that fit the bound:
+    /// not a proof for the bound.
+    PartialWithinBound {
+        /// The preemption bound.
+        bound: u32,
+    },
+    /// An exhaustive search that stopped when its budget of `budget`
+    /// executions (judged and pruned) ran out.
+    Incomplete {
+        /// The budget that ran out.
+        budget: u64,
+    },
+    /// An exhaustive search that stopped at its first failure
+    /// ([`Config::stop_on_failure`]) after `executions` executions.
+    Stopped {
+        /// Executions (judged and pruned) up to the failure.
+        executions: u64,
+    },
+    /// Random or PCT: `executions` sampled schedules, no coverage claim.
+    Sampled {
+        /// Executions judged.
+        executions: u64,
+    },
+}
+
+impl Coverage {
+    /// Whether a search that found no failure proves that none exists
+    /// within what it covers: [`Complete`](Coverage::Complete) and
+    /// [`CompleteWithinBound`](Coverage::CompleteWithinBound).
+    pub fn is_proof(&self) -> bool {
+        matches!(
+            self,
+            Coverage::Complete | Coverage::CompleteWithinBound { .. }
+        )
+    }
+
+    /// The kind's name for JSON and C: `complete`, `complete_within_bound`,
+    /// `partial_within_bound`, `incomplete`, `stopped`, `sampled`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Coverage::Complete => "complete",
+            Coverage::CompleteWithinBound { .. } => "complete_within_bound",
+            Coverage::PartialWithinBound { .. } => "partial_within_bound",
+            Coverage::Incomplete { .. } => "incomplete",
+            Coverage::Stopped { .. } => "stopped",
+            Coverage::Sampled { .. } => "sampled",
+        }
+    }
+
+    /// The preemption bound of a bounded claim.
+    pub fn bound(&self) -> Option<u32> {
+        match self {
+            Coverage::CompleteWithinBound { bound } | Coverage::PartialWithinBound { bound } => {
+                Some(*bound)
+            }
+            _ => None,
+        }
+    }
+
+    /// The executions the claim names: the budget that ran out, the
+    /// executions up to the stop, or those sampled.
+    pub fn executions(&self) -> Option<u64> {
+        match self {
+            Coverage::Incomplete { budget } => Some(*budget),
+            Coverage::Stopped { executions } | Coverage::Sampled { executions } => {
+                Some(*executions)
+            }
+            _ => None,
+        }
+    }
+
+    /// What the claim means, in a sentence without a full stop.
+    pub fn explain(&self) -> String {
+        match self {
+            Coverage::Complete => {
+                "every schedule was explored, or one that differs from it only in the order of independent steps".into()
+            }
+            Coverage::CompleteWithinBound { bound } => format!(
+                "every schedule with at most {bound} preemption{} was explored, none with more",
+                if *bound == 1 { "" } else { "s" }
+            ),
+            Coverage::PartialWithinBound { .. } => {
+                "sleep sets combined with a preemption bound may miss failures: not a proof for the bound".into()
+            }
+            Coverage::Incomplete { .. } => {
+                "the exhaustive search did not finish: schedules were left unexplored".into()
+            }
+            Coverage::Stopped { .. } => {
+                "the search stopped at its first failure: schedules were left unexplored".into()
+            }
+            Coverage::Sampled { .. } => {
+                "sampled schedules do not prove that no failure exists".into()
+            }
+        }
+    }
+
+    /// `{"kind": …, "bound": …, "executions": …, "text": …}`: `bound` and
+    /// `executions` as [`bound`](Coverage::bound) and
+    /// [`executions`](Coverage::executions) (null where they do not apply),
+    /// `text` the words.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.kind(),
+            "bound": self.bound(),
+            "executions": self.executions(),
+            "text": self.to_string(),
+        })
+    }
+
+    /// Of two claims about searches of the same program, the stronger (the
+    /// one a pass can rest on): a proof before anything else, an unbounded
+    /// proof before a bounded one, a higher bound before a lower one; then
+    /// partial, stopped, incomplete, sampled.
+    pub fn stronger(self, o: Coverage) -> Coverage {
+        fn rank(c: &Coverage) -> (u8, u32) {
+            match c {
+                Coverage::Complete => (6, 0),
+                Coverage::CompleteWithinBound { bound } => (5, *bound),
+                Coverage::PartialWithinBound { bound } => (4, *bound),
+                Coverage::Stopped { .. } => (3, 0),
+                Coverage::Incomplete { .. } => (2, 0),
+                Coverage::Sampled { .. } => (1, 0),
+            }
+        }
+        if rank(&o) > rank(&self) {
+            o
+        } else {
+            self
+        }
+    }
+}
+
+impl fmt::Display for Coverage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Coverage::Complete => write!(f, "complete"),
+            Coverage::CompleteWithinBound { bound } => write!(f, "complete within bound {bound}"),
+            Coverage::PartialWithinBound { bound } => {
+                write!(f, "partial within bound {bound} (sleep sets)")
+            }
+            Coverage::Incomplete { budget } => {
+                write!(f, "incomplete: budget ran out after {budget} executions")
+            }
+            Coverage::Stopped { executions } => write!(
+                f,
+                "stopped at the first failure after {executions} executions"
+            ),
+            Coverage::Sampled { executions } => {
+                write!(f, "sampled: {executions} executions (no coverage claim)")
+            }
+        }
+    }
+}
+
 /// What a search found.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -191,8 +378,12 @@ pub struct Report {
     pub failing: u64,
     /// Distinct schedules among the failing executions.
     pub distinct_failing: u64,
-    /// Whether the exhaustive search covered every schedule within its bound.
+    /// Whether the exhaustive search ran to its end: neither its budget ran
+    /// out nor it stopped at a failure. With sleep sets and a bound that is
+    /// no proof; what the search covers is [`coverage`](Report::coverage).
     pub complete: bool,
+    /// What the search covered, as the search itself judged it.
+    pub coverage: Coverage,
     /// The first failing execution (lowest index).
     pub first: Option<Failure>,
     /// Observed outcomes with their counts.
@@ -215,6 +406,7 @@ impl Report {
             failing: 0,
             distinct_failing: 0,
             complete: false,
+            coverage: Coverage::Sampled { executions: 0 },
             first: None,
             outcomes: BTreeMap::new(),
             failure_kinds: BTreeMap::new(),
@@ -233,7 +425,20 @@ impl Report {
             0,
         );
         r.record(0, run, out, &mut Distinct::default());
+        r.coverage = Coverage::Sampled { executions: 1 };
         r
+    }
+
+    /// Whether a failure was found, and if none, whether that is a proof
+    /// for what the search covered.
+    pub fn verdict(&self) -> Verdict {
+        if self.failing > 0 {
+            Verdict::Fail
+        } else if self.coverage.is_proof() {
+            Verdict::Pass
+        } else {
+            Verdict::Inconclusive
+        }
     }
 
     /// Failing executions over executions.
@@ -296,8 +501,13 @@ impl Report {
     }
 
     /// Adds another search's counts to this one (the first failure kept is
-    /// the one with fewer preemptions; distinct schedules are summed).
+    /// the one with fewer preemptions; distinct schedules are summed). Both
+    /// searches must be of the same program; the coverage is the
+    /// [stronger](Coverage::stronger) of the two, and `complete` holds if
+    /// both ran to their end.
     pub fn absorb(&mut self, o: Report) {
+        self.coverage = self.coverage.stronger(o.coverage);
+        self.complete &= o.complete;
         let first = o.first.clone();
         self.distinct_failing += o.distinct_failing;
         self.merge(Report { first: None, ..o });
@@ -331,6 +541,35 @@ impl Report {
                 self.first = Some(f);
             }
         }
+    }
+}
+
+/// A search's verdict: [`Report::verdict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A failing execution was found.
+    Fail,
+    /// None was found, and the search covered what its
+    /// [`Coverage`] claims ([`Coverage::is_proof`]).
+    Pass,
+    /// None was found, but the search was incomplete, partial or sampled.
+    Inconclusive,
+}
+
+impl Verdict {
+    /// `fail`, `pass` or `inconclusive`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Fail => "fail",
+            Verdict::Pass => "pass",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -609,6 +848,9 @@ fn exhaustive<P: Program>(
     let mut index = 0;
     loop {
         if index >= config.budget {
+            report.coverage = Coverage::Incomplete {
+                budget: config.budget,
+            };
             break;
         }
         let (run, out) = run_one(program, &mut dfs, config.max_steps)?;
@@ -621,6 +863,9 @@ fn exhaustive<P: Program>(
             Some(out) => {
                 report.record(index, &run, &out, &mut distinct);
                 if out.failed() && config.stop_on_failure {
+                    report.coverage = Coverage::Stopped {
+                        executions: index + 1,
+                    };
                     break;
                 }
             }
@@ -634,6 +879,11 @@ fn exhaustive<P: Program>(
         }
         if !dfs.backtrack() {
             report.complete = true;
+            report.coverage = match bound {
+                None => Coverage::Complete,
+                Some(bound) if reduction => Coverage::PartialWithinBound { bound },
+                Some(bound) => Coverage::CompleteWithinBound { bound },
+            };
             break;
         }
     }
@@ -728,6 +978,9 @@ fn sampled<P: Program>(
     }
     report.distinct_failing = distinct.set.len() as u64;
     report.complete = false;
+    report.coverage = Coverage::Sampled {
+        executions: report.executions,
+    };
     Ok(report)
 }
 
@@ -825,6 +1078,78 @@ mod tests {
         assert!(wilson(10, 10).1 > 0.999_999);
         assert!(wilson(0, 10).1 > 0.2, "zero failures in 10 is not a proof");
         assert_eq!(wilson(0, 0), (0.0, 1.0));
+    }
+
+    #[test]
+    fn the_default_exhaustive_search_has_no_sleep_sets() {
+        assert_eq!(
+            Config::default().mode,
+            Mode::Exhaustive {
+                bound: Some(2),
+                reduction: false
+            }
+        );
+    }
+
+    #[test]
+    fn coverage_says_what_it_covers_in_words() {
+        let cases = [
+            (Coverage::Complete, "complete", true),
+            (
+                Coverage::CompleteWithinBound { bound: 2 },
+                "complete within bound 2",
+                true,
+            ),
+            (
+                Coverage::PartialWithinBound { bound: 3 },
+                "partial within bound 3 (sleep sets)",
+                false,
+            ),
+            (
+                Coverage::Incomplete { budget: 50_000 },
+                "incomplete: budget ran out after 50000 executions",
+                false,
+            ),
+            (
+                Coverage::Stopped { executions: 7 },
+                "stopped at the first failure after 7 executions",
+                false,
+            ),
+            (
+                Coverage::Sampled { executions: 20 },
+                "sampled: 20 executions (no coverage claim)",
+                false,
+            ),
+        ];
+        for (c, text, proof) in cases {
+            assert_eq!(c.to_string(), text);
+            assert_eq!(c.is_proof(), proof, "{c}");
+            assert!(!c.explain().contains('{') && !c.explain().is_empty());
+            assert_eq!(c.json()["kind"], c.kind());
+            assert_eq!(c.json()["text"], text);
+        }
+        assert_eq!(
+            Coverage::CompleteWithinBound { bound: 2 }.json()["bound"],
+            2
+        );
+        assert!(Coverage::Complete.json()["bound"].is_null());
+        assert_eq!(Coverage::Incomplete { budget: 5 }.json()["executions"], 5);
+    }
+
+    #[test]
+    fn the_stronger_claim_is_the_proof() {
+        let within2 = Coverage::CompleteWithinBound { bound: 2 };
+        let partial3 = Coverage::PartialWithinBound { bound: 3 };
+        let out = Coverage::Incomplete { budget: 10 };
+        assert_eq!(partial3.stronger(within2), within2);
+        assert_eq!(within2.stronger(partial3), within2);
+        assert_eq!(out.stronger(partial3), partial3);
+        assert_eq!(out.stronger(out), out);
+        assert_eq!(
+            within2.stronger(Coverage::CompleteWithinBound { bound: 1 }),
+            within2
+        );
+        assert_eq!(within2.stronger(Coverage::Complete), Coverage::Complete);
     }
 
     #[test]

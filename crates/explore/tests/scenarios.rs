@@ -57,10 +57,16 @@ fn expect(k: Kind, p: Params, failing: &[&str]) {
             assert_eq!(Schedule::of_run(&run), sched);
             assert_eq!(run.preemptions(), c.preemptions.unwrap());
         } else {
-            assert!(
-                c.report.complete,
-                "{} {s}: a pass must be a complete search",
-                k.name()
+            assert_eq!(
+                c.verdict(),
+                "pass",
+                "{} {s}: a pass must rest on a complete search ({})",
+                k.name(),
+                c.coverage()
+            );
+            assert_eq!(
+                c.coverage(),
+                "complete within bound 2; bound 3 partial (sleep sets)"
             );
         }
     }
@@ -165,4 +171,48 @@ fn the_pte_lock_inside_the_flush_is_an_inversion_and_a_deadlock() {
         "{kinds:?}"
     );
     assert!(kinds.iter().any(|k| k.starts_with("deadlock")), "{kinds:?}");
+}
+
+#[test]
+fn a_cell_says_what_it_covers() {
+    let p = Kind::SwapPte.defaults();
+    let c = cell(Kind::SwapPte, "patched-2005", p);
+    assert_eq!(c.verdict(), "pass");
+    assert_eq!(c.label(), format!("pass {}", c.report.executions));
+    let j = c.coverage_json();
+    assert_eq!(
+        (&j["kind"], &j["bound"], &j["partial_bound"]),
+        (&"complete_within_bound".into(), &2.into(), &3.into())
+    );
+    // A budget that runs out: incomplete, never a pass.
+    let small = Budget {
+        exhaustive: 5,
+        ..budget()
+    };
+    let c = run_cell(Kind::SwapPte, "patched-2005", p, &small).unwrap();
+    assert_eq!(c.verdict(), "inconclusive");
+    assert_eq!(c.coverage_json()["kind"], "incomplete");
+    assert_eq!(
+        c.coverage(),
+        "incomplete within bound 2 (budget ran out after 5 executions); bound 3 incomplete (sleep sets; budget ran out after 5 executions)"
+    );
+    assert_eq!(
+        c.label(),
+        format!("no failure in {} (incomplete)", c.report.executions)
+    );
+    // At bound 0 there is only the search with sleep sets: partial.
+    let zero = Budget {
+        bound: 0,
+        ..budget()
+    };
+    let c = run_cell(Kind::SwapPte, "patched-2005", p, &zero).unwrap();
+    assert_eq!(c.verdict(), "inconclusive");
+    assert_eq!(c.coverage(), "bound 0 partial (sleep sets)");
+    assert_eq!(c.coverage_json()["kind"], "partial_within_bound");
+    assert!(c.label().ends_with("(partial)"), "{}", c.label());
+    // A failure is a failure whatever the coverage.
+    let c = run_cell(Kind::SwapPte, "legacy-2005", p, &small).unwrap();
+    if c.report.failing > 0 {
+        assert_eq!(c.verdict(), "fail");
+    }
 }

@@ -85,7 +85,9 @@ pub struct vipt_explore_config {
     pub mode: u32,
     /// Exhaustive: the preemption bound, 0 to `INT32_MAX`, or -1 for none.
     pub bound: i32,
-    /// Exhaustive: sleep-set reduction.
+    /// Exhaustive: sleep-set reduction (off by default). Sound without a
+    /// bound; with one it may miss failures, and the result's coverage is
+    /// then `VIPT_COVERAGE_PARTIAL_WITHIN_BOUND`, never a pass.
     pub reduction: bool,
     /// PCT: the depth, 1 to `VIPT_PCT_MAX_DEPTH` (16).
     pub depth: u32,
@@ -113,12 +115,75 @@ pub struct vipt_result_counts {
     pub failing: u64,
     /// Distinct schedules among them.
     pub distinct_failing: u64,
-    /// The exhaustive search covered every schedule within its bound.
+    /// The search ran to its end (did not run out of budget). With sleep
+    /// sets and a preemption bound that is no proof: read `coverage`.
     pub complete: bool,
     /// The longest execution, in steps.
     pub max_steps: u64,
     /// Preemptions of the first failing schedule (0 when none failed).
     pub first_preemptions: u64,
+    /// What the search covered: `VIPT_COVERAGE_*`.
+    pub coverage: u32,
+    /// The preemption bound of a bounded coverage (-1 otherwise).
+    pub coverage_bound: i32,
+    /// The budget that ran out (`VIPT_COVERAGE_INCOMPLETE`), the executions
+    /// sampled (`VIPT_COVERAGE_SAMPLED`) or up to the first failure
+    /// (`VIPT_COVERAGE_STOPPED`); 0 otherwise.
+    pub coverage_executions: u64,
+    /// `VIPT_VERDICT_PASS` (no failure, and the coverage is a proof: complete,
+    /// or complete within its bound), `VIPT_VERDICT_FAIL`, or
+    /// `VIPT_VERDICT_INCONCLUSIVE` (no failure found, but the search was
+    /// incomplete, partial or sampled: no pass).
+    pub verdict: u32,
+}
+
+/// Coverage: every schedule was explored (no preemption bound).
+pub const VIPT_COVERAGE_COMPLETE: u32 = 0;
+/// Coverage: every schedule with at most `coverage_bound` preemptions (no
+/// sleep sets).
+pub const VIPT_COVERAGE_COMPLETE_WITHIN_BOUND: u32 = 1;
+/// Coverage: the search within `coverage_bound` preemptions finished with
+/// sleep sets, which can prune a failure's only schedules within the bound
+/// (Coons, Musuvathi, McKinley, OOPSLA 2013): not a proof.
+pub const VIPT_COVERAGE_PARTIAL_WITHIN_BOUND: u32 = 2;
+/// Coverage: the exhaustive search's budget ran out.
+pub const VIPT_COVERAGE_INCOMPLETE: u32 = 3;
+/// Coverage: the search stopped at its first failure.
+pub const VIPT_COVERAGE_STOPPED: u32 = 4;
+/// Coverage: random or PCT samples (and a replay), no coverage claim.
+pub const VIPT_COVERAGE_SAMPLED: u32 = 5;
+
+/// Verdict: no failure, and the coverage is a proof for what it claims.
+pub const VIPT_VERDICT_PASS: u32 = 0;
+/// Verdict: a failing execution was found.
+pub const VIPT_VERDICT_FAIL: u32 = 1;
+/// Verdict: no failure found, but the search was incomplete, partial or
+/// sampled: no pass.
+pub const VIPT_VERDICT_INCONCLUSIVE: u32 = 2;
+
+/// A report's coverage and verdict in the C encoding: (coverage, bound,
+/// executions, verdict).
+fn coverage_of(rep: &Report) -> (u32, i32, u64, u32) {
+    use vipt_explore::search::{Coverage, Verdict};
+    let bound = |b: u32| i32::try_from(b).unwrap_or(i32::MAX);
+    let (c, b, n) = match rep.coverage {
+        Coverage::Complete => (VIPT_COVERAGE_COMPLETE, -1, 0),
+        Coverage::CompleteWithinBound { bound: b } => {
+            (VIPT_COVERAGE_COMPLETE_WITHIN_BOUND, bound(b), 0)
+        }
+        Coverage::PartialWithinBound { bound: b } => {
+            (VIPT_COVERAGE_PARTIAL_WITHIN_BOUND, bound(b), 0)
+        }
+        Coverage::Incomplete { budget } => (VIPT_COVERAGE_INCOMPLETE, -1, budget),
+        Coverage::Stopped { executions } => (VIPT_COVERAGE_STOPPED, -1, executions),
+        Coverage::Sampled { executions } => (VIPT_COVERAGE_SAMPLED, -1, executions),
+    };
+    let v = match rep.verdict() {
+        Verdict::Pass => VIPT_VERDICT_PASS,
+        Verdict::Fail => VIPT_VERDICT_FAIL,
+        Verdict::Inconclusive => VIPT_VERDICT_INCONCLUSIVE,
+    };
+    (c, b, n, v)
 }
 
 struct ResultData {
@@ -344,8 +409,9 @@ pub extern "C" fn vipt_scenario_free(sc: *mut vipt_scenario) -> c_int {
 // ---- explorer runs ----------------------------------------------------------------
 
 /// The defaults of `vipt explore` (the command's own defaults): exhaustive,
-/// preemption bound 3, sleep sets, PCT depth 3, 50 000 executions, seed 0,
-/// every core, 20 000 steps an execution.
+/// preemption bound 2 without sleep sets (so a pass is a proof for the bound;
+/// every built-in scenario finishes within the budget), PCT depth 3, 50 000
+/// executions, seed 0, every core, 20 000 steps an execution.
 #[no_mangle]
 pub extern "C" fn vipt_explore_config_default(out: *mut vipt_explore_config) -> c_int {
     guard("vipt_explore_config_default", || {
@@ -360,8 +426,8 @@ fn explore_defaults() -> vipt_explore_config {
     let c = Config::default();
     vipt_explore_config {
         mode: VIPT_MODE_EXHAUSTIVE,
-        bound: 3,
-        reduction: true,
+        bound: 2,
+        reduction: false,
         depth: 3,
         budget: 50_000,
         seed: 0,
@@ -522,6 +588,7 @@ pub extern "C" fn vipt_result_counts(r: *const vipt_result, out: *mut vipt_resul
     guard("vipt_result_counts", || {
         let d = result(r)?;
         let rep = &d.report;
+        let (coverage, coverage_bound, coverage_executions, verdict) = coverage_of(rep);
         write_out(
             out,
             "out",
@@ -533,6 +600,10 @@ pub extern "C" fn vipt_result_counts(r: *const vipt_result, out: *mut vipt_resul
                 complete: rep.complete,
                 max_steps: rep.max_steps as u64,
                 first_preemptions: rep.first.as_ref().map_or(0, |f| f.preemptions as u64),
+                coverage,
+                coverage_bound,
+                coverage_executions,
+                verdict,
             },
         )?;
         Ok(0)
@@ -689,14 +760,14 @@ mod tests {
     #[test]
     fn defaults_are_the_clis() {
         let d = explore_defaults();
-        assert_eq!((d.bound, d.depth, d.budget, d.seed), (3, 3, 50_000, 0));
+        assert_eq!((d.bound, d.depth, d.budget, d.seed), (2, 3, 50_000, 0));
         let c = config_in(&d).unwrap();
         assert_eq!(c.max_steps, Config::default().max_steps);
         assert_eq!(
             c.mode,
             Mode::Exhaustive {
-                bound: Some(3),
-                reduction: true
+                bound: Some(2),
+                reduction: false
             }
         );
         let pct = vipt_explore_config {
