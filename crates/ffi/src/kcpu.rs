@@ -569,7 +569,7 @@ impl FlushStrategy for CStrategy {
         // The kernel's flush_dcache_page cannot fail: a strategy that does is
         // a kernel BUG, which the explorer reports as a failing execution.
         let abandoned = if rc.is_none() {
-            format!("; it ignored -ECANCELED {VIPT_CANCELLED_CALLS} times and was stopped",)
+            format!("; it ignored -ECANCELED {VIPT_CANCELLED_CALLS} times and was stopped")
         } else {
             String::new()
         };

@@ -36,11 +36,6 @@ void vipt__tsan_ignore_end(void)
 		__tsan_ignore_thread_end();
 }
 
-int vipt__tsan_present(void)
-{
-	return __tsan_ignore_thread_begin != NULL;
-}
-
 void vipt__asan_unpoison(void *addr, size_t size)
 {
 	if (__asan_unpoison_memory_region)
