@@ -1,7 +1,7 @@
 /*
  * Each built-in flush_dcache_page strategy, re-written in kernel-style C
  * (strategies/), is registered with vipt_strategy_register and explored on
- * every built-in scenario, with _PAGE_FLUSH on and off, exhaustively within a
+ * every built-in scenario under every kernel profile, exhaustively within a
  * preemption bound and with random and PCT samples: the executions, the
  * failing and distinct failing counts, completeness, the first failing
  * schedule and its messages, and every cost counter must equal the Rust
@@ -124,17 +124,18 @@ static int run_all(void)
 	const char *mode_name[3] = { "exhaustive bound 2", "random", "pct 2" };
 	char scenario[32], what[160];
 	unsigned long fails_rust = 0, cells = 0;
-	int n = vipt_scenario_count(), i, m, k, flush;
+	const char *kernel_name[4] = { "2.6.14", "2.6.15", "3.x", "6.10" };
+	int n = vipt_scenario_count(), i, m, k, kern;
 
 	for (m = 0; m < 3; m++)
 		MUST(vipt_explore_config_default(&cfg[m]));
 	cfg[0].bound = 2;
-	cfg[0].budget = 3000;
+	cfg[0].budget = 1500;
 	/* Sleep sets on (not the default): the reduction reads the operations'
 	 * footprints, so equal pruned counts check the C ones too. */
 	cfg[0].reduction = true;
 	cfg[1].mode = VIPT_MODE_RANDOM;
-	cfg[1].budget = 300;
+	cfg[1].budget = 150;
 	cfg[1].seed = 2005;
 	cfg[1].threads = 2;
 	cfg[2] = cfg[1];
@@ -143,11 +144,11 @@ static int run_all(void)
 
 	for (i = 0; i < n; i++) {
 		MUST(vipt_scenario_name(i, scenario, sizeof(scenario)));
-		for (flush = 1; flush >= 0; flush--) {
+		for (kern = VIPT_KERNEL_2_6_14; kern <= VIPT_KERNEL_6_10; kern++) {
 			struct vipt_scenario_params p;
 
 			MUST(vipt_scenario_defaults(scenario, &p));
-			p.page_flush = flush;
+			p.kernel = kern;
 			for (k = 0; k < (int)(sizeof(mirrors) / sizeof(mirrors[0])); k++) {
 				struct vipt_strategy *rust, *c;
 				char cname[64];
@@ -160,8 +161,8 @@ static int run_all(void)
 					struct vipt_result *rr, *cr;
 					struct vipt_result_counts rc;
 
-					snprintf(what, sizeof(what), "%s page-flush=%s %s %s",
-						 scenario, flush ? "on" : "off", cname,
+					snprintf(what, sizeof(what), "%s kernel=%s %s %s",
+						 scenario, kernel_name[kern], cname,
 						 mode_name[m]);
 					MUST(explore(scenario, &p, rust, &cfg[m], &rr));
 					MUST(explore(scenario, &p, c, &cfg[m], &cr));

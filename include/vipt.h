@@ -203,6 +203,31 @@
 #define VIPT_MAX_STEPS (1 << 22)
 
 /*
+ Kernel profile `2.6.14` (`vipt_scenario_params.kernel`).
+ */
+#define VIPT_KERNEL_2_6_14 0
+
+/*
+ Kernel profile `2.6.15`.
+ */
+#define VIPT_KERNEL_2_6_15 1
+
+/*
+ Kernel profile `3.x` (≈2.6.39–3.6).
+ */
+#define VIPT_KERNEL_3X 2
+
+/*
+ Kernel profile `6.10`.
+ */
+#define VIPT_KERNEL_6_10 3
+
+/*
+ `vipt_scenario_params.page_flush`: the kernel's own `_PAGE_FLUSH` handling.
+ */
+#define VIPT_PAGE_FLUSH_KERNEL -1
+
+/*
  Coverage: every schedule was explored (no preemption bound).
  */
 #define VIPT_COVERAGE_COMPLETE 0
@@ -1042,6 +1067,11 @@ typedef int (*vipt_flush_dcache_page_fn)(struct vipt_kcpu *cpu, struct vipt_page
  */
 struct vipt_scenario_params {
   /*
+   The kernel profile, generic mm and parisc hooks: `VIPT_KERNEL_2_6_14`,
+   `VIPT_KERNEL_2_6_15`, `VIPT_KERNEL_3X` or `VIPT_KERNEL_6_10` (0 to 3).
+   */
+  uint32_t kernel;
+  /*
    Vmas mapping the file, 2 to 8.
    */
   uint32_t vmas;
@@ -1056,9 +1086,12 @@ struct vipt_scenario_params {
    */
   uint32_t colour;
   /*
-   The 2.6.14 `_PAGE_FLUSH` semantics (false: 3.x).
+   Whether an `fdc` through a flush-only (`_PAGE_FLUSH`) pte is honoured:
+   `VIPT_PAGE_FLUSH_KERNEL` (-1, the default) for the kernel's own (on in
+   2.6.14 and 2.6.15, off in 3.x and 6.10); 1 or 0 to force it, which
+   against the kernel's makes a mixed model.
    */
-  bool page_flush;
+  int32_t page_flush;
   /*
    Speculative move-in through any TLB entry.
    */
@@ -1666,6 +1699,19 @@ int vipt___flush_cache_page(struct vipt_kcpu *cpu, const struct vipt_vma *vma, u
 int vipt_flush_dcache_page_asm(struct vipt_kcpu *cpu, const struct vipt_page *page, uint64_t addr);
 
 /*
+ `pdtlb_kernel(page_address(page))`: purge the kernel alias's translation
+ on every CPU (3.x and 6.10 `flush_kernel_dcache_page_addr`).
+ */
+int vipt_pdtlb_kernel(struct vipt_kcpu *cpu, const struct vipt_page *page);
+
+/*
+ `flush_dcache_page_asm(__pa(kaddr), kaddr)`: the page flushed through this
+ CPU's tmpalias window at the colour of its kernel address (6.10
+ `flush_kernel_dcache_page_addr`, after `pdtlb_kernel`).
+ */
+int vipt_flush_dcache_page_asm_kernel(struct vipt_kcpu *cpu, const struct vipt_page *page);
+
+/*
  `flush_tlb_page(vma, addr)`: purge the user translation of `addr`.
  */
 int vipt_flush_tlb_page(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t addr);
@@ -2143,7 +2189,7 @@ int vipt_sys_write(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t
 int vipt_shrink_page(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t index, bool ignore_young);
 
 /*
- `vmtruncate(file, pages)`: unmap and drop the file's pages from `pages`
+ `do_truncate(file, pages)` (`i_sem`, then `vmtruncate`): unmap and drop the file's pages from `pages`
  (0 to `VIPT_FILE_MAX_PAGES`) on.
  */
 int vipt_truncate(const struct vipt_cpu *c, const struct vipt_file *f, uint64_t pages);
@@ -2198,8 +2244,9 @@ int vipt_mm_ptep_get(const struct vipt_cpu *c, uint64_t va, uint64_t *out);
 int vipt_mm_set_pte_at(const struct vipt_cpu *c, uint64_t va, uint64_t pte);
 
 /*
- `ptep_get_and_clear` (2.6.14: keeps the pfn and sets `_PAGE_FLUSH`); the
- old pte into `out`; `va` as for `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
+ `ptep_get_and_clear`, the world's arch hook (2.6.14: keeps the pfn and
+ sets `_PAGE_FLUSH`); the old pte into `out`; `va` as for
+ `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
  */
 int vipt_mm_ptep_get_and_clear(const struct vipt_cpu *c, uint64_t va, uint64_t *out);
 

@@ -204,6 +204,7 @@ struct page {
 #define PG_dcache_dirty		VIPT_PG_DCACHE_DIRTY
 #define PG_swapcache		VIPT_PG_SWAPCACHE
 #define SHMLBA			VIPT_SHM_COLOUR
+#define SHM_COLOUR		VIPT_SHM_COLOUR
 #define PAGE_MASK		(~(PAGE_SIZE - 1))
 
 #ifndef container_of
@@ -290,6 +291,12 @@ static inline struct vm_area_struct *__vipt_prio_tree_next(struct vipt_kcpu *cpu
 #define flush_dcache_page_asm(phys, vaddr) \
 	vipt_flush_dcache_page_asm(vipt_cpu, vipt_pfn_to_page((phys) >> PAGE_SHIFT), (vaddr))
 #define flush_tlb_page(v, addr)	vipt_flush_tlb_page(vipt_cpu, (v)->vma, (addr))
+/* The kernel alias's TLB entry purged on every CPU, and the tmpalias flush at
+ * the kernel address's colour (flush_dcache_page_asm(__pa(kaddr), kaddr)):
+ * the pieces of 3.x's and 6.10's flush_kernel_dcache_page_addr. */
+#define pdtlb_kernel(kaddr)	vipt_pdtlb_kernel(vipt_cpu, (kaddr)->vipt_handle)
+#define flush_dcache_page_asm_kernel(kaddr) \
+	vipt_flush_dcache_page_asm_kernel(vipt_cpu, (kaddr)->vipt_handle)
 
 /* The pte lock of addr in the vma's mm (spin_lock(pte_lockptr(mm, pmd))). */
 #define pte_lock(v, addr)	vipt_pte_lock(vipt_cpu, (v)->vma, (addr))

@@ -9,7 +9,8 @@
  * tmpalias window at the colour of every mapping, which needs no user pte.
  *
  * The driver explores the patch beside patched-2005 and recheck on every
- * built-in scenario, with _PAGE_FLUSH (2.6.14) and without (3.x), prints a
+ * built-in scenario under the 2.6.15 kernel profile (flush-only ptes, the
+ * kernel recheck was proposed for) and the 3.x one (none), prints a
  * verdict table, and replays the first failing schedule of the patch as a
  * per-CPU timeline. It exits non-zero if the patch fails a scenario that
  * recheck passes (the second walk only adds flushes), or on an API error.
@@ -102,7 +103,7 @@ struct verdict {
 /* Exhaustive within preemption bound 2 (the default: no sleep sets, so a pass
  * is a proof for the bound), then 2000 random schedules: failing counts
  * summed, the first failing schedule kept. */
-static void judge(const char *scenario, int page_flush, struct vipt_strategy *s,
+static void judge(const char *scenario, uint32_t kernel, struct vipt_strategy *s,
 		  struct verdict *v)
 {
 	struct vipt_scenario_params p;
@@ -114,7 +115,7 @@ static void judge(const char *scenario, int page_flush, struct vipt_strategy *s,
 
 	memset(v, 0, sizeof(*v));
 	TRY(vipt_scenario_defaults(scenario, &p));
-	p.page_flush = page_flush;
+	p.kernel = kernel;
 	TRY(vipt_scenario_new(scenario, &p, s, &sc));
 	TRY(vipt_explore_config_default(&cfg));
 	for (pass = 0; pass < 2; pass++) {
@@ -156,23 +157,25 @@ int main(void)
 	struct verdict v[3];
 	char scenario[32], timeline[16384];
 	char failed_scenario[32] = "";
-	int failed_flush = 0, worse = 0, i, k, flush;
+	const uint32_t kernels[2] = { VIPT_KERNEL_2_6_15, VIPT_KERNEL_3X };
+	const char *kernel_names[2] = { "2.6.15", "3.x" };
+	int failed_kernel = 0, worse = 0, i, k, j;
 	char failed_schedule[256] = "";
 
 	TRY(vipt_strategy_builtin(names[0], &s[0]));
 	TRY(vipt_strategy_builtin(names[1], &s[1]));
 	TRY(vipt_strategy_register(names[2], flush_dcache_page_recheck_fallback, NULL, &s[2]));
 
-	printf("%-14s %-10s", "scenario", "PAGE_FLUSH");
+	printf("%-14s %-10s", "scenario", "kernel");
 	for (k = 0; k < 3; k++)
 		printf(" %-18s", names[k]);
 	printf("\n");
 	for (i = 0; i < vipt_scenario_count(); i++) {
 		TRY(vipt_scenario_name(i, scenario, sizeof(scenario)));
-		for (flush = 1; flush >= 0; flush--) {
-			printf("%-14s %-10s", scenario, flush ? "on" : "off (3.x)");
+		for (j = 0; j < 2; j++) {
+			printf("%-14s %-10s", scenario, kernel_names[j]);
 			for (k = 0; k < 3; k++) {
-				judge(scenario, flush, s[k], &v[k]);
+				judge(scenario, kernels[j], s[k], &v[k]);
 				cell(&v[k]);
 			}
 			printf("\n");
@@ -181,7 +184,7 @@ int main(void)
 			if (v[2].failing && !failed_scenario[0]) {
 				strcpy(failed_scenario, scenario);
 				strcpy(failed_schedule, v[2].schedule);
-				failed_flush = flush;
+				failed_kernel = j;
 			}
 		}
 	}
@@ -192,10 +195,10 @@ int main(void)
 		struct vipt_result *r;
 		char msg[512];
 
-		printf("\n%s fails %s (PAGE_FLUSH %s); replaying %s:\n\n", names[2],
-		       failed_scenario, failed_flush ? "on" : "off", failed_schedule);
+		printf("\n%s fails %s (kernel %s); replaying %s:\n\n", names[2],
+		       failed_scenario, kernel_names[failed_kernel], failed_schedule);
 		TRY(vipt_scenario_defaults(failed_scenario, &p));
-		p.page_flush = failed_flush;
+		p.kernel = kernels[failed_kernel];
 		TRY(vipt_scenario_new(failed_scenario, &p, s[2], &sc));
 		TRY(vipt_replay(sc, failed_schedule, &r));
 		for (k = 0; vipt_result_failure(r, k, msg, sizeof(msg)) >= 0; k++)

@@ -1,31 +1,35 @@
 /*
- * modern: the 6.10-era parisc flush_dcache_page (Anglin 2024).
+ * modern: 6.10's parisc flush_dcache_folio for a one-page folio (Anglin
+ * 2024, arch/parisc/kernel/cache.c).
  *
- * For every vma mapping the page: purge the user TLB entry first (PA8800/PA8900
- * move lines in speculatively through any TLB entry), flush through tmpalias
- * once per colour, and report a shared mapping at a second colour as
- * "INEQUIVALENT ALIASES".
+ * folio_flush_mapping is NULL for a swap-cache folio. The kernel alias is
+ * flushed by purging its TLB entry, then through tmpalias
+ * (flush_kernel_dcache_page_addr). Each vma whose colour differs from the
+ * last shared address flushed (or every vma while none was) gets
+ * __flush_cache_page: its TLB entry purged, then the tmpalias flush. Private
+ * vmas never become the last address; a second colour among shared ones is
+ * reported as INEQUIVALENT ALIASES.
  */
 #include "vipt_kernel.h"
 #include "strategies.h"
 
-#define colour_of(addr)	((addr) & (SHMLBA - 1) & PAGE_MASK)
-
 VIPT_FLUSH_DCACHE_PAGE(flush_dcache_page_modern)
 {
-	struct address_space *mapping = page_mapping(page);
-	struct vm_area_struct *mpnt;
+	struct address_space *mapping;
+	struct vm_area_struct *vma;
 	struct prio_tree_iter iter;
-	unsigned long offset, addr, pgoff;
-	unsigned long old_addr = 0, seen[MAX_COLOURS];
-	int nseen = 0, have_shared = 0;
+	unsigned long offset, addr, pgoff, old_addr = 0;
+
+	/* folio_flush_mapping */
+	mapping = test_bit(PG_swapcache, &page->flags) ? NULL : page_mapping(page);
 
 	if (mapping && !mapping_mapped(mapping)) {
 		set_bit(PG_dcache_dirty, &page->flags);
 		return;
 	}
 
-	flush_kernel_dcache_page(page_address(page));
+	pdtlb_kernel(page_address(page));
+	flush_dcache_page_asm_kernel(page_address(page));
 
 	if (!mapping)
 		return;
@@ -33,22 +37,19 @@ VIPT_FLUSH_DCACHE_PAGE(flush_dcache_page_modern)
 	pgoff = page_index(page);
 
 	flush_dcache_mmap_lock(mapping);
-	vma_prio_tree_foreach(mpnt, &iter, mapping, pgoff, pgoff) {
-		offset = (pgoff - mpnt->vm_pgoff) << PAGE_SHIFT;
-		addr = mpnt->vm_start + offset;
+	vma_prio_tree_foreach(vma, &iter, mapping, pgoff, pgoff) {
+		offset = (pgoff - vma->vm_pgoff) << PAGE_SHIFT;
+		addr = vma->vm_start + offset;
 
-		/* No TLB entry, no move-in behind the flush's back. */
-		flush_tlb_page(mpnt, addr);
-		if (!colour_seen(seen, &nseen, colour_of(addr)))
+		if (old_addr == 0 || (old_addr & (SHM_COLOUR - 1)) != (addr & (SHM_COLOUR - 1))) {
+			/* __flush_cache_page */
+			flush_tlb_page(vma, addr);
 			flush_dcache_page_asm(page_to_phys(page), addr);
-
-		if (mpnt->vm_flags & VM_SHARED) {
-			if (!have_shared) {
-				old_addr = addr;
-				have_shared = 1;
-			} else if (colour_of(old_addr) != colour_of(addr)) {
-				report_inequivalent_aliases(mpnt, old_addr, addr);
-			}
+			if (!(vma->vm_flags & VM_SHARED))
+				continue;
+			if (old_addr)
+				report_inequivalent_aliases(vma, old_addr, addr);
+			old_addr = addr;
 		}
 	}
 	flush_dcache_mmap_unlock(mapping);

@@ -303,10 +303,11 @@ fuzz_target!(|data: &[u8]| {
             2 => check("strategy_free", vipt_strategy_free(strategies.pick(&mut i))),
             3 => {
                 let mut p = vipt_scenario_params {
+                    kernel: 0,
                     vmas: 0,
                     lines: 0,
                     colour: 0,
-                    page_flush: false,
+                    page_flush: -1,
                     move_in: false,
                 };
                 let n = SCENARIOS[i.u8() as usize % SCENARIOS.len()];
@@ -320,7 +321,15 @@ fuzz_target!(|data: &[u8]| {
                     _ => p.lines,
                 };
                 p.colour = i.u32() % 4;
-                p.page_flush = i.u8() & 1 != 0;
+                p.page_flush = match i.u8() % 4 {
+                    0 => i.wild32() as i32,
+                    1 => -1,
+                    v => i32::from(v == 2),
+                };
+                p.kernel = match i.u8() % 4 {
+                    0 => i.wild32(),
+                    _ => i.u32() % 4,
+                };
                 let mut out = null_mut();
                 let params = if i.u8() % 5 == 0 {
                     std::ptr::null()

@@ -15,6 +15,7 @@ use vipt_explore::{
 };
 use vipt_mm::strategy::by_name;
 use vipt_mm::stress;
+use vipt_mm::Kernel;
 
 use crate::args::{
     parse_bound, parse_number, parse_on_off, parse_u32, parse_usize, probe_dir, probe_file,
@@ -42,8 +43,14 @@ pub struct ScenarioArgs {
     /// B's placement: 2.6.14, pgoff-aware, map-fixed.
     #[arg(long, value_name = "C")]
     colour: Option<String>,
-    /// The 2.6.14 _PAGE_FLUSH semantics: on, or off (3.x). Also yes/no,
-    /// true/false, 1/0, in any case.
+    /// The kernel profile, generic mm and parisc hooks together: 2.6.14,
+    /// 2.6.15, 3.x, 6.10.
+    #[arg(long, value_name = "K")]
+    kernel: Option<String>,
+    /// Override: whether an fdc through a flush-only (_PAGE_FLUSH) pte is
+    /// honoured. The kernel decides by default (on in 2.6.14 and 2.6.15, off
+    /// in 3.x and 6.10); set against it, the model is a mixed one and says
+    /// so. Also yes/no, true/false, 1/0, in any case.
     #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
     page_flush: Option<bool>,
     /// Speculative move-in: on or off. Also yes/no, true/false, 1/0, in any
@@ -89,11 +96,21 @@ impl ScenarioArgs {
                 ))
             })?,
         };
+        let kernel = match self.kernel.as_deref() {
+            None => d.kernel,
+            Some(k) => Kernel::parse(k).map_err(|_| {
+                UsageError(format!(
+                    "unknown kernel '{k}'; one of {}",
+                    Kernel::NAMES.join(", ")
+                ))
+            })?,
+        };
         let p = Params {
+            kernel,
             vmas: self.vmas.unwrap_or(d.vmas),
             lines: self.lines.unwrap_or(d.lines),
             colour,
-            page_flush: self.page_flush.unwrap_or(d.page_flush),
+            page_flush: self.page_flush.unwrap_or(kernel.flush_only_ptes()),
             move_in: self.move_in.unwrap_or(d.move_in),
         };
         let s = strategy(&self.strategy)?;

@@ -224,6 +224,9 @@ impl Cell {
 /// Command-line flags for the parameters that differ from the defaults.
 pub fn param_flags(p: Params, d: Params) -> String {
     let mut s = String::new();
+    if p.kernel != d.kernel {
+        s += &format!(" --kernel {}", p.kernel);
+    }
     if p.vmas != d.vmas {
         s += &format!(" --vmas {}", p.vmas);
     }
@@ -514,6 +517,7 @@ pub fn cell_plan() -> Vec<(Kind, &'static str, Params)> {
                 k,
                 s,
                 Params {
+                    kernel: vipt_mm::Kernel::V3x,
                     page_flush: false,
                     ..k.defaults()
                 },
@@ -689,6 +693,11 @@ fn question2(r: &FullReport) -> Question {
     for k in RACES {
         for pf in [true, false] {
             let p = Params {
+                kernel: if pf {
+                    vipt_mm::Kernel::V2_6_14
+                } else {
+                    vipt_mm::Kernel::V3x
+                },
                 page_flush: pf,
                 ..k.defaults()
             };
@@ -749,6 +758,7 @@ fn question3(
     let mut n = 0;
     for k in [Kind::ZapRefault, Kind::Reclaim] {
         let p = Params {
+            kernel: vipt_mm::Kernel::V3x,
             page_flush: false,
             ..k.defaults()
         };
@@ -783,6 +793,7 @@ fn question3(
         Kind::ZapRefault,
         "recheck",
         Params {
+            kernel: vipt_mm::Kernel::V3x,
             page_flush: false,
             ..Kind::ZapRefault.defaults()
         },
@@ -894,6 +905,11 @@ fn question6(r: &FullReport) -> Question {
     let mut dl = 0;
     for pf in [true, false] {
         let p = Params {
+            kernel: if pf {
+                vipt_mm::Kernel::V2_6_14
+            } else {
+                vipt_mm::Kernel::V3x
+            },
             page_flush: pf,
             ..Kind::PteLock.defaults()
         };
@@ -949,6 +965,11 @@ fn question7(r: &FullReport) -> Question {
         let mut on = Vec::new();
         for pf in [true, false] {
             let p = Params {
+                kernel: if pf {
+                    vipt_mm::Kernel::V2_6_14
+                } else {
+                    vipt_mm::Kernel::V3x
+                },
                 page_flush: pf,
                 ..k.defaults()
             };
@@ -984,6 +1005,11 @@ fn question8(r: &FullReport) -> Question {
     let mut failing = Vec::new();
     for pf in [true, false] {
         let p = Params {
+            kernel: if pf {
+                vipt_mm::Kernel::V2_6_14
+            } else {
+                vipt_mm::Kernel::V3x
+            },
             page_flush: pf,
             ..Kind::MoveIn.defaults()
         };

@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use vipt_cache::{Geometry, HwConfig};
 use vipt_mm::filemap::sys_write;
-use vipt_mm::mmap::{do_mmap, do_munmap, vmtruncate, zap_page_range};
+use vipt_mm::mmap::{do_mmap, do_munmap, do_truncate, zap_page_range};
 use vipt_mm::rmap::{shrink_page, try_to_unmap_one, Reclaim};
 use vipt_mm::strategy::by_name;
 use vipt_mm::{
-    AddressSpace, Colouring, Cpu, FlushStrategy, LockClass, MapFlags, OpKind, Prot, World,
+    AddressSpace, Colouring, Cpu, FlushStrategy, Kernel, LockClass, MapFlags, OpKind, Prot, World,
     WorldConfig,
 };
 use vipt_pte::PAGE_SIZE;
@@ -71,6 +71,8 @@ impl fmt::Display for Colour {
 /// A scenario's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Params {
+    /// The kernel profile: generic mm and parisc hooks.
+    pub kernel: Kernel,
     /// Vmas mapping the file: A, B and `vmas − 2` more (each with a present
     /// pte, placed between A and B in `i_mmap`).
     pub vmas: usize,
@@ -78,15 +80,35 @@ pub struct Params {
     pub lines: u64,
     /// How B is placed.
     pub colour: Colour,
-    /// The 2.6.14 `_PAGE_FLUSH` pte semantics (off: 3.x).
+    /// The non-access TLB miss handler lets an `fdc` through a flush-only
+    /// pte (`_PAGE_FLUSH`): on in 2.6.14 and 2.6.15, off in 3.x and 6.10,
+    /// which have no flush-only ptes. Set against the kernel's, a mixed
+    /// model ([`Params::is_mixed`]).
     pub page_flush: bool,
     /// Speculative move-in through any TLB entry (PA8800/PA8900).
     pub move_in: bool,
 }
 
+impl Params {
+    /// The default parameters with `kernel`'s own `_PAGE_FLUSH` handling.
+    pub fn for_kernel(kernel: Kernel) -> Params {
+        Params {
+            kernel,
+            page_flush: kernel.flush_only_ptes(),
+            ..Params::default()
+        }
+    }
+
+    /// Whether `page_flush` is set against the kernel's own.
+    pub fn is_mixed(&self) -> bool {
+        self.page_flush != self.kernel.flush_only_ptes()
+    }
+}
+
 impl Default for Params {
     fn default() -> Self {
         Params {
+            kernel: Kernel::V2_6_14,
             vmas: 2,
             lines: 2,
             colour: Colour::Linux2614,
@@ -100,7 +122,9 @@ impl fmt::Display for Params {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "vmas={} lines={} colour={} page-flush={} move-in={}",
+            "kernel={}{} vmas={} lines={} colour={} page-flush={} move-in={}",
+            self.kernel,
+            if self.is_mixed() { " (mixed)" } else { "" },
             self.vmas,
             self.lines,
             self.colour,
@@ -174,7 +198,9 @@ impl Kind {
             Kind::Reclaim | Kind::PteLock => "try_to_unmap_one(A)",
             Kind::Cow => "do_wp_page(A)",
             Kind::Munmap => "do_munmap(A) → zap_pte_range",
-            Kind::Truncate => "vmtruncate → unmap_mapping_range, truncate_inode_pages",
+            Kind::Truncate => {
+                "do_truncate → vmtruncate → unmap_mapping_range, truncate_inode_pages"
+            }
             Kind::ZapRefault => "zap_page_range(A), then A faults the page back",
             Kind::MoveIn => "speculative move-in through A's TLB entry",
         }
@@ -258,6 +284,7 @@ impl Scenario {
 
     fn config(&self) -> Result<WorldConfig, String> {
         let g = Geometry::explore(self.params.lines).map_err(|e| e.to_string())?;
+        let base = WorldConfig::for_kernel(self.params.kernel);
         Ok(WorldConfig {
             hw: HwConfig {
                 geometry: g,
@@ -275,7 +302,7 @@ impl Scenario {
             } else {
                 Colouring::Linux2614
             },
-            ..WorldConfig::default()
+            ..base
         })
     }
 }
@@ -552,7 +579,7 @@ impl Program for Scenario {
                         }
                         Kind::Cow => a.user_store(va_t, 8, 0xc0).map_err(e)?,
                         Kind::Munmap => do_munmap(a, va, 2 * PAGE_SIZE).map_err(e)?,
-                        Kind::Truncate => vmtruncate(a, &built.f, TARGET).map_err(e)?,
+                        Kind::Truncate => do_truncate(a, &built.f, TARGET).map_err(e)?,
                         Kind::ZapRefault => {
                             zap_page_range(a, &built.vma_a, va_t, va_t + PAGE_SIZE).map_err(e)?;
                             a.user_load(va_t, 8).map_err(e)?;

@@ -899,6 +899,33 @@ pub extern "C" fn vipt_flush_dcache_page_asm(
     })
 }
 
+/// `pdtlb_kernel(page_address(page))`: purge the kernel alias's translation
+/// on every CPU (3.x and 6.10 `flush_kernel_dcache_page_addr`).
+#[no_mangle]
+pub extern "C" fn vipt_pdtlb_kernel(cpu: *mut vipt_kcpu, page: *const vipt_page) -> c_int {
+    kcall("vipt_pdtlb_kernel", cpu, |_, c| {
+        let kva = vipt_cache::Machine::kernel_va(pfn_of(page)? << vipt_pte::PAGE_SHIFT);
+        c.flush_tlb_page(vipt_cache::KERNEL_SPACE, kva, "pdtlb_kernel");
+        Ok(0)
+    })
+}
+
+/// `flush_dcache_page_asm(__pa(kaddr), kaddr)`: the page flushed through this
+/// CPU's tmpalias window at the colour of its kernel address (6.10
+/// `flush_kernel_dcache_page_addr`, after `pdtlb_kernel`).
+#[no_mangle]
+pub extern "C" fn vipt_flush_dcache_page_asm_kernel(
+    cpu: *mut vipt_kcpu,
+    page: *const vipt_page,
+) -> c_int {
+    kcall("vipt_flush_dcache_page_asm_kernel", cpu, |_, c| {
+        let pfn = pfn_of(page)?;
+        let kva = vipt_cache::Machine::kernel_va(pfn << vipt_pte::PAGE_SHIFT);
+        ks::flush_dcache_page_asm(c, pfn, kva)?;
+        Ok(0)
+    })
+}
+
 /// `flush_tlb_page(vma, addr)`: purge the user translation of `addr`.
 #[no_mangle]
 pub extern "C" fn vipt_flush_tlb_page(

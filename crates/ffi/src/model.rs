@@ -57,11 +57,25 @@ pub const VIPT_MAX_THREADS: u32 = 64;
 /// steps: 2^22.
 pub const VIPT_MAX_STEPS: u64 = 1 << 22;
 
+/// Kernel profile `2.6.14` (`vipt_scenario_params.kernel`).
+pub const VIPT_KERNEL_2_6_14: u32 = 0;
+/// Kernel profile `2.6.15`.
+pub const VIPT_KERNEL_2_6_15: u32 = 1;
+/// Kernel profile `3.x` (≈2.6.39–3.6).
+pub const VIPT_KERNEL_3X: u32 = 2;
+/// Kernel profile `6.10`.
+pub const VIPT_KERNEL_6_10: u32 = 3;
+/// `vipt_scenario_params.page_flush`: the kernel's own `_PAGE_FLUSH` handling.
+pub const VIPT_PAGE_FLUSH_KERNEL: i32 = -1;
+
 /// A scenario's parameters; start from `vipt_scenario_defaults`. A field out
 /// of range is `-EINVAL`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct vipt_scenario_params {
+    /// The kernel profile, generic mm and parisc hooks: `VIPT_KERNEL_2_6_14`,
+    /// `VIPT_KERNEL_2_6_15`, `VIPT_KERNEL_3X` or `VIPT_KERNEL_6_10` (0 to 3).
+    pub kernel: u32,
     /// Vmas mapping the file, 2 to 8.
     pub vmas: u32,
     /// Cache lines per page: a power of two, 1 to `VIPT_MAX_LINES_PER_PAGE`
@@ -70,8 +84,11 @@ pub struct vipt_scenario_params {
     /// `VIPT_COLOUR_2614`, `VIPT_COLOUR_PGOFF_AWARE` or `VIPT_COLOUR_MAP_FIXED`
     /// (0 to 2).
     pub colour: u32,
-    /// The 2.6.14 `_PAGE_FLUSH` semantics (false: 3.x).
-    pub page_flush: bool,
+    /// Whether an `fdc` through a flush-only (`_PAGE_FLUSH`) pte is honoured:
+    /// `VIPT_PAGE_FLUSH_KERNEL` (-1, the default) for the kernel's own (on in
+    /// 2.6.14 and 2.6.15, off in 3.x and 6.10); 1 or 0 to force it, which
+    /// against the kernel's makes a mixed model.
+    pub page_flush: i32,
     /// Speculative move-in through any TLB entry.
     pub move_in: bool,
 }
@@ -297,6 +314,7 @@ pub extern "C" fn vipt_strategy_free(s: *mut vipt_strategy) -> c_int {
 
 fn params_out(p: &Params) -> vipt_scenario_params {
     vipt_scenario_params {
+        kernel: p.kernel as u32,
         vmas: p.vmas as u32,
         lines: p.lines,
         colour: match p.colour {
@@ -304,7 +322,11 @@ fn params_out(p: &Params) -> vipt_scenario_params {
             Colour::PgoffAware => VIPT_COLOUR_PGOFF_AWARE,
             Colour::MapFixed => VIPT_COLOUR_MAP_FIXED,
         },
-        page_flush: p.page_flush,
+        page_flush: if p.is_mixed() {
+            i32::from(p.page_flush)
+        } else {
+            VIPT_PAGE_FLUSH_KERNEL
+        },
         move_in: p.move_in,
     }
 }
@@ -314,7 +336,22 @@ fn params_in(p: &vipt_scenario_params) -> Result<Params> {
     if !p.lines.is_power_of_two() || p.lines > u64::from(crate::hw::VIPT_MAX_LINES_PER_PAGE) {
         return Err(out_of_range("lines", p.lines, "a power of two, 1 to 512"));
     }
+    in_range("kernel", p.kernel, 0, 3)?;
+    let kernel = vipt_mm::Kernel::ALL[p.kernel as usize];
+    let page_flush = match p.page_flush {
+        VIPT_PAGE_FLUSH_KERNEL => kernel.flush_only_ptes(),
+        0 => false,
+        1 => true,
+        v => {
+            return Err(out_of_range(
+                "page_flush",
+                v,
+                "-1 (VIPT_PAGE_FLUSH_KERNEL), 0 or 1",
+            ))
+        }
+    };
     Ok(Params {
+        kernel,
         vmas: p.vmas as usize,
         lines: p.lines,
         colour: match p.colour {
@@ -329,7 +366,7 @@ fn params_in(p: &vipt_scenario_params) -> Result<Params> {
                 ))
             }
         },
-        page_flush: p.page_flush,
+        page_flush,
         move_in: p.move_in,
     })
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use vipt_cache::HwConfig;
 use vipt_mm::filemap::sys_write;
-use vipt_mm::mmap::{do_mmap, do_munmap, vmtruncate};
+use vipt_mm::mmap::{do_mmap, do_munmap, do_truncate};
 use vipt_mm::rmap::{shrink_page, Reclaim};
 use vipt_mm::{
     AddressSpace, Colouring, Cpu, MapFlags, MmError, MmStruct, Native, Prot, World, WorldConfig,
@@ -672,7 +672,7 @@ pub extern "C" fn vipt_shrink_page(
     })
 }
 
-/// `vmtruncate(file, pages)`: unmap and drop the file's pages from `pages`
+/// `do_truncate(file, pages)` (`i_sem`, then `vmtruncate`): unmap and drop the file's pages from `pages`
 /// (0 to `VIPT_FILE_MAX_PAGES`) on.
 #[no_mangle]
 pub extern "C" fn vipt_truncate(c: *const vipt_cpu, f: *const vipt_file, pages: u64) -> c_int {
@@ -681,7 +681,7 @@ pub extern "C" fn vipt_truncate(c: *const vipt_cpu, f: *const vipt_file, pages: 
         let f = file(f)?;
         on_cpu(c, |cpu| {
             same_world(cpu, &f)?;
-            Ok(vmtruncate(cpu, &f, pages)?)
+            Ok(do_truncate(cpu, &f, pages)?)
         })?;
         Ok(0)
     })
@@ -839,14 +839,16 @@ pub extern "C" fn vipt_mm_set_pte_at(c: *const vipt_cpu, va: u64, pte: u64) -> c
     })
 }
 
-/// `ptep_get_and_clear` (2.6.14: keeps the pfn and sets `_PAGE_FLUSH`); the
-/// old pte into `out`; `va` as for `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
+/// `ptep_get_and_clear`, the world's arch hook (2.6.14: keeps the pfn and
+/// sets `_PAGE_FLUSH`); the old pte into `out`; `va` as for
+/// `vipt_mm_ptep_get` (below 2^32, `-EINVAL` beyond).
 #[no_mangle]
 pub extern "C" fn vipt_mm_ptep_get_and_clear(c: *const vipt_cpu, va: u64, out: *mut u64) -> c_int {
     guard("vipt_mm_ptep_get_and_clear", || {
         need_out(out)?;
         let p = on_mm(c, |cpu, mm| {
-            cpu.ptep_get_and_clear(mm, va, "ptep_get_and_clear")
+            let arch = cpu.arch();
+            arch.ptep_get_and_clear(cpu, mm, va)
         })?;
         write_out(out, "out", p.raw())?;
         Ok(0)

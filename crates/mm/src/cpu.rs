@@ -66,6 +66,17 @@ impl Cpu {
         })
     }
 
+    /// The world's arch hooks ([`World::arch`]): generic paths and hooks
+    /// reach every hook through this.
+    pub fn arch(&self) -> Arc<dyn crate::arch::Arch> {
+        self.world.arch()
+    }
+
+    /// `down(&sem)`: a sleeping semaphore taken exclusively (`i_sem`).
+    pub fn down(&mut self, l: &KLock, what: &'static str) {
+        self.acquire(l, false, 0, what);
+    }
+
     /// The CPU number.
     pub fn id(&self) -> usize {
         self.id
@@ -304,8 +315,10 @@ impl Cpu {
         Ok(())
     }
 
-    /// `ptep_get_and_clear` under `pa_dbit_lock` (keeps the pfn, sets `_PAGE_FLUSH`).
-    pub fn ptep_get_and_clear(
+    /// parisc 2.6.14's `ptep_get_and_clear`: under `pa_dbit_lock`, read the
+    /// pte and leave a flush-only one (pfn kept, `_PAGE_PRESENT` cleared,
+    /// `_PAGE_FLUSH` set); one step.
+    pub fn ptep_get_and_clear_flush_only(
         &mut self,
         mm: &MmStruct,
         addr: u64,
@@ -321,12 +334,31 @@ impl Cpu {
         };
         let world = self.world.clone();
         self.check_order(&world.pa_dbit_lock, 0, what);
-        // 2.6.14 leaves a flush-only pte; 3.x (no `_PAGE_FLUSH`) really clears.
-        Ok(if world.config.hw.honour_flush_pte {
-            cell.ptep_get_and_clear(&world.pa_dbit_lock)
-        } else {
-            cell.ptep_get_and_clear_3x(&world.pa_dbit_lock)
-        })
+        Ok(cell.ptep_get_and_clear(&world.pa_dbit_lock))
+    }
+
+    /// A pte read and cleared to zero in one step, under `pa_dbit_lock`
+    /// when `dbit_lock` (3.x), else as a plain exchange (6.10).
+    pub fn ptep_get_and_zero(
+        &mut self,
+        mm: &MmStruct,
+        addr: u64,
+        dbit_lock: bool,
+        what: &'static str,
+    ) -> Result<Pte, MmError> {
+        self.point(Op::new(
+            OpKind::PteWrite,
+            what,
+            Self::pte_fp(mm, addr, true),
+        ));
+        let Some((_, cell)) = mm.pgd.pte_offset(addr)? else {
+            return Ok(Pte::NONE);
+        };
+        let world = self.world.clone();
+        if dbit_lock {
+            self.check_order(&world.pa_dbit_lock, 0, what);
+        }
+        Ok(cell.ptep_get_and_clear_3x(&world.pa_dbit_lock))
     }
 
     /// `ptep_set_wrprotect` (compare-and-swap loop).
@@ -511,6 +543,67 @@ impl Cpu {
             Footprint::write(Object::Tlb(usize::MAX)),
         ));
         self.hw(|m, _| m.tlb_purge_all_cpus(space, va));
+    }
+
+    /// `flush_tlb_all`: purges every CPU's whole TLB (one step).
+    pub fn flush_tlb_all(&self, what: &'static str) -> Result<(), MmError> {
+        self.point(Op::new(
+            OpKind::TlbPurge,
+            what,
+            Footprint::write(Object::Tlb(usize::MAX)),
+        ));
+        self.hw(|m, _| {
+            for c in 0..m.config().cpus {
+                m.tlb_purge_all(c)?;
+            }
+            Ok::<(), CacheError>(())
+        })?;
+        Ok(())
+    }
+
+    /// `flush_kernel_icache_page(page_address(page))`: `fic` over every line
+    /// of the kernel alias, one step per line.
+    pub fn flush_kernel_icache_page(&self, pfn: u64, what: &'static str) -> Result<(), MmError> {
+        let start = Machine::kernel_va(pfn << PAGE_SHIFT);
+        let line = self.world.config.hw.icache.line_size;
+        let mut a = start;
+        while a < start + PAGE_SIZE {
+            self.point(Op::new(OpKind::Fdc, what, Self::MEM));
+            self.hw(|m, w| m.fic(Who::kernel(self.id), KERNEL_SPACE, a, w))?;
+            a += line;
+        }
+        Ok(())
+    }
+
+    /// `purge_kernel_dcache_page(page_address(page))`: `pdc` (discard
+    /// without write-back) over every line of the kernel alias.
+    pub fn purge_kernel_dcache_page(&self, pfn: u64, what: &'static str) -> Result<(), MmError> {
+        let start = Machine::kernel_va(pfn << PAGE_SHIFT);
+        let mut a = start;
+        while a < start + PAGE_SIZE {
+            self.point(Op::new(OpKind::Fdc, what, Self::MEM));
+            self.hw(|m, w| m.pdc(Who::kernel(self.id), KERNEL_SPACE, a, w))?;
+            a += self.lines();
+        }
+        Ok(())
+    }
+
+    /// `clear_user_page_asm(page, vaddr)`: zeroes `pfn` through this CPU's
+    /// tmpalias window at the colour of user address `uva` (one step to
+    /// load the window, one for the stores).
+    pub fn tmpalias_clear(&self, pfn: u64, uva: u64, what: &'static str) -> Result<(), MmError> {
+        self.point(Op::new(
+            OpKind::TmpaliasMap,
+            what,
+            Footprint::write(Object::Tlb(self.id)),
+        ));
+        self.point(Op::two(
+            OpKind::KernelAccess,
+            what,
+            Footprint::write(Object::Page(pfn)),
+            Self::MEM,
+        ));
+        Ok(self.hw(|m, _| m.tmpalias_clear_page(self.id, pfn, uva))?)
     }
 
     /// `flush_cache_all`.

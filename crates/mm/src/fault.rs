@@ -2,40 +2,28 @@
 //! `handle_mm_fault` with `do_no_page`, `do_anonymous_page`, `do_swap_page`
 //! and `do_wp_page`; user loads and stores that take faults; and
 //! `access_process_vm` with `copy_to_user_page` / `copy_from_user_page`.
+//! Cache, TLB and pte changes go through the world's arch hooks
+//! ([`crate::arch::Arch`]) in 2.6.14's order; `do_wp_page`'s switch follows
+//! the profile's [`CowSwitch`].
 
 use std::sync::Arc;
 
 use vipt_cache::CacheError;
 use vipt_pte::{
     classify, pfn_pte, pte_mkdirty, pte_mkwrite, pte_mkyoung, pte_none, pte_pfn, pte_present,
-    pte_same, pte_write, pte_wrprotect, swp_offset, Pte, PteKind, PAGE_SHIFT, PAGE_SIZE,
+    pte_same, pte_write, pte_wrprotect, swp_offset, Pte, PteKind, PAGE_SIZE,
 };
 
 use crate::cpu::Cpu;
 use crate::error::MmError;
 use crate::filemap::find_or_read_page;
+use crate::kernel::CowSwitch;
 use crate::mm_struct::MmStruct;
 use crate::mmap::vm_page_prot;
 use crate::page::pg;
-use crate::rmap::{
-    flush_cache_page, page_add_anon_rmap, page_add_file_rmap, page_remove_rmap, put_page, swap_free,
-};
+use crate::rmap::{page_add_anon_rmap, page_add_file_rmap, page_remove_rmap, put_page, swap_free};
 use crate::vma::{VmFlags, Vma};
 use crate::world::ZERO_PFN;
-
-/// parisc `update_mmu_cache(vma, addr, pte)`: a page-cache page with
-/// `PG_dcache_dirty` gets its kernel alias flushed, and the bit cleared.
-pub fn update_mmu_cache(cpu: &mut Cpu, pte: Pte) -> Result<(), MmError> {
-    let pfn = pte_pfn(pte);
-    let w = cpu.world().clone();
-    let Ok(page) = w.page(pfn) else { return Ok(()) };
-    cpu.page_op(pfn, false, "update_mmu_cache");
-    if crate::strategy::page_mapping(cpu, pfn)?.is_some() && page.test_bit(pg::PG_DCACHE_DIRTY) {
-        cpu.flush_kernel_dcache_page(pfn, "update_mmu_cache")?;
-        page.clear_bit(pg::PG_DCACHE_DIRTY);
-    }
-    Ok(())
-}
 
 fn mk_pte(cpu: &Cpu, pfn: u64, vma: &Vma) -> Result<Pte, MmError> {
     Ok(pfn_pte(
@@ -54,22 +42,19 @@ fn maybe_mkwrite(pte: Pte, vma: &Vma) -> Pte {
     }
 }
 
-/// A fresh anonymous page: cleared through the kernel alias, which is then
-/// flushed (`clear_user_highpage`).
-fn new_zeroed_page(cpu: &mut Cpu) -> Result<u64, MmError> {
+/// `alloc_zeroed_user_highpage(vma, vaddr)`: a new frame zeroed by the
+/// arch's `clear_user_page` for the user address it will be mapped at.
+fn new_zeroed_page(cpu: &mut Cpu, vaddr: u64) -> Result<u64, MmError> {
     let pfn = cpu.world().alloc_frame()?;
-    cpu.clear_page_kernel(pfn, "clear_user_page")?;
-    cpu.flush_kernel_dcache_page(pfn, "clear_user_page")?;
+    cpu.arch().clear_user_page(cpu, pfn, vaddr)?;
     Ok(pfn)
 }
 
-/// `copy_user_highpage(new, old, addr)` (2005): a copy through the kernel
-/// aliases — the old page's user-alias lines are *not* flushed first — then the
-/// new page's kernel alias is flushed.
-fn copy_user_page(cpu: &mut Cpu, old: u64) -> Result<u64, MmError> {
+/// A new frame with the COW copy of `old` for `vaddr` in `vma`
+/// (`copy_user_highpage`, the arch's `copy_user_page`).
+fn new_copied_page(cpu: &mut Cpu, vma: &Vma, old: u64, vaddr: u64) -> Result<u64, MmError> {
     let pfn = cpu.world().alloc_frame()?;
-    cpu.copy_page_kernel(pfn, old, "copy_user_page")?;
-    cpu.flush_kernel_dcache_page(pfn, "copy_user_page")?;
+    cpu.arch().copy_user_page(cpu, vma, pfn, old, vaddr)?;
     Ok(pfn)
 }
 
@@ -116,19 +101,22 @@ pub fn handle_mm_fault(
         if write {
             e = pte_mkdirty(e);
         }
+        let arch = cpu.arch();
         if e != entry {
-            cpu.set_pte_at(mm, addr, e, "handle_pte_fault")?;
-            cpu.flush_tlb_page(vma.space, addr, "ptep_set_access_flags");
+            arch.ptep_set_access_flags(cpu, vma, addr, e)?;
         }
-        update_mmu_cache(cpu, e)
+        arch.update_mmu_cache(cpu, vma, addr, e)
     })();
     cpu.spin_unlock(ptl, "handle_pte_fault")?;
     r
 }
 
-/// `do_no_page` for a file vma: drop the pte lock, `filemap_nopage` (page cache
-/// lookup or read), a private write copies the page, then under the pte lock
-/// again: if the pte is still none, `set_pte_at` and `update_mmu_cache`.
+/// `do_no_page` for a file vma: read `truncate_count`, drop the pte lock,
+/// `filemap_nopage` (page cache lookup or read), a private write copies the
+/// page, then under the pte lock again: if `unmap_mapping_range` ran
+/// meanwhile (`truncate_count` moved), drop the page and retry; if the pte
+/// is still none, `flush_icache_page`, `set_pte_at`, the rmap and
+/// `update_mmu_cache`.
 fn do_no_page(
     cpu: &mut Cpu,
     mm: &Arc<MmStruct>,
@@ -140,34 +128,66 @@ fn do_no_page(
     cpu.spin_unlock(ptl, "do_no_page")?;
     let f = vma.vm_file.clone().expect("file vma");
     let pgoff = vma.pgoff_of(addr);
-    let mut pfn = find_or_read_page(cpu, &f, pgoff).map_err(|e| match e {
-        MmError::Segv { .. } => MmError::Segv { va: addr, write },
-        e => e,
-    })?;
-    let mut anon = false;
-    if write && !vma.vm_flags.contains(VmFlags::VM_SHARED) {
-        let copy = copy_user_page(cpu, pfn)?;
-        put_page(cpu, pfn)?;
-        (pfn, anon) = (copy, true);
+    let mut sequence = truncate_count(cpu, &f);
+    let arch = cpu.arch();
+    for _ in 0..FAULT_RETRIES {
+        let mut pfn = find_or_read_page(cpu, &f, pgoff).map_err(|e| match e {
+            MmError::Segv { .. } => MmError::Segv { va: addr, write },
+            e => e,
+        })?;
+        let mut anon = false;
+        if write && !vma.vm_flags.contains(VmFlags::VM_SHARED) {
+            let copy = new_copied_page(cpu, vma, pfn, addr)?;
+            put_page(cpu, pfn)?;
+            (pfn, anon) = (copy, true);
+        }
+        let done = cpu.locked(ptl, "do_no_page", |cpu| {
+            let now = truncate_count(cpu, &f);
+            if now != sequence {
+                // The page may have been truncated: get it again.
+                sequence = now;
+                put_page(cpu, pfn)?;
+                return Ok(false);
+            }
+            let cur = cpu.pte_read(mm, addr, "do_no_page")?;
+            if !pte_none(cur) {
+                // Someone else faulted it in.
+                put_page(cpu, pfn)?;
+                return Ok(true);
+            }
+            arch.flush_icache_page(cpu, vma, pfn)?;
+            let mut e = mk_pte(cpu, pfn, vma)?;
+            if write {
+                e = maybe_mkwrite(pte_mkdirty(e), vma);
+            }
+            arch.set_pte_at(cpu, mm, addr, e)?;
+            if anon {
+                page_add_anon_rmap(cpu, pfn, vma, addr)?;
+            } else {
+                page_add_file_rmap(cpu, pfn)?;
+            }
+            arch.update_mmu_cache(cpu, vma, addr, e)?;
+            Ok(true)
+        })?;
+        if done {
+            return Ok(());
+        }
     }
-    cpu.locked(ptl, "do_no_page", |cpu| {
-        let now = cpu.pte_read(mm, addr, "do_no_page")?;
-        if !pte_none(now) {
-            // Someone else faulted it in.
-            return put_page(cpu, pfn);
-        }
-        let mut e = mk_pte(cpu, pfn, vma)?;
-        if write {
-            e = maybe_mkwrite(pte_mkdirty(e), vma);
-        }
-        cpu.set_pte_at(mm, addr, e, "do_no_page")?;
-        if anon {
-            page_add_anon_rmap(cpu, pfn, vma, addr)?;
-        } else {
-            page_add_file_rmap(cpu, pfn)?;
-        }
-        update_mmu_cache(cpu, e)
-    })
+    Err(MmError::Invalid(format!(
+        "do_no_page at {addr:#x}: truncated under the fault {FAULT_RETRIES} times"
+    )))
+}
+
+/// `mapping->truncate_count`, one read of the mapping.
+fn truncate_count(cpu: &Cpu, mapping: &crate::mapping::AddressSpace) -> u64 {
+    cpu.structure_op(
+        crate::sched::Object::Mapping(mapping.id),
+        false,
+        "truncate_count",
+    );
+    mapping
+        .truncate_count
+        .load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// `do_anonymous_page`: a read maps the zero page read-only; a write maps a new
@@ -182,10 +202,11 @@ fn do_anonymous_page(
 ) -> Result<(), MmError> {
     cpu.spin_unlock(ptl, "do_anonymous_page")?;
     let pfn = if write {
-        new_zeroed_page(cpu)?
+        new_zeroed_page(cpu, addr)?
     } else {
         ZERO_PFN
     };
+    let arch = cpu.arch();
     cpu.locked(ptl, "do_anonymous_page", |cpu| {
         let now = cpu.pte_read(mm, addr, "do_anonymous_page")?;
         if !pte_none(now) {
@@ -198,8 +219,8 @@ fn do_anonymous_page(
         } else {
             e = pte_wrprotect(e);
         }
-        cpu.set_pte_at(mm, addr, e, "do_anonymous_page")?;
-        update_mmu_cache(cpu, e)
+        arch.set_pte_at(cpu, mm, addr, e)?;
+        arch.update_mmu_cache(cpu, vma, addr, e)
     })
 }
 
@@ -245,6 +266,7 @@ fn do_swap_page(
         }
     };
     let page = w.page(pfn)?;
+    let arch = cpu.arch();
     cpu.spin_lock(&page.lock, "lock_page");
     let r = cpu.locked(ptl, "do_swap_page", |cpu| {
         let now = cpu.pte_read(mm, addr, "do_swap_page")?;
@@ -258,9 +280,10 @@ fn do_swap_page(
         } else {
             e = pte_wrprotect(e);
         }
-        cpu.set_pte_at(mm, addr, e, "do_swap_page")?;
+        arch.flush_icache_page(cpu, vma, pfn)?;
+        arch.set_pte_at(cpu, mm, addr, e)?;
         page_add_anon_rmap(cpu, pfn, vma, addr)?;
-        update_mmu_cache(cpu, e)
+        arch.update_mmu_cache(cpu, vma, addr, e)
     });
     cpu.spin_unlock(&page.lock, "unlock_page")?;
     r?;
@@ -280,10 +303,11 @@ fn do_swap_page(
 }
 
 /// `do_wp_page` (entered with the pte lock held; leaves it held): reuse an
-/// anonymous page nobody else maps (`flush_cache_page`, then make the pte
-/// writable), else copy: drop the lock, copy through the kernel aliases, retake
-/// the lock, and if `pte_same`: `flush_cache_page` on the old pfn, install the
-/// new pte (`ptep_establish`: store and TLB purge), drop the old rmap.
+/// anonymous page nobody else maps (`flush_cache_page`, then
+/// `ptep_set_access_flags` makes the pte writable), else copy: drop the
+/// lock, copy (`copy_user_highpage`) or zero, retake the lock, and if
+/// `pte_same`, switch the pte to the copy in the kernel's order
+/// ([`CowSwitch`]); the old page's references go under the lock.
 pub fn do_wp_page(
     cpu: &mut Cpu,
     mm: &Arc<MmStruct>,
@@ -293,6 +317,7 @@ pub fn do_wp_page(
     ptl: &crate::lock::KLock,
 ) -> Result<(), MmError> {
     let w = cpu.world().clone();
+    let arch = cpu.arch();
     let old = pte_pfn(orig);
     let page = w.page(old)?;
     cpu.page_op(old, false, "do_wp_page");
@@ -302,18 +327,17 @@ pub fn do_wp_page(
         && page.mapcount() == 1
         && !page.test_bit(pg::PG_SWAPCACHE);
     if reuse {
-        flush_cache_page(cpu, vma, addr, old)?;
+        arch.flush_cache_page(cpu, vma, addr, old)?;
         let e = maybe_mkwrite(pte_mkdirty(pte_mkyoung(orig)), vma);
-        cpu.set_pte_at(mm, addr, e, "ptep_set_access_flags")?;
-        cpu.flush_tlb_page(vma.space, addr, "ptep_set_access_flags");
-        return update_mmu_cache(cpu, e);
+        arch.ptep_set_access_flags(cpu, vma, addr, e)?;
+        return arch.update_mmu_cache(cpu, vma, addr, e);
     }
     page.get();
     cpu.spin_unlock(ptl, "do_wp_page")?;
     let copied = if old == ZERO_PFN {
-        new_zeroed_page(cpu)
+        new_zeroed_page(cpu, addr)
     } else {
-        copy_user_page(cpu, old)
+        new_copied_page(cpu, vma, old, addr)
     };
     cpu.spin_lock(ptl, "do_wp_page");
     let new = match copied {
@@ -324,19 +348,36 @@ pub fn do_wp_page(
         }
     };
     let now = cpu.pte_read(mm, addr, "do_wp_page")?;
-    if pte_same(now, orig) {
-        flush_cache_page(cpu, vma, addr, old)?;
-        let e = maybe_mkwrite(pte_mkdirty(mk_pte(cpu, new, vma)?), vma);
-        cpu.set_pte_at(mm, addr, e, "ptep_establish")?;
-        cpu.flush_tlb_page(vma.space, addr, "ptep_establish");
-        page_add_anon_rmap(cpu, new, vma, addr)?;
-        if old != ZERO_PFN {
-            page_remove_rmap(cpu, old)?;
-            put_page(cpu, old)?;
-        }
-        update_mmu_cache(cpu, e)?;
-    } else {
+    if !pte_same(now, orig) {
         put_page(cpu, new)?;
+        return put_page(cpu, old);
+    }
+    let e = maybe_mkwrite(pte_mkdirty(mk_pte(cpu, new, vma)?), vma);
+    match w.config.kernel.mm_shape().cow {
+        CowSwitch::Establish => {
+            if old != ZERO_PFN {
+                page_remove_rmap(cpu, old)?;
+            }
+            arch.flush_cache_page(cpu, vma, addr, old)?;
+            // break_cow
+            arch.ptep_establish(cpu, vma, addr, e)?;
+            arch.update_mmu_cache(cpu, vma, addr, e)?;
+            page_add_anon_rmap(cpu, new, vma, addr)?;
+        }
+        CowSwitch::ClearFlushSet => {
+            arch.flush_cache_page(cpu, vma, addr, old)?;
+            arch.ptep_clear_flush(cpu, vma, addr)?;
+            page_add_anon_rmap(cpu, new, vma, addr)?;
+            arch.set_pte_at(cpu, mm, addr, e)?;
+            arch.update_mmu_cache(cpu, vma, addr, e)?;
+            if old != ZERO_PFN {
+                page_remove_rmap(cpu, old)?;
+            }
+        }
+    }
+    // The old page's pte reference, then the one taken for the copy.
+    if old != ZERO_PFN {
+        put_page(cpu, old)?;
     }
     put_page(cpu, old)
 }
@@ -395,33 +436,6 @@ impl Cpu {
     }
 }
 
-/// `copy_to_user_page(vma, page, vaddr, dst, src, len)`: flush the user alias,
-/// store through the kernel alias, flush the kernel range.
-pub fn copy_to_user_page(
-    cpu: &mut Cpu,
-    vma: &Vma,
-    pfn: u64,
-    vaddr: u64,
-    value: u64,
-) -> Result<(), MmError> {
-    flush_cache_page(cpu, vma, vaddr & !(PAGE_SIZE - 1), pfn)?;
-    let pa = (pfn << PAGE_SHIFT) | (vaddr & (PAGE_SIZE - 1));
-    cpu.kernel_store(pa, 8, value, "copy_to_user_page")?;
-    cpu.fdc(
-        vipt_cache::KERNEL_SPACE,
-        vipt_cache::Machine::kernel_va(pa),
-        "flush_kernel_dcache_range",
-    )?;
-    Ok(())
-}
-
-/// `copy_from_user_page`: flush the user alias, load through the kernel alias.
-pub fn copy_from_user_page(cpu: &mut Cpu, vma: &Vma, pfn: u64, vaddr: u64) -> Result<u64, MmError> {
-    flush_cache_page(cpu, vma, vaddr & !(PAGE_SIZE - 1), pfn)?;
-    let pa = (pfn << PAGE_SHIFT) | (vaddr & (PAGE_SIZE - 1));
-    cpu.kernel_load(pa, 8, "copy_from_user_page")
-}
-
 /// `access_process_vm(tsk, addr, buf, 8, write)` on `mm` (ptrace): under its
 /// `mmap_sem`, `get_user_pages` faults the page in (breaking COW for a write),
 /// then the word is copied through the kernel alias between user-alias flushes.
@@ -451,9 +465,12 @@ pub fn access_process_vm(
             handle_mm_fault(cpu, mm, &vma, page_addr, write.is_some())?;
         }
         let pfn = pte_pfn(pte);
+        let arch = cpu.arch();
+        // get_user_pages: flush_anon_page (from 2.6.18), flush_dcache_page.
+        arch.flush_anon_page(cpu, &vma, pfn, page_addr)?;
         match write {
-            Some(v) => copy_to_user_page(cpu, &vma, pfn, addr, v).map(|_| v),
-            None => copy_from_user_page(cpu, &vma, pfn, addr),
+            Some(v) => arch.copy_to_user_page(cpu, &vma, pfn, addr, v).map(|_| v),
+            None => arch.copy_from_user_page(cpu, &vma, pfn, addr),
         }
     })
 }

@@ -77,23 +77,24 @@ pub fn find_or_read_page(
     }
 }
 
-/// `flush_dcache_page(page)` with the world's strategy.
+/// `flush_dcache_page(page)`: the arch's hook (the world's strategy in every
+/// built-in profile), counted in the world's statistics.
 pub fn flush_dcache_page(cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-    let s = cpu.world().strategy();
     cpu.world()
         .stats
         .flush_dcache_page_calls
         .fetch_add(1, Ordering::Relaxed);
     let before = cpu.world().page(pfn)?.test_bit(pg::PG_DCACHE_DIRTY);
-    s.flush_dcache_page(cpu, pfn)?;
+    cpu.arch().flush_dcache_page(cpu, pfn)?;
     if !before && cpu.world().page(pfn)?.test_bit(pg::PG_DCACHE_DIRTY) {
         cpu.world().stats.deferred.fetch_add(1, Ordering::Relaxed);
     }
     Ok(())
 }
 
-/// `write(fd, buf, PAGE_SIZE)` at file page `index` (`generic_file_buffered_write`):
-/// the page is found or read and locked, `value` is stored at the start of every
+/// `write(fd, buf, PAGE_SIZE)` at file page `index` (`generic_file_write`):
+/// under the inode's `i_sem` (so never beside a truncate), the page is found
+/// or read and locked, `value` is stored at the start of every
 /// cache line of it through the kernel alias, then `flush_dcache_page`, then the
 /// oracle's coherence point (the write and its flush have completed), then
 /// `set_page_dirty` and `unlock_page`.
@@ -106,6 +107,19 @@ pub fn sys_write(
     if mapping.swapper {
         return invalid("the swapper space cannot be written");
     }
+    cpu.down(&mapping.i_sem, "generic_file_write");
+    let r = generic_file_buffered_write(cpu, mapping, index, value);
+    cpu.spin_unlock(&mapping.i_sem, "generic_file_write")?;
+    r
+}
+
+/// `generic_file_buffered_write` of one page (`i_sem` held).
+fn generic_file_buffered_write(
+    cpu: &mut Cpu,
+    mapping: &Arc<AddressSpace>,
+    index: u64,
+    value: u64,
+) -> Result<u64, MmError> {
     let w = cpu.world().clone();
     if index >= mapping.size_pages() {
         // Extend the file, as a write past the end does.
@@ -155,7 +169,9 @@ pub fn remove_from_page_cache(
 }
 
 /// `truncate_inode_pages(mapping, pages << PAGE_SHIFT)`: every cached page from
-/// `pages` on is locked, cleaned and removed.
+/// `pages` on is locked, cleaned and removed (`truncate_complete_page`; a
+/// page a racing fault mapped meanwhile is not checked for, as in 2.6.14:
+/// `do_no_page`'s `truncate_count` retry keeps faults from mapping it).
 pub fn truncate_inode_pages(
     cpu: &mut Cpu,
     mapping: &Arc<AddressSpace>,
@@ -172,16 +188,9 @@ pub fn truncate_inode_pages(
         let page = w.page(pfn)?;
         cpu.spin_lock(&page.lock, "truncate_inode_pages");
         page.set_bit(pg::PG_LOCKED);
-        let r = (|| {
-            if page.mapped() {
-                return Err(w.bug(format!(
-                    "truncate: page {pfn:#x} (index {index}) still mapped"
-                )));
-            }
-            page.clear_bit(pg::PG_DIRTY);
-            mapping.backing.lock().remove(&index);
-            remove_from_page_cache(cpu, mapping, pfn)
-        })();
+        page.clear_bit(pg::PG_DIRTY);
+        mapping.backing.lock().remove(&index);
+        let r = remove_from_page_cache(cpu, mapping, pfn);
         page.clear_bit(pg::PG_LOCKED);
         cpu.spin_unlock(&page.lock, "unlock_page")?;
         r?;

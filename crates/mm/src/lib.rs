@@ -11,12 +11,14 @@
 //! concurrently; the explorer plugs its scheduler into the same hook.
 
 pub mod any_tree;
+pub mod arch;
 pub mod cpu;
 pub mod error;
 pub mod fault;
 pub mod filemap;
 pub mod interval;
 pub mod interval_tree;
+pub mod kernel;
 pub mod lock;
 pub mod lockdep;
 pub mod mapping;
@@ -33,10 +35,12 @@ pub mod vma;
 pub mod world;
 
 pub use any_tree::{AnyStab, AnyTree, TreeKind};
+pub use arch::{Arch, Parisc};
 pub use cpu::Cpu;
 pub use error::MmError;
 pub use interval::{Interval, IntervalIndex, ItemId, NaiveIntervals, StabCount, TreeError};
 pub use interval_tree::IntervalTree;
+pub use kernel::{CowSwitch, Kernel, MmShape, ZapLock};
 pub use lock::{KLock, LockClass, LockId};
 pub use lockdep::{Inversion, LockDep};
 pub use mapping::AddressSpace;

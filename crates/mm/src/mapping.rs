@@ -26,6 +26,12 @@ pub struct AddressSpace {
     pub kaddr: u64,
     /// `i_mmap_lock`.
     pub i_mmap_lock: KLock,
+    /// The inode's `i_sem`: `write()` and truncate hold it.
+    pub i_sem: KLock,
+    /// `mapping->truncate_count`: bumped by `unmap_mapping_range` under
+    /// `i_mmap_lock`, so a fault that read it before its `nopage` sees that
+    /// the page may have been truncated meanwhile and retries.
+    pub truncate_count: std::sync::atomic::AtomicU64,
     /// `tree_lock` (parisc's `flush_dcache_mmap_lock`).
     pub tree_lock: KLock,
     /// Whether this is the swapper space.
@@ -47,6 +53,8 @@ impl AddressSpace {
             id,
             kaddr,
             i_mmap_lock: KLock::new(LockClass::IMmapLock, format!("file {id} i_mmap_lock")),
+            i_sem: KLock::new(LockClass::ISem, format!("file {id} i_sem")),
+            truncate_count: std::sync::atomic::AtomicU64::new(0),
             tree_lock: KLock::new(LockClass::TreeLock, format!("file {id} tree_lock")),
             swapper: false,
             i_mmap: Mutex::new(AnyTree::new(tree, bits)),

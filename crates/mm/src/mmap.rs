@@ -1,6 +1,9 @@
-//! `mmap`, `munmap`, `fork`, `truncate`: vma creation and removal, 2.6.14's
-//! placement of shared mappings, and the zap paths (`zap_pte_range` via munmap
-//! and via `unmap_mapping_range`).
+//! `mmap`, `munmap`, `fork`, `truncate`, `exit`: vma creation and removal,
+//! 2.6.14's placement of shared mappings, and the zap paths (`zap_pte_range`
+//! via `unmap_region`, `zap_page_range`, `unmap_mapping_range` and
+//! `exit_mmap`), which lock as their kernel does ([`ZapLock`]) and reach the
+//! cache and TLB only through the arch's `tlb_start_vma`, `tlb_end_vma`,
+//! `tlb_finish_mmu`, `flush_cache_mm` and pte hooks.
 //!
 //! Placement (`arch_get_unmapped_area`, parisc 2.6.14): file mappings and
 //! anonymous shared ones go through `get_shared_area`, which puts `vm_start` at
@@ -18,11 +21,12 @@ use std::sync::Arc;
 use bitflags::bitflags;
 use parking_lot::Mutex;
 use vipt_cache::SHM_COLOUR;
-use vipt_pte::{classify, pte_dirty, Layout, PteFlags, PteKind, PAGE_SIZE};
+use vipt_pte::{classify, pte_dirty, pte_none, pte_present, Layout, PteFlags, PteKind, PAGE_SIZE};
 
 use crate::cpu::Cpu;
 use crate::error::{invalid, MmError};
 use crate::interval::{Interval, IntervalIndex};
+use crate::kernel::ZapLock;
 use crate::mapping::AddressSpace;
 use crate::mm_struct::MmStruct;
 use crate::rmap::{page_remove_rmap, put_page, set_page_dirty, swap_free};
@@ -323,89 +327,137 @@ pub fn do_mmap(
     r
 }
 
-/// `flush_cache_range(vma, start, end)`: a user range flush when the vma's mm is
-/// current, else the whole cache.
-pub fn flush_cache_range(cpu: &mut Cpu, vma: &Vma, start: u64, end: u64) -> Result<(), MmError> {
-    let current = cpu.mm().is_some_and(|m| m.context == vma.space);
-    let too_big = end - start > cpu.world().config.hw.flush_threshold;
-    if !current || too_big {
-        return cpu.flush_cache_all("flush_cache_range");
+/// Whether this world's zaps run under `mm->page_table_lock` throughout
+/// (2.6.14's [`ZapLock::WholeZap`]; with split pte locks forced on, a mixed
+/// model, they lock per table).
+fn whole_zap(cpu: &Cpu, mm: &MmStruct) -> bool {
+    cpu.world().config.kernel.mm_shape().zap_lock == ZapLock::WholeZap && !mm.split_ptlock
+}
+
+/// `unmap_page_range` of `[start, end)` of `vma` inside `unmap_vmas`:
+/// `tlb_start_vma` (`flush_cache_range` over the whole vma) unless the
+/// whole mm goes, `zap_pte_range` over each page-table page — under its pte
+/// lock, or under the caller's `page_table_lock` in 2.6.14 — then
+/// `tlb_end_vma`. Pages unmapped are gathered for `tlb_finish_mmu`.
+/// `details`: `unmap_mapping_range`'s zap, which leaves swap ptes.
+#[allow(clippy::too_many_arguments)]
+fn unmap_page_range(
+    cpu: &mut Cpu,
+    mm: &MmStruct,
+    vma: &Vma,
+    start: u64,
+    end: u64,
+    fullmm: bool,
+    details: bool,
+    gather: &mut Vec<u64>,
+) -> Result<(), MmError> {
+    let arch = cpu.arch();
+    if !fullmm {
+        arch.tlb_start_vma(cpu, vma)?;
     }
+    let whole = whole_zap(cpu, mm);
+    let span = vipt_pte::layout::PTRS_PER_PTE * PAGE_SIZE;
     let mut a = start;
     while a < end {
-        cpu.flush_page_lines(vma.space, a, "flush_cache_range")?;
-        a += PAGE_SIZE;
+        let stop = end.min((a / span + 1) * span);
+        if mm.pgd.pte_offset(a)?.is_some() {
+            let from = a;
+            let mut zap = |cpu: &mut Cpu| -> Result<(), MmError> {
+                let mut x = from;
+                while x < stop {
+                    zap_pte(cpu, mm, x, details, gather)?;
+                    x += PAGE_SIZE;
+                }
+                Ok(())
+            };
+            if whole {
+                zap(cpu)?;
+            } else {
+                let ptl = cpu.pte_lockptr(mm, a)?;
+                cpu.locked(ptl, "zap_pte_range", zap)?;
+            }
+        }
+        a = stop;
+    }
+    if !fullmm {
+        arch.tlb_end_vma(cpu, vma, start, end)?;
     }
     Ok(())
 }
 
-/// `flush_cache_mm(mm)`: parisc flushes the whole cache.
-pub fn flush_cache_mm(cpu: &mut Cpu) -> Result<(), MmError> {
-    cpu.flush_cache_all("flush_cache_mm")
+/// One pte of `zap_pte_range`: a present pte goes through
+/// `ptep_get_and_clear` (its page dirtied, unmapped and gathered); a swap
+/// pte is `pte_clear`ed after `free_swap_and_cache` (left alone with
+/// `details`); `pte_none` ptes — flush-only ones included — are skipped.
+fn zap_pte(
+    cpu: &mut Cpu,
+    mm: &MmStruct,
+    addr: u64,
+    details: bool,
+    gather: &mut Vec<u64>,
+) -> Result<(), MmError> {
+    let cur = cpu.pte_read(mm, addr, "zap_pte_range")?;
+    if pte_none(cur) {
+        return Ok(());
+    }
+    let arch = cpu.arch();
+    if pte_present(cur) {
+        let old = arch.ptep_get_and_clear(cpu, mm, addr)?;
+        let pfn = vipt_pte::pte_pfn(old);
+        if pfn == crate::world::ZERO_PFN || cpu.world().page(pfn).is_err() {
+            return Ok(());
+        }
+        if pte_dirty(old) {
+            set_page_dirty(cpu, pfn)?;
+        }
+        page_remove_rmap(cpu, pfn)?;
+        gather.push(pfn);
+        return Ok(());
+    }
+    if details {
+        return Ok(());
+    }
+    if let PteKind::Swap { .. } = classify(cur) {
+        swap_free(cpu, cur)?;
+    }
+    arch.pte_clear(cpu, mm, addr)
 }
 
-/// `unmap_page_range` for `start..end` of a vma: `tlb_start_vma`
-/// (`flush_cache_range`), then `zap_pte_range` under the pte lock — every pte
-/// through `ptep_get_and_clear` — then the TLB flush and the page frees of
-/// `tlb_finish_mmu`.
-pub fn zap_page_range(cpu: &mut Cpu, vma: &Vma, start: u64, end: u64) -> Result<(), MmError> {
-    let Some(mm) = vma.mm() else { return Ok(()) };
-    flush_cache_range(cpu, vma, start, end)?;
-    let mut freed = Vec::new();
-    let mut a = start;
-    while a < end {
-        // One pte table at a time, under its lock.
-        let span = vipt_pte::layout::PTRS_PER_PTE * PAGE_SIZE;
-        let table_end = ((a / span) + 1) * span;
-        let stop = end.min(table_end);
-        if mm.pgd.pte_offset(a)?.is_none() {
-            a = stop;
-            continue;
-        }
-        let ptl = cpu.pte_lockptr(&mm, a)?;
-        let from = a;
-        cpu.locked(ptl, "zap_pte_range", |cpu| {
-            let mut x = from;
-            while x < stop {
-                let old = cpu.pte_read(&mm, x, "zap_pte_range")?;
-                if !vipt_pte::pte_none(old) {
-                    zap_one(cpu, &mm, x, &mut freed)?;
-                }
-                x += PAGE_SIZE;
-            }
-            Ok(())
-        })?;
-        a = stop;
-    }
-    // tlb_end_vma / tlb_finish_mmu: flush the range from the TLBs, then free.
-    let mut x = start;
-    while x < end {
-        cpu.flush_tlb_page(vma.space, x, "tlb_finish_mmu");
-        x += PAGE_SIZE;
-    }
-    for pfn in freed {
+/// `tlb_finish_mmu`: the TLB flush (`tlb_flush`), then the gathered pages
+/// freed.
+fn tlb_finish_mmu(
+    cpu: &mut Cpu,
+    mm: &MmStruct,
+    fullmm: bool,
+    gather: Vec<u64>,
+) -> Result<(), MmError> {
+    cpu.arch().tlb_finish_mmu(cpu, mm, fullmm)?;
+    for pfn in gather {
         put_page(cpu, pfn)?;
     }
     Ok(())
 }
 
-fn zap_one(cpu: &mut Cpu, mm: &MmStruct, addr: u64, freed: &mut Vec<u64>) -> Result<(), MmError> {
-    let old = cpu.ptep_get_and_clear(mm, addr, "zap_pte_range")?;
-    match classify(old) {
-        PteKind::Present { pfn, .. } if pfn != crate::world::ZERO_PFN => {
-            if pte_dirty(old) {
-                set_page_dirty(cpu, pfn)?;
-            }
-            page_remove_rmap(cpu, pfn)?;
-            freed.push(pfn);
-        }
-        PteKind::Swap { .. } => {
-            cpu.set_pte_at(mm, addr, vipt_pte::Pte::NONE, "zap_pte_range")?;
-            swap_free(cpu, old)?;
-        }
-        _ => {}
+/// `zap_page_range(vma, start, end - start, NULL)`.
+pub fn zap_page_range(cpu: &mut Cpu, vma: &Vma, start: u64, end: u64) -> Result<(), MmError> {
+    zap_range(cpu, vma, start, end, false)
+}
+
+/// `zap_page_range` with or without `details`: 2.6.14 holds
+/// `page_table_lock` from before `tlb_start_vma` to after the frees; later
+/// kernels lock per pte table inside.
+fn zap_range(cpu: &mut Cpu, vma: &Vma, start: u64, end: u64, details: bool) -> Result<(), MmError> {
+    let Some(mm) = vma.mm() else { return Ok(()) };
+    let zap = |cpu: &mut Cpu| {
+        let mut gather = Vec::new();
+        unmap_page_range(cpu, &mm, vma, start, end, false, details, &mut gather)?;
+        tlb_finish_mmu(cpu, &mm, false, gather)
+    };
+    if whole_zap(cpu, &mm) {
+        cpu.locked(&mm.page_table_lock, "zap_page_range", zap)
+    } else {
+        zap(cpu)
     }
-    Ok(())
 }
 
 /// Replaces `vma` by the pieces of it outside `start..end` (`split_vma`),
@@ -477,8 +529,7 @@ pub fn do_munmap(cpu: &mut Cpu, addr: u64, len: u64) -> Result<(), MmError> {
                 "detach_vmas_to_be_unmapped",
             );
             mm.vmas.lock().remove(&mid.vm_start);
-            zap_page_range(cpu, &mid, mid.vm_start, mid.vm_end)?;
-            unlink_file(cpu, &mid)?;
+            unmap_region(cpu, &mm, &mid)?;
         }
         Ok(())
     })();
@@ -486,11 +537,59 @@ pub fn do_munmap(cpu: &mut Cpu, addr: u64, len: u64) -> Result<(), MmError> {
     r
 }
 
-/// `exit_mmap`: unmaps everything and forgets the mm.
+/// `unmap_region` of a detached vma, then its unlink from the file's
+/// `i_mmap`: 2.6.14 zaps, frees the page tables and finishes the gather
+/// (TLB flush, page frees) under `page_table_lock`, and unlinks the vma
+/// after (`remove_vma_list`); from 2.6.15 the zap locks per table and
+/// `free_pgtables` unlinks the vma before `tlb_finish_mmu` frees the pages.
+fn unmap_region(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>) -> Result<(), MmError> {
+    let (s, e) = (vma.vm_start, vma.vm_end);
+    let mut gather = Vec::new();
+    if whole_zap(cpu, mm) {
+        cpu.locked(&mm.page_table_lock, "unmap_region", |cpu| {
+            unmap_page_range(cpu, mm, vma, s, e, false, false, &mut gather)?;
+            tlb_finish_mmu(cpu, mm, false, std::mem::take(&mut gather))
+        })?;
+        return unlink_file(cpu, vma);
+    }
+    unmap_page_range(cpu, mm, vma, s, e, false, false, &mut gather)?;
+    unlink_file(cpu, vma)?;
+    tlb_finish_mmu(cpu, mm, false, gather)
+}
+
+/// `exit_mmap`: `flush_cache_mm`, every vma zapped as the whole mm's
+/// (`tlb_start_vma`/`tlb_end_vma` do nothing), `tlb_finish_mmu`'s
+/// `flush_tlb_mm` and the page frees — all under `page_table_lock` in
+/// 2.6.14, the vmas unlinked after; from 2.6.15 unlocked, the vmas unlinked
+/// by `free_pgtables` before the frees. The mm is then forgotten.
 pub fn exit_mmap(cpu: &mut Cpu) -> Result<(), MmError> {
     let mm = cpu.current_mm()?;
-    for v in mm.vmas() {
-        do_munmap(cpu, v.vm_start, v.vm_end - v.vm_start)?;
+    let vmas = mm.vmas();
+    let arch = cpu.arch();
+    let mut gather = Vec::new();
+    let whole = whole_zap(cpu, &mm);
+    let zap = |cpu: &mut Cpu, gather: &mut Vec<u64>| -> Result<(), MmError> {
+        arch.flush_cache_mm(cpu, &mm)?;
+        for v in &vmas {
+            unmap_page_range(cpu, &mm, v, v.vm_start, v.vm_end, true, false, gather)?;
+        }
+        Ok(())
+    };
+    if whole {
+        cpu.locked(&mm.page_table_lock, "exit_mmap", |cpu| {
+            zap(cpu, &mut gather)?;
+            tlb_finish_mmu(cpu, &mm, true, std::mem::take(&mut gather))
+        })?;
+    } else {
+        zap(cpu, &mut gather)?;
+    }
+    cpu.structure_op(Object::Vmas(mm.context.0), true, "exit_mmap");
+    mm.vmas.lock().clear();
+    for v in &vmas {
+        unlink_file(cpu, v)?;
+    }
+    if !whole {
+        tlb_finish_mmu(cpu, &mm, true, gather)?;
     }
     cpu.world().drop_mm(mm.context);
     cpu.use_mm(None);
@@ -505,8 +604,9 @@ pub fn fork(cpu: &mut Cpu) -> Result<Arc<MmStruct>, MmError> {
     let mm = cpu.current_mm()?;
     let child = cpu.world().new_mm();
     cpu.down_write(&mm.mmap_sem, "dup_mmap");
+    let arch = cpu.arch();
     let r = (|| {
-        flush_cache_mm(cpu)?;
+        arch.flush_cache_mm(cpu, &mm)?;
         for v in mm.vmas() {
             let anon = v.anon_vma.clone();
             let c = new_vma(
@@ -522,14 +622,7 @@ pub fn fork(cpu: &mut Cpu) -> Result<Arc<MmStruct>, MmError> {
             copy_page_range(cpu, &child, &mm, &v)?;
         }
         // flush_tlb_mm(parent): the write-protected ptes must fault.
-        for v in mm.vmas() {
-            let mut a = v.vm_start;
-            while a < v.vm_end {
-                cpu.flush_tlb_page(mm.context, a, "flush_tlb_mm");
-                a += PAGE_SIZE;
-            }
-        }
-        Ok(())
+        arch.flush_tlb_mm(cpu, &mm)
     })();
     cpu.spin_unlock(&mm.mmap_sem, "dup_mmap")?;
     if r.is_err() {
@@ -545,6 +638,7 @@ fn copy_page_range(
     vma: &Vma,
 ) -> Result<(), MmError> {
     let w = cpu.world().clone();
+    let arch = cpu.arch();
     for (addr, _) in src.pgd.scan(vma.vm_start, vma.vm_end) {
         let dptl = cpu.pte_lockptr(dst, addr)?;
         let sptl = cpu.pte_lockptr(src, addr)?;
@@ -555,7 +649,7 @@ fn copy_page_range(
                 match classify(pte) {
                     PteKind::Present { pfn, .. } => {
                         if vma.is_cow() && vipt_pte::pte_write(pte) {
-                            cpu.ptep_set_wrprotect(src, addr, "copy_one_pte")?;
+                            arch.ptep_set_wrprotect(cpu, src, addr)?;
                             pte = vipt_pte::pte_wrprotect(pte);
                         }
                         if !vma.vm_flags.contains(VmFlags::VM_SHARED) {
@@ -567,13 +661,13 @@ fn copy_page_range(
                             p.get();
                             p.inc_mapcount();
                         }
-                        cpu.set_pte_at(dst, addr, pte, "copy_one_pte")
+                        arch.set_pte_at(cpu, dst, addr, pte)
                     }
                     PteKind::Swap { .. } => {
                         crate::rmap::swap_duplicate(cpu, pte)?;
-                        cpu.set_pte_at(dst, addr, pte, "copy_one_pte")
+                        arch.set_pte_at(cpu, dst, addr, pte)
                     }
-                    PteKind::File { .. } => cpu.set_pte_at(dst, addr, pte, "copy_one_pte"),
+                    PteKind::File { .. } => arch.set_pte_at(cpu, dst, addr, pte),
                     _ => Ok(()),
                 }
             })();
@@ -584,15 +678,20 @@ fn copy_page_range(
     Ok(())
 }
 
-/// `unmap_mapping_range(mapping, first_page << PAGE_SHIFT, 0, 0)`: zaps every
-/// user pte of file pages from `first_page` on, in every vma, under
-/// `i_mmap_lock`.
+/// `unmap_mapping_range(mapping, first_page << PAGE_SHIFT, 0, 1)`: under
+/// `i_mmap_lock`, bumps `truncate_count` (so a fault that read the page
+/// before retries), then zaps every user pte of file pages from
+/// `first_page` on in every vma, COWed copies included, swap ptes left.
 pub fn unmap_mapping_range(
     cpu: &mut Cpu,
     mapping: &Arc<AddressSpace>,
     first_page: u64,
 ) -> Result<(), MmError> {
     cpu.locked(&mapping.i_mmap_lock, "unmap_mapping_range", |cpu| {
+        cpu.structure_op(Object::Mapping(mapping.id), true, "truncate_count++");
+        mapping
+            .truncate_count
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         cpu.structure_op(Object::Mapping(mapping.id), false, "vma_prio_tree_foreach");
         let (vmas, _) = mapping.vmas_stabbing(first_page, u64::MAX >> 12);
         for vma in vmas {
@@ -600,7 +699,7 @@ pub fn unmap_mapping_range(
                 .address_of(first_page.max(vma.vm_pgoff))
                 .unwrap_or(vma.vm_end);
             if start < vma.vm_end {
-                zap_page_range(cpu, &vma, start, vma.vm_end)?;
+                zap_range(cpu, &vma, start, vma.vm_end, true)?;
             }
         }
         Ok(())
@@ -609,13 +708,33 @@ pub fn unmap_mapping_range(
 
 /// `vmtruncate`: the file shrinks to `pages` pages; user ptes beyond go
 /// (`unmap_mapping_range`), then the page cache (`truncate_inode_pages`).
+/// The caller holds the inode's `i_sem` ([`do_truncate`]); without it this
+/// is a kernel BUG.
 pub fn vmtruncate(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, pages: u64) -> Result<(), MmError> {
     if mapping.swapper {
         return invalid("the swapper space cannot be truncated");
+    }
+    if !cpu.held().iter().any(|h| h.id == mapping.i_sem.id()) {
+        return Err(cpu.world().bug(format!(
+            "vmtruncate: file {} truncated without its i_sem held",
+            mapping.id
+        )));
     }
     mapping
         .size
         .store(pages, std::sync::atomic::Ordering::SeqCst);
     unmap_mapping_range(cpu, mapping, pages)?;
     crate::filemap::truncate_inode_pages(cpu, mapping, pages)
+}
+
+/// `do_truncate`: `truncate(2)`'s path — `down(&inode->i_sem)`,
+/// `notify_change` → `vmtruncate`, `up(&inode->i_sem)`.
+pub fn do_truncate(cpu: &mut Cpu, mapping: &Arc<AddressSpace>, pages: u64) -> Result<(), MmError> {
+    if mapping.swapper {
+        return invalid("the swapper space cannot be truncated");
+    }
+    cpu.down(&mapping.i_sem, "do_truncate");
+    let r = vmtruncate(cpu, mapping, pages);
+    cpu.spin_unlock(&mapping.i_sem, "do_truncate")?;
+    r
 }

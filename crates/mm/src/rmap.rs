@@ -11,7 +11,7 @@ use crate::cpu::Cpu;
 use crate::error::MmError;
 use crate::page::{pg, PageMapping};
 use crate::sched::Object;
-use crate::strategy::{__flush_cache_page, page_mapping, translation_exists};
+use crate::strategy::page_mapping;
 use crate::vma::{VmFlags, Vma};
 
 /// `page_add_file_rmap`.
@@ -75,38 +75,41 @@ pub fn set_page_dirty(cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
     Ok(())
 }
 
-/// `swap_duplicate`: one more user of a swap entry.
-pub fn swap_duplicate(cpu: &Cpu, entry: Pte) -> Result<(), MmError> {
-    cpu.structure_op(Object::Mapping(0), true, "swap_duplicate");
-    let mut s = cpu.world().swap.lock();
-    match s.slots.get_mut(&swp_offset(entry)) {
-        Some(slot) => {
-            slot.0 += 1;
-            Ok(())
+/// `swap_duplicate`: one more user of a swap entry, under `swap_lock`.
+pub fn swap_duplicate(cpu: &mut Cpu, entry: Pte) -> Result<(), MmError> {
+    let w = cpu.world().clone();
+    cpu.locked(&w.swap_lock, "swap_duplicate", |cpu| {
+        cpu.structure_op(Object::Mapping(0), true, "swap_duplicate");
+        let mut s = w.swap.lock();
+        match s.slots.get_mut(&swp_offset(entry)) {
+            Some(slot) => {
+                slot.0 += 1;
+                Ok(())
+            }
+            None => Err(w.bug(format!("swap_duplicate: bad entry {:#x}", entry.raw()))),
         }
-        None => Err(cpu
-            .world()
-            .bug(format!("swap_duplicate: bad entry {:#x}", entry.raw()))),
-    }
+    })
 }
 
-/// `swap_free` / `free_swap_and_cache`: one user less; the slot goes with the last.
-pub fn swap_free(cpu: &Cpu, entry: Pte) -> Result<(), MmError> {
-    cpu.structure_op(Object::Mapping(0), true, "swap_free");
-    let mut s = cpu.world().swap.lock();
-    let off = swp_offset(entry);
-    match s.slots.get_mut(&off) {
-        Some(slot) => {
-            slot.0 -= 1;
-            if slot.0 == 0 {
-                s.slots.remove(&off);
+/// `swap_free` / `free_swap_and_cache`: one user less, under `swap_lock`;
+/// the slot goes with the last.
+pub fn swap_free(cpu: &mut Cpu, entry: Pte) -> Result<(), MmError> {
+    let w = cpu.world().clone();
+    cpu.locked(&w.swap_lock, "swap_free", |cpu| {
+        cpu.structure_op(Object::Mapping(0), true, "swap_free");
+        let mut s = w.swap.lock();
+        let off = swp_offset(entry);
+        match s.slots.get_mut(&off) {
+            Some(slot) => {
+                slot.0 -= 1;
+                if slot.0 == 0 {
+                    s.slots.remove(&off);
+                }
+                Ok(())
             }
-            Ok(())
+            None => Err(w.bug(format!("swap_free: bad entry {:#x}", entry.raw()))),
         }
-        None => Err(cpu
-            .world()
-            .bug(format!("swap_free: bad entry {:#x}", entry.raw()))),
-    }
+    })
 }
 
 /// `add_to_swap`: a swap slot for an anonymous page, and the page into the swap
@@ -114,7 +117,7 @@ pub fn swap_free(cpu: &Cpu, entry: Pte) -> Result<(), MmError> {
 pub fn add_to_swap(cpu: &mut Cpu, pfn: u64) -> Result<Pte, MmError> {
     let w = cpu.world().clone();
     let layout = w.config.layout;
-    let entry = {
+    let entry = cpu.locked(&w.swap_lock, "get_swap_page", |cpu| {
         cpu.structure_op(Object::Mapping(0), true, "get_swap_page");
         let mut s = w.swap.lock();
         let wanted = s.next.take().filter(|o| !s.slots.contains_key(o));
@@ -122,8 +125,8 @@ pub fn add_to_swap(cpu: &mut Cpu, pfn: u64) -> Result<Pte, MmError> {
             .or_else(|| (1..=w.config.swap_slots).find(|o| !s.slots.contains_key(o)))
             .ok_or_else(|| MmError::NoMemory("swap is full".into()))?;
         s.slots.insert(off, (1, None));
-        vipt_pte::swp_entry(layout, 0, off)?
-    };
+        Ok(vipt_pte::swp_entry(layout, 0, off)?)
+    })?;
     let sw = w.swapper_space.clone();
     cpu.write_locked_irq(&sw.tree_lock, "add_to_swap_cache", |cpu| {
         cpu.structure_op(Object::Mapping(0), true, "add_to_swap_cache");
@@ -159,16 +162,6 @@ pub fn vma_address(cpu: &Cpu, pfn: u64, vma: &Vma) -> Result<Option<u64>, MmErro
     Ok(vma.address_of(cpu.world().page(pfn)?.index()))
 }
 
-/// `flush_cache_page(vma, vmaddr, pfn)`: parisc flushes through the user address
-/// if `translation_exists`. Callers hold the pte lock, so the pte cannot change
-/// under the test (both translation tests agree on a stable present pte).
-pub fn flush_cache_page(cpu: &mut Cpu, vma: &Vma, addr: u64, pfn: u64) -> Result<(), MmError> {
-    if translation_exists(cpu, vma, addr, pfn)? {
-        __flush_cache_page(cpu, vma, addr)?;
-    }
-    Ok(())
-}
-
 /// What `try_to_unmap` achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SwapResult {
@@ -182,20 +175,21 @@ pub enum SwapResult {
 
 /// `ptep_clear_flush_young`: test and clear the accessed bit, purging the TLB
 /// entry if it was set.
-pub fn ptep_clear_flush_young(cpu: &Cpu, vma: &Vma, addr: u64) -> Result<bool, MmError> {
+pub fn ptep_clear_flush_young(cpu: &mut Cpu, vma: &Vma, addr: u64) -> Result<bool, MmError> {
     let Some(mm) = vma.mm() else { return Ok(false) };
     let young = cpu.ptep_test_and_clear_young(&mm, addr, "ptep_clear_flush_young")?;
     if young {
-        cpu.flush_tlb_page(vma.space, addr, "ptep_clear_flush_young");
+        cpu.arch().flush_tlb_page(cpu, vma, addr)?;
     }
     Ok(young)
 }
 
 /// `try_to_unmap_one(page, vma)`. Under the pte lock: the young check, the
-/// racer's own `flush_cache_page`, then `ptep_clear_flush` (parisc: keep the
-/// pfn, clear PRESENT, set FLUSH, purge the TLB), `set_page_dirty` for a dirty
-/// pte (taking `tree_lock`), and for an anonymous page the swap pte (losing
-/// FLUSH); then the rmap goes.
+/// racer's own `flush_cache_page`, then `ptep_clear_flush` (the arch's: in
+/// 2.6.14 keep the pfn, clear PRESENT, set FLUSH, purge the TLB; in 6.10
+/// clear, then flush the old pfn), `set_page_dirty` for a dirty pte (taking
+/// `tree_lock`), and for an anonymous page the swap pte (losing FLUSH); then
+/// the rmap goes.
 pub fn try_to_unmap_one(
     cpu: &mut Cpu,
     pfn: u64,
@@ -227,11 +221,10 @@ pub fn try_to_unmap_one(
         if ptep_clear_flush_young(cpu, vma, addr)? && !ignore_young {
             return Ok(SwapResult::Fail);
         }
+        let arch = cpu.arch();
         // The racer's flush.
-        flush_cache_page(cpu, vma, addr, pfn)?;
-        // ptep_clear_flush.
-        let pteval = cpu.ptep_get_and_clear(&mm, addr, "ptep_clear_flush")?;
-        cpu.flush_tlb_page(vma.space, addr, "ptep_clear_flush");
+        arch.flush_cache_page(cpu, vma, addr, pfn)?;
+        let pteval = arch.ptep_clear_flush(cpu, vma, addr)?;
         if pte_dirty(pteval) {
             set_page_dirty(cpu, pfn)?;
         }
@@ -244,7 +237,7 @@ pub fn try_to_unmap_one(
                 )));
             }
             swap_duplicate(cpu, entry)?;
-            cpu.set_pte_at(&mm, addr, entry, "try_to_unmap_one")?;
+            arch.set_pte_at(cpu, &mm, addr, entry)?;
         }
         page_remove_rmap(cpu, pfn)?;
         put_page(cpu, pfn)?;

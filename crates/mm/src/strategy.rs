@@ -2,14 +2,18 @@
 //! they are written with.
 //!
 //! Every strategy implements [`FlushStrategy`]; user code can implement it too.
-//! All share 2.6.14's prologue ([`flush_dcache_page_prologue`]): defer with
-//! `PG_dcache_dirty` when the page's mapping is not mapped, else flush the
-//! kernel alias. They differ in how they reach the user aliases.
+//! Each follows one kernel's text whole, its own era's helpers included (the
+//! 2.6.14 ones flush through user addresses whatever the world's arch), so a
+//! strategy can be run on any profile and is still the text it names:
+//! `legacy-2005` (2.6.14), `patched-2005` (2.6.15), `recheck` (Hugh's
+//! suggestion on 2.6.15), `tmpalias` (≈2.6.39–3.6), `modern` (6.10). The
+//! first three share 2.6.14's prologue ([`flush_dcache_page_prologue`]):
+//! defer with `PG_dcache_dirty` when the page's mapping is not mapped, else
+//! flush the kernel alias.
 //!
 //! The caller of `flush_dcache_page` (the `write()` path) declares the oracle's
 //! coherence point after it returns, so a strategy cannot declare itself right.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -229,6 +233,18 @@ pub fn translation_exists_legacy(
     Ok(legacy_2005_reads(check, compare, pfn))
 }
 
+/// The pre-patch `translation_exists(vma, addr)` as 2.6.14's
+/// `flush_cache_page` uses it: one read, "yes" for any non-zero pte (its
+/// callers hold the pte lock and have just seen the pte present).
+pub fn translation_exists_2614(cpu: &Cpu, vma: &Vma, addr: u64) -> Result<bool, MmError> {
+    cpu.world()
+        .stats
+        .translation_checks
+        .fetch_add(1, Ordering::Relaxed);
+    let Some(mm) = vma.mm() else { return Ok(false) };
+    Ok(cpu.pte_read(&mm, addr, "translation_exists")?.raw() != 0)
+}
+
 /// Hugh's `translation_exists(vma, addr, pfn)`: one read; PRESENT or FLUSH
 /// required and the pfn equal.
 pub fn translation_exists(cpu: &Cpu, vma: &Vma, addr: u64, pfn: u64) -> Result<bool, MmError> {
@@ -252,21 +268,31 @@ pub fn __flush_cache_page(cpu: &Cpu, vma: &Vma, addr: u64) -> Result<(), MmError
     Ok(())
 }
 
-/// The walk every strategy makes: the 2.6.14 prologue (which may finish the
-/// job), then `body(cpu, vma, addr)` for each vma mapping the page, inside
-/// `flush_dcache_mmap_lock`, until `body` says stop.
+/// The walk of the 2.6.14-shaped strategies: the 2.6.14 prologue (which may
+/// finish the job), then [`walk_mapping`].
 fn walk_vmas(
     cpu: &mut Cpu,
     pfn: u64,
-    mut body: impl FnMut(&mut Cpu, &Arc<Vma>, u64) -> Result<bool, MmError>,
+    body: impl FnMut(&mut Cpu, &Arc<Vma>, u64) -> Result<bool, MmError>,
 ) -> Result<(), MmError> {
     let Some(mapping) = flush_dcache_page_prologue(cpu, pfn)? else {
         return Ok(());
     };
+    walk_mapping(cpu, &mapping, pfn, body)
+}
+
+/// `body(cpu, vma, addr)` for each vma of `mapping` mapping page `pfn` (at
+/// `page->index`), inside `flush_dcache_mmap_lock`, until `body` says stop.
+pub fn walk_mapping(
+    cpu: &mut Cpu,
+    mapping: &AddressSpace,
+    pfn: u64,
+    mut body: impl FnMut(&mut Cpu, &Arc<Vma>, u64) -> Result<bool, MmError>,
+) -> Result<(), MmError> {
     let pgoff = page_index(cpu, pfn)?;
-    flush_dcache_mmap_lock(cpu, &mapping);
+    flush_dcache_mmap_lock(cpu, mapping);
     let r = (|| {
-        for vma in vmas_mapping(cpu, &mapping, pgoff)? {
+        for vma in vmas_mapping(cpu, mapping, pgoff)? {
             let Some(addr) = vma.address_of(pgoff) else {
                 continue;
             };
@@ -276,7 +302,7 @@ fn walk_vmas(
         }
         Ok(())
     })();
-    flush_dcache_mmap_unlock(cpu, &mapping)?;
+    flush_dcache_mmap_unlock(cpu, mapping)?;
     r
 }
 
@@ -361,8 +387,14 @@ pub fn colour(addr: u64) -> u64 {
     addr & (SHM_COLOUR - 1) & !(PAGE_SIZE - 1)
 }
 
-/// James's proposal: flush through the tmpalias window at each distinct colour,
-/// no user pte needed.
+/// The mainline tmpalias `flush_dcache_page` of the ≈2.6.39–3.6 era
+/// (`arch/parisc/kernel/cache.c`, read at v3.4), James's proposal as it
+/// shipped: the 2.6.14 deferral, the kernel alias flushed and its TLB entry
+/// purged (`flush_kernel_dcache_page_addr`), then for every vma mapping the
+/// page `flush_tlb_page` ("the TLB is the engine of coherence on parisc")
+/// and, when its colour differs from the last address flushed, a flush
+/// through the tmpalias window at that colour, reporting `INEQUIVALENT
+/// ALIASES` for each colour after the first; no pte read, no break.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tmpalias;
 
@@ -372,18 +404,43 @@ impl FlushStrategy for Tmpalias {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let mut done = BTreeSet::new();
-        walk_vmas(cpu, pfn, |cpu, _, addr| {
-            if done.insert(colour(addr)) {
+        let mapping = page_mapping(cpu, pfn)?;
+        if let Some(m) = &mapping {
+            if !mapping_mapped(cpu, m) {
+                return set_page_dcache_dirty(cpu, pfn);
+            }
+        }
+        cpu.flush_kernel_dcache_page(pfn, "flush_kernel_dcache_page_addr")?;
+        let kva = vipt_cache::Machine::kernel_va(pfn << vipt_pte::PAGE_SHIFT);
+        cpu.flush_tlb_page(vipt_cache::KERNEL_SPACE, kva, "pdtlb_kernel");
+        let Some(mapping) = mapping else {
+            return Ok(());
+        };
+        let mut old_addr: Option<u64> = None;
+        walk_mapping(cpu, &mapping, pfn, |cpu, vma, addr| {
+            cpu.flush_tlb_page(vma.space, addr, "flush_tlb_page");
+            if old_addr.is_none_or(|old| colour(old) != colour(addr)) {
                 flush_dcache_page_asm(cpu, pfn, addr)?;
+                if let Some(old) = old_addr {
+                    report_inequivalent_aliases(cpu, vma, old, addr);
+                }
+                old_addr = Some(addr);
             }
             Ok(false)
         })
     }
 }
 
-/// The 6.10-era code (Anglin 2024): purge every user TLB entry, flush through
-/// tmpalias once per colour, report inequivalent aliases among shared vmas.
+/// 6.10's `flush_dcache_folio` for a one-page folio (Anglin 2024,
+/// `arch/parisc/kernel/cache.c`): `folio_flush_mapping` (none for a
+/// swap-cache page); defer if the mapping is not mapped; flush the kernel
+/// alias by purging its TLB entry, then through tmpalias
+/// (`flush_kernel_dcache_page_addr`); then walk `i_mmap` and, for each vma
+/// whose colour differs from the last *shared* address flushed (or while
+/// none was), `__flush_cache_page`: purge that vma's TLB entry, then flush
+/// through tmpalias. A vma of the last shared colour is skipped, TLB entry
+/// and all; a private vma never becomes the last address; a second colour
+/// among shared vmas is reported as `INEQUIVALENT ALIASES`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Modern;
 
@@ -393,23 +450,38 @@ impl FlushStrategy for Modern {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
-        let mut done = BTreeSet::new();
-        let mut first_shared: Option<u64> = None;
-        walk_vmas(cpu, pfn, |cpu, vma, addr| {
-            // The TLB is the engine of coherence: no entry, no move-in.
-            cpu.flush_tlb_page(vma.space, addr, "flush_tlb_page");
-            if done.insert(colour(addr)) {
-                flush_dcache_page_asm(cpu, pfn, addr)?;
+        // folio_flush_mapping: NULL for a swap-cache folio.
+        let mapping = if page_test_bit(cpu, pfn, pg::PG_SWAPCACHE, "folio_flush_mapping")? {
+            None
+        } else {
+            page_mapping(cpu, pfn)?
+        };
+        if let Some(m) = &mapping {
+            if !mapping_mapped(cpu, m) {
+                return set_page_dcache_dirty(cpu, pfn);
             }
-            if vma.vm_flags.contains(VmFlags::VM_SHARED) {
-                match first_shared {
-                    None => first_shared = Some(addr),
-                    Some(old) if colour(old) != colour(addr) => {
-                        report_inequivalent_aliases(cpu, vma, old, addr);
-                    }
-                    Some(_) => {}
-                }
+        }
+        let kva = vipt_cache::Machine::kernel_va(pfn << vipt_pte::PAGE_SHIFT);
+        cpu.flush_tlb_page(vipt_cache::KERNEL_SPACE, kva, "pdtlb_kernel");
+        flush_dcache_page_asm(cpu, pfn, kva)?;
+        let Some(mapping) = mapping else {
+            return Ok(());
+        };
+        let mut old_addr: Option<u64> = None;
+        walk_mapping(cpu, &mapping, pfn, |cpu, vma, addr| {
+            if old_addr.is_some_and(|old| colour(old) == colour(addr)) {
+                return Ok(false);
             }
+            // __flush_cache_page: the TLB entry first, then tmpalias.
+            cpu.flush_tlb_page(vma.space, addr, "__flush_cache_page");
+            flush_dcache_page_asm(cpu, pfn, addr)?;
+            if !vma.vm_flags.contains(VmFlags::VM_SHARED) {
+                return Ok(false);
+            }
+            if let Some(old) = old_addr {
+                report_inequivalent_aliases(cpu, vma, old, addr);
+            }
+            old_addr = Some(addr);
             Ok(false)
         })
     }

@@ -13,7 +13,9 @@ use vipt_cache::{Access, HwConfig, Machine, SpaceId, Walker};
 use vipt_pte::{DbitLock, Layout, Pte, PAGE_SIZE};
 
 use crate::any_tree::TreeKind;
+use crate::arch::Arch;
 use crate::error::MmError;
+use crate::kernel::Kernel;
 use crate::lock::{KLock, LockClass};
 use crate::lockdep::LockDep;
 use crate::mapping::AddressSpace;
@@ -37,6 +39,11 @@ pub enum Colouring {
 /// Everything that decides how a world behaves.
 #[derive(Debug, Clone, Copy)]
 pub struct WorldConfig {
+    /// The kernel profile: its generic mm shape and its parisc hooks (the
+    /// world's arch is [`crate::arch::profile`] of it unless replaced with
+    /// [`World::set_arch`]). [`WorldConfig::for_kernel`] sets the fields
+    /// below that follow from it; setting them otherwise makes a mixed model.
+    pub kernel: Kernel,
     /// The hardware.
     pub hw: HwConfig,
     /// The pte layout (32- or 64-bit kernel).
@@ -54,9 +61,38 @@ pub struct WorldConfig {
     pub preload_lock_order: bool,
 }
 
+impl WorldConfig {
+    /// The configuration of `kernel`: split pte locks, the `i_mmap` index
+    /// and flush-only ptes as that kernel has them, the rest default.
+    pub fn for_kernel(kernel: Kernel) -> WorldConfig {
+        let shape = kernel.mm_shape();
+        let d = WorldConfig::default();
+        WorldConfig {
+            kernel,
+            hw: HwConfig {
+                honour_flush_pte: kernel.flush_only_ptes(),
+                ..d.hw
+            },
+            tree: shape.tree,
+            split_ptlock: shape.split_ptlock,
+            ..d
+        }
+    }
+
+    /// Whether the fields that follow from the kernel are that kernel's.
+    pub fn is_mixed(&self) -> bool {
+        let k = WorldConfig::for_kernel(self.kernel);
+        k.hw.honour_flush_pte != self.hw.honour_flush_pte
+            || k.tree != self.tree
+            || k.split_ptlock != self.split_ptlock
+    }
+}
+
 impl Default for WorldConfig {
+    /// 2.6.14's configuration.
     fn default() -> Self {
         WorldConfig {
+            kernel: Kernel::V2_6_14,
             hw: HwConfig::default(),
             layout: Layout::Bits32,
             colouring: Colouring::Linux2614,
@@ -142,11 +178,15 @@ pub struct World {
     pub(crate) mms: RwLock<HashMap<u32, Arc<MmStruct>>>,
     pub(crate) files: Mutex<Vec<Arc<AddressSpace>>>,
     strategy: RwLock<Arc<dyn FlushStrategy>>,
+    arch: RwLock<Arc<dyn Arch>>,
     /// parisc's `pa_dbit_lock`.
     pub pa_dbit_lock: KLock,
     /// The swapper space (`swapper_space`).
     pub swapper_space: Arc<AddressSpace>,
     pub(crate) swap: Mutex<Swap>,
+    /// `swap_lock`: guards the swap map (`get_swap_page`, `swap_free`,
+    /// `swap_duplicate`).
+    pub swap_lock: KLock,
     pub(crate) alias_reports: Mutex<Vec<AliasReport>>,
     pub(crate) bugs: Mutex<Vec<String>>,
     /// The mm layer's cost counters.
@@ -177,6 +217,7 @@ impl std::fmt::Debug for World {
         f.debug_struct("World")
             .field("config", &self.config)
             .field("strategy", &self.strategy.read().name())
+            .field("arch", &self.arch.read().name())
             .finish_non_exhaustive()
     }
 }
@@ -266,9 +307,11 @@ impl World {
             mms: RwLock::new(HashMap::new()),
             files: Mutex::new(Vec::new()),
             strategy: RwLock::new(strategy),
+            arch: RwLock::new(crate::arch::profile(config.kernel)),
             pa_dbit_lock: KLock::new(LockClass::PaDbitLock, "pa_dbit_lock"),
             swapper_space: Arc::new(swapper),
             swap: Mutex::new(Swap::default()),
+            swap_lock: KLock::new(LockClass::SwapLock, "swap_lock"),
             alias_reports: Mutex::new(Vec::new()),
             bugs: Mutex::new(Vec::new()),
             stats: MmStats::default(),
@@ -284,6 +327,27 @@ impl World {
     /// Chooses the flush strategy.
     pub fn set_strategy(&self, s: Arc<dyn FlushStrategy>) {
         *self.strategy.write() = s;
+    }
+
+    /// The arch hooks in use.
+    pub fn arch(&self) -> Arc<dyn Arch> {
+        self.arch.read().clone()
+    }
+
+    /// Replaces the arch hooks (a patched profile). Refused if the arch's
+    /// kernel is not the one the world was made for: the generic mm is that
+    /// kernel's.
+    pub fn set_arch(&self, a: Arc<dyn Arch>) -> Result<(), MmError> {
+        if a.kernel() != self.config.kernel {
+            return Err(MmError::Invalid(format!(
+                "arch {} is for kernel {}, the world runs {}",
+                a.name(),
+                a.kernel(),
+                self.config.kernel
+            )));
+        }
+        *self.arch.write() = a;
+        Ok(())
     }
 
     /// The `struct page` of `pfn` (`pfn_to_page`).
