@@ -130,12 +130,12 @@ static int run_all(void)
 	for (m = 0; m < 3; m++)
 		MUST(vipt_explore_config_default(&cfg[m]));
 	cfg[0].bound = 2;
-	cfg[0].budget = 1500;
+	cfg[0].budget = 1000;
 	/* Sleep sets on (not the default): the reduction reads the operations'
 	 * footprints, so equal pruned counts check the C ones too. */
 	cfg[0].reduction = true;
 	cfg[1].mode = VIPT_MODE_RANDOM;
-	cfg[1].budget = 150;
+	cfg[1].budget = 100;
 	cfg[1].seed = 2005;
 	cfg[1].threads = 2;
 	cfg[2] = cfg[1];
@@ -185,8 +185,99 @@ static int run_all(void)
 	return 0;
 }
 
+/* Each C mirror of a built-in arch hook, set over the profile it mirrors,
+ * must leave every scenario's exploration exactly as the built-in profile's,
+ * with the kernel's own flush_dcache_page and with patched-2005. */
+static int run_hooks(void)
+{
+	static const struct c_strategy hook_view = { "hooks", NULL, 0, 0 };
+	const char *kernel_name[4] = { "2.6.14", "2.6.15", "3.x", "6.10" };
+	const char *own[4] = { "legacy-2005", "patched-2005", "tmpalias", "modern" };
+	struct vipt_explore_config cfg;
+	char scenario[32], what[200];
+	unsigned long cells = 0;
+	int n = vipt_scenario_count(), h, i, j;
+
+	MUST(vipt_explore_config_default(&cfg));
+	cfg.budget = 800;
+	for (h = 0; h < c_hook_count; h++) {
+		const struct c_hook *ch = &c_hooks[h];
+		struct vipt_arch *a;
+
+		MUST(vipt_arch_new(ch->kernel, "c-mirror", &a));
+		MUST(vipt_arch_set_hook(a, ch->hook, ch->fn, NULL));
+		for (i = 0; i < n; i++) {
+			MUST(vipt_scenario_name(i, scenario, sizeof(scenario)));
+			for (j = 0; j < 2; j++) {
+				const char *sname = j ? "patched-2005" : own[ch->kernel];
+				struct vipt_scenario_params p;
+				struct vipt_scenario *sr, *sc;
+				struct vipt_result *rr, *cr;
+				struct vipt_strategy *s;
+
+				MUST(vipt_scenario_defaults(scenario, &p));
+				p.kernel = ch->kernel;
+				MUST(vipt_strategy_builtin(sname, &s));
+				MUST(vipt_scenario_new(scenario, &p, s, &sr));
+				MUST(vipt_scenario_new_arch(scenario, &p, s, a, &sc));
+				MUST(vipt_explore(sr, &cfg, &rr));
+				MUST(vipt_explore(sc, &cfg, &cr));
+				snprintf(what, sizeof(what), "%s kernel=%s %s with C %s", scenario,
+					 kernel_name[ch->kernel], sname, ch->hook);
+				compare(what, &hook_view, rr, cr);
+				cells++;
+				MUST(vipt_result_free(rr));
+				MUST(vipt_result_free(cr));
+				MUST(vipt_scenario_free(sr));
+				MUST(vipt_scenario_free(sc));
+				MUST(vipt_strategy_free(s));
+			}
+		}
+		MUST(vipt_arch_free(a));
+	}
+	printf("test_strategies: %lu hook cells, C and Rust equal in each\n", cells);
+	return 0;
+}
+
+/* The arch calls refuse what they must. */
+static int arch_errors(void)
+{
+	struct vipt_scenario_params p;
+	struct vipt_strategy *s;
+	struct vipt_scenario *sc;
+	struct vipt_arch *a;
+	char name[64];
+
+	CHECK(vipt_arch_new(4, "x", &a) == -EINVAL, "kernel 4");
+	CHECK(vipt_arch_new(0, "", &a) == -EINVAL, "empty name");
+	CHECK(vipt_arch_new(0, "x", NULL) == -EFAULT, "NULL out");
+	MUST(vipt_arch_new(VIPT_KERNEL_3X, "x", &a));
+	CHECK(vipt_arch_set_hook(a, "flush_dcache_folio_typo", c_hooks[0].fn, NULL) == -EINVAL,
+	      "unknown hook");
+	CHECK(strstr(vipt_last_error(), "ptep_clear_flush") != NULL,
+	      "the message lists the hooks: %s", vipt_last_error());
+	CHECK(vipt_arch_set_hook(NULL, "pte_clear", c_hooks[0].fn, NULL) == -EBADF, "NULL arch");
+	CHECK(vipt_arch_hook_count() == 26, "26 hooks");
+	CHECK(vipt_arch_hook_name(0, name, sizeof(name)) > 0 && !strcmp(name, "flush_cache_mm"),
+	      "hook 0");
+	CHECK(vipt_arch_hook_name(26, name, sizeof(name)) == -ERANGE, "hook 26");
+	/* A 3.x arch on a 2.6.14 scenario is refused. */
+	MUST(vipt_strategy_builtin("patched-2005", &s));
+	MUST(vipt_scenario_defaults("reclaim", &p));
+	CHECK(vipt_scenario_new_arch("reclaim", &p, s, a, &sc) == -EINVAL, "kernel mismatch");
+	p.kernel = VIPT_KERNEL_3X;
+	MUST(vipt_scenario_new_arch("reclaim", &p, s, a, &sc));
+	MUST(vipt_scenario_free(sc));
+	MUST(vipt_strategy_free(s));
+	MUST(vipt_arch_free(a));
+	CHECK(vipt_arch_free(a) == -EBADF, "double free");
+	return 0;
+}
+
 int main(void)
 {
+	if (arch_errors() < 0 || run_hooks() < 0)
+		return 1;
 	if (run_all() < 0)
 		return 1;
 	printf("test_strategies: %d checks, %d failed\n", checks, failures);

@@ -552,6 +552,11 @@ enum vipt_pxd_check {
 struct Geometry;
 
 /*
+ An arch profile being built in C. Opaque: a handle.
+ */
+struct vipt_arch;
+
+/*
  A simulated CPU of a world. Opaque: a handle.
  */
 struct vipt_cpu;
@@ -619,6 +624,89 @@ struct vipt_vma;
  A world: memory, cache, TLBs, the mm and a strategy. Opaque: a handle.
  */
 struct vipt_world;
+
+/*
+ A vma's fields, as kernel code reads them (`vma->vm_start`, …).
+ */
+struct vipt_vm_area {
+  /*
+   The vma, for the calls that take one.
+   */
+  struct vipt_vma *vma;
+  /*
+   First address.
+   */
+  uint64_t vm_start;
+  /*
+   One past the last address.
+   */
+  uint64_t vm_end;
+  /*
+   File offset of `vm_start`, in pages.
+   */
+  uint64_t vm_pgoff;
+  /*
+   `VIPT_VM_*` flags.
+   */
+  uint64_t vm_flags;
+  /*
+   The space id of the vma's mm.
+   */
+  uint32_t vm_space;
+  /*
+   The vma's mm (`vma->vm_mm`), for the page-table walk and its locks; a
+   handle valid during this callback (NULL if the mm is gone).
+   */
+  struct vipt_mm_struct *vm_mm;
+};
+
+/*
+ A hook's arguments: the fields its kernel signature has, zero otherwise.
+ */
+struct vipt_hook_args {
+  /*
+   The vma (`vma.vma` NULL if the hook takes none).
+   */
+  struct vipt_vm_area vma;
+  /*
+   The mm (NULL if the hook takes none).
+   */
+  struct vipt_mm_struct *mm;
+  /*
+   The page: `flush_cache_page`'s pfn, `copy_user_page`'s destination, ….
+   */
+  struct vipt_page *page;
+  /*
+   `copy_user_page`'s source page.
+   */
+  struct vipt_page *src;
+  /*
+   The address (`vmaddr`, `addr`, a range's start).
+   */
+  uint64_t addr;
+  /*
+   A range's end (exclusive).
+   */
+  uint64_t end;
+  /*
+   The pte a hook installs (`set_pte_at`, `ptep_establish`, …).
+   */
+  uint64_t pte;
+  /*
+   `copy_to_user_page`'s word.
+   */
+  uint64_t value;
+  /*
+   `tlb_finish_mmu`: 1 for the whole mm's zap (`exit_mmap`), else 0.
+   */
+  uint32_t fullmm;
+};
+
+/*
+ A C arch hook; returns 0 or a negative errno (a kernel BUG: the kernel's
+ hooks cannot fail), writing the hook's value, if it has one, to `*ret`.
+ */
+typedef int (*vipt_arch_hook_fn)(struct vipt_kcpu *cpu, const struct vipt_hook_args *args, uint64_t *ret, void *arg);
 
 /*
  A cache geometry. `vipt_hw_new` refuses (`-EINVAL`) a field outside its
@@ -969,41 +1057,6 @@ struct vipt_report {
    Divergent copies: the other copy's set.
    */
   uint64_t other_set;
-};
-
-/*
- A vma's fields, as kernel code reads them (`vma->vm_start`, …).
- */
-struct vipt_vm_area {
-  /*
-   The vma, for the calls that take one.
-   */
-  struct vipt_vma *vma;
-  /*
-   First address.
-   */
-  uint64_t vm_start;
-  /*
-   One past the last address.
-   */
-  uint64_t vm_end;
-  /*
-   File offset of `vm_start`, in pages.
-   */
-  uint64_t vm_pgoff;
-  /*
-   `VIPT_VM_*` flags.
-   */
-  uint64_t vm_flags;
-  /*
-   The space id of the vma's mm.
-   */
-  uint32_t vm_space;
-  /*
-   The vma's mm (`vma->vm_mm`), for the page-table walk and its locks; a
-   handle valid during this callback (NULL if the mm is gone).
-   */
-  struct vipt_mm_struct *vm_mm;
 };
 
 /*
@@ -1399,6 +1452,47 @@ struct vipt_world_status {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ A profile for C hooks to patch: the built-in parisc hooks of kernel
+ `kernel` (`VIPT_KERNEL_*`), named `name` (non-empty UTF-8), into `out`.
+ */
+int vipt_arch_new(uint32_t kernel, const char *name, struct vipt_arch **out);
+
+/*
+ Replaces hook `hook` (a name of `vipt_arch_hook_name`) of `a` with `f`,
+ called with `arg`; `f` NULL puts the base profile's back.
+ */
+int vipt_arch_set_hook(struct vipt_arch *a, const char *hook, vipt_arch_hook_fn f, void *arg);
+
+/*
+ The name of hook `i` (0 to `vipt_arch_hook_count() - 1`) into `buf`, as
+ `vipt_scenario_name` does: the name's length, `-ERANGE` past the last.
+ */
+int vipt_arch_hook_name(uint32_t i, char *buf, size_t len);
+
+/*
+ How many hooks there are.
+ */
+int vipt_arch_hook_count(void);
+
+/*
+ Frees an arch handle (scenarios made with it keep their snapshot).
+ */
+int vipt_arch_free(struct vipt_arch *a);
+
+/*
+ Calls hook `hook` of the world's arch (C hooks included) from inside a
+ callback, with `args` as a hook receives them; the hook's value, if it has
+ one, into `ret` (may be NULL). `-EINVAL` for an unknown hook or a hook
+ whose vma, mm or page argument is missing.
+ */
+int vipt_arch_call(struct vipt_kcpu *cpu, const char *hook, const struct vipt_hook_args *args, uint64_t *ret);
+
+/*
+ `pfn_valid(pfn)`: 1 if the model has a page frame `pfn`, else 0.
+ */
+int vipt_pfn_valid(struct vipt_kcpu *cpu, uint64_t pfn);
 
 /*
  The message of the last failed call on this thread, or "" if none failed.
@@ -1804,6 +1898,14 @@ int vipt_scenario_defaults(const char *name, struct vipt_scenario_params *out);
  Scenario `name` with `params` (NULL: its defaults) and strategy `s`.
  */
 int vipt_scenario_new(const char *name, const struct vipt_scenario_params *params, const struct vipt_strategy *s, struct vipt_scenario **out);
+
+/*
+ Scenario `name` with `params` (NULL: its defaults), strategy `s` and the
+ arch hooks `a` (a snapshot of them now: `vipt_arch_set_hook` later does
+ not change the scenario). `-EINVAL` if `a` is for another kernel than
+ `params->kernel`.
+ */
+int vipt_scenario_new_arch(const char *name, const struct vipt_scenario_params *params, const struct vipt_strategy *s, const struct vipt_arch *a, struct vipt_scenario **out);
 
 /*
  Frees a scenario handle.

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vipt.h"
 
@@ -297,6 +298,85 @@ static inline struct vm_area_struct *__vipt_prio_tree_next(struct vipt_kcpu *cpu
 #define pdtlb_kernel(kaddr)	vipt_pdtlb_kernel(vipt_cpu, (kaddr)->vipt_handle)
 #define flush_dcache_page_asm_kernel(kaddr) \
 	vipt_flush_dcache_page_asm_kernel(vipt_cpu, (kaddr)->vipt_handle)
+
+/*
+ * Arch hooks in C (vipt_arch_new, vipt_arch_set_hook, vipt_scenario_new_arch):
+ *
+ *	VIPT_ARCH_HOOK(my_ptep_clear_flush)
+ *	{
+ *		pte_t old = ptep_get_and_clear(vma->vm_mm, addr, ptep);
+ *		...
+ *		return pte_val(old);
+ *	}
+ *	vipt_arch_set_hook(a, "ptep_clear_flush", my_ptep_clear_flush, NULL);
+ *
+ * The body sees the hook's arguments under their kernel names (vma, mm, page,
+ * src, addr, end, pte, value, fullmm, and ptep, which points at a copy of pte);
+ * those the hook does not take are NULL or 0. It returns the hook's value:
+ * the old pte's pte_val for ptep_get_and_clear and ptep_clear_flush, the word
+ * for copy_from_user_page, 0 for the rest.
+ */
+#define VIPT_ARCH_HOOK(fn)							\
+	static uint64_t fn##_body(struct vipt_kcpu *vipt_cpu,			\
+		struct vm_area_struct *vma __attribute__((unused)),		\
+		struct vipt_mm_struct *mm __attribute__((unused)),			\
+		struct page *page __attribute__((unused)),			\
+		struct page *src __attribute__((unused)),			\
+		unsigned long addr __attribute__((unused)),			\
+		unsigned long end __attribute__((unused)),			\
+		pte_t pte __attribute__((unused)),				\
+		uint64_t value __attribute__((unused)),				\
+		int fullmm __attribute__((unused)),				\
+		pte_t *ptep __attribute__((unused)));				\
+	static int fn(struct vipt_kcpu *vipt_cpu, const struct vipt_hook_args *a, \
+		      uint64_t *ret, void *arg)					\
+	{									\
+		struct vm_area_struct v = a->vma;				\
+		struct page pg = { .vipt_handle = a->page, .flags = 0 };	\
+		struct page sp = { .vipt_handle = a->src, .flags = 0 };		\
+		pte_t p = __pte(a->pte);					\
+		(void)arg;							\
+		*ret = fn##_body(vipt_cpu, a->vma.vma ? &v : NULL,		\
+				 a->mm ? a->mm : a->vma.vm_mm,			\
+				 a->page ? &pg : NULL, a->src ? &sp : NULL,	\
+				 a->addr, a->end, p, a->value, (int)a->fullmm, &p); \
+		return 0;							\
+	}									\
+	static uint64_t fn##_body(struct vipt_kcpu *vipt_cpu,			\
+		struct vm_area_struct *vma __attribute__((unused)),		\
+		struct vipt_mm_struct *mm __attribute__((unused)),			\
+		struct page *page __attribute__((unused)),			\
+		struct page *src __attribute__((unused)),			\
+		unsigned long addr __attribute__((unused)),			\
+		unsigned long end __attribute__((unused)),			\
+		pte_t pte __attribute__((unused)),				\
+		uint64_t value __attribute__((unused)),				\
+		int fullmm __attribute__((unused)),				\
+		pte_t *ptep __attribute__((unused)))
+
+/* Another hook of the world's arch (the C ones included), from inside a hook. */
+static inline uint64_t __vipt_arch(struct vipt_kcpu *cpu, const char *hook,
+				   struct vm_area_struct *vma, struct vipt_mm_struct *mm,
+				   unsigned long addr, uint64_t pte)
+{
+	struct vipt_hook_args a;
+	uint64_t v = 0;
+
+	memset(&a, 0, sizeof(a));
+	if (vma)
+		a.vma = *vma;
+	a.mm = mm;
+	a.addr = addr;
+	a.pte = pte;
+	vipt_arch_call(cpu, hook, &a, &v);
+	return v;
+}
+#define ptep_get_and_clear(m, addr, ptep) \
+	__pte(__vipt_arch(vipt_cpu, "ptep_get_and_clear", NULL, (m), (addr), 0))
+#define set_pte_at(m, addr, ptep, pteval) \
+	((void)__vipt_arch(vipt_cpu, "set_pte_at", NULL, (m), (addr), pte_val(pteval)))
+#define pfn_valid(pfn)		(vipt_pfn_valid(vipt_cpu, (pfn)) > 0)
+#define PFN_PHYS(pfn)		((uint64_t)(pfn) << PAGE_SHIFT)
 
 /* The pte lock of addr in the vma's mm (spin_lock(pte_lockptr(mm, pmd))). */
 #define pte_lock(v, addr)	vipt_pte_lock(vipt_cpu, (v)->vma, (addr))

@@ -24,6 +24,16 @@ extern const struct c_strategy c_strategy_patched_ptl;
 extern const struct c_strategy c_strategy_patched_2005_walk;
 extern const struct c_strategy c_strategy_patched_ptl_walk;
 
+/* A built-in arch hook of one kernel profile, re-written in C (hooks.c). */
+struct c_hook {
+	uint32_t kernel;		/* VIPT_KERNEL_* */
+	const char *hook;		/* the hook it replaces */
+	vipt_arch_hook_fn fn;
+};
+
+extern const struct c_hook c_hooks[];
+extern const int c_hook_count;
+
 /*
  * The colours already flushed in one call (tmpalias, modern): returns 1 if
  * `colour` was seen, else records it and returns 0. Past MAX_COLOURS colours

@@ -193,10 +193,14 @@ pub struct StressArgs {
     /// Rounds per thread (1 to 1000000).
     #[arg(long, value_name = "N", default_value_t = 500, value_parser = parse_number, allow_hyphen_values = true)]
     rounds: u64,
-    /// _PAGE_FLUSH semantics: on or off. Also yes/no, true/false, 1/0, in
-    /// any case.
-    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
-    page_flush: bool,
+    /// The kernel profile: 2.6.14, 2.6.15, 3.x, 6.10.
+    #[arg(long, value_name = "K", default_value = "2.6.14")]
+    kernel: String,
+    /// Override: whether an fdc through a flush-only (_PAGE_FLUSH) pte is
+    /// honoured (the kernel decides by default; set against it, a mixed
+    /// model). Also yes/no, true/false, 1/0, in any case.
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    page_flush: Option<bool>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -606,7 +610,14 @@ pub fn run_stress(a: StressArgs) -> Result<Output, UsageError> {
             a.rounds
         )));
     }
-    let r = stress::stress(s, a.rounds, a.page_flush)?;
+    let kernel = Kernel::parse(&a.kernel).map_err(|_| {
+        UsageError(format!(
+            "unknown kernel '{}'; one of {}",
+            a.kernel,
+            Kernel::NAMES.join(", ")
+        ))
+    })?;
+    let r = stress::stress(s, a.rounds, kernel, a.page_flush)?;
     let ok = stress_ok(&r);
     let stdout = if a.json {
         let v = json!({"strategy": r.strategy, "rounds": r.rounds, "seconds": r.elapsed.as_secs_f64(), "calls": r.calls,

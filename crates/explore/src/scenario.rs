@@ -20,8 +20,8 @@ use vipt_mm::mmap::{do_mmap, do_munmap, do_truncate, zap_page_range};
 use vipt_mm::rmap::{shrink_page, try_to_unmap_one, Reclaim};
 use vipt_mm::strategy::by_name;
 use vipt_mm::{
-    AddressSpace, Colouring, Cpu, FlushStrategy, Kernel, LockClass, MapFlags, OpKind, Prot, World,
-    WorldConfig,
+    AddressSpace, Arch, Colouring, Cpu, FlushStrategy, Kernel, LockClass, MapFlags, OpKind, Prot,
+    World, WorldConfig,
 };
 use vipt_pte::PAGE_SIZE;
 
@@ -245,6 +245,8 @@ pub struct Scenario {
     /// The strategy's name.
     pub strategy_name: String,
     strategy: Arc<dyn FlushStrategy>,
+    /// Arch hooks replacing the profile's built-in ones (a patch).
+    arch: Option<Arc<dyn Arch>>,
 }
 
 impl fmt::Debug for Scenario {
@@ -253,6 +255,7 @@ impl fmt::Debug for Scenario {
             .field("kind", &self.kind)
             .field("params", &self.params)
             .field("strategy", &self.strategy_name)
+            .field("arch", &self.arch.as_ref().map(|a| a.name().to_string()))
             .finish()
     }
 }
@@ -279,7 +282,32 @@ impl Scenario {
             params,
             strategy_name: strategy.name().to_string(),
             strategy,
+            arch: None,
         })
+    }
+
+    /// The same scenario with arch hooks `arch` (a profile derived from a
+    /// built-in one, e.g. with a patched `ptep_clear_flush`), which must be
+    /// for the scenario's kernel.
+    pub fn with_arch(mut self, arch: Arc<dyn Arch>) -> Result<Scenario, String> {
+        if arch.kernel() != self.params.kernel {
+            return Err(format!(
+                "arch {} is for kernel {}, the scenario runs {}",
+                arch.name(),
+                arch.kernel(),
+                self.params.kernel
+            ));
+        }
+        self.arch = Some(arch);
+        Ok(self)
+    }
+
+    /// The name of the arch hooks the scenario runs: a patch's, or the
+    /// kernel profile's.
+    pub fn arch_name(&self) -> String {
+        self.arch
+            .as_ref()
+            .map_or_else(|| self.params.kernel.to_string(), |a| a.name().to_string())
     }
 
     fn config(&self) -> Result<WorldConfig, String> {
@@ -435,6 +463,9 @@ impl Scenario {
         let w =
             World::with(self.config()?, self.strategy.clone(), sched).map_err(|e| e.to_string())?;
         let e = |e: vipt_mm::MmError| e.to_string();
+        if let Some(a) = &self.arch {
+            w.set_arch(a.clone()).map_err(e)?;
+        }
         let lines = self.params.lines;
         let f = w.new_file(2);
         let shared = MapFlags::MAP_SHARED;

@@ -28,10 +28,11 @@ pub(crate) enum HandleKind {
     File = 7,
     Mm = 8,
     Cpu = 9,
+    Arch = 10,
 }
 
 impl HandleKind {
-    const ALL: [HandleKind; 9] = [
+    const ALL: [HandleKind; 10] = [
         HandleKind::PteCell,
         HandleKind::Hw,
         HandleKind::Strategy,
@@ -41,6 +42,7 @@ impl HandleKind {
         HandleKind::File,
         HandleKind::Mm,
         HandleKind::Cpu,
+        HandleKind::Arch,
     ];
 
     fn name(self) -> &'static str {
@@ -54,6 +56,7 @@ impl HandleKind {
             HandleKind::File => "file",
             HandleKind::Mm => "mm",
             HandleKind::Cpu => "cpu",
+            HandleKind::Arch => "arch",
         }
     }
 

@@ -238,8 +238,10 @@ fn with_active<R>(id: u64, f: impl FnOnce(&KCpu) -> Result<R>) -> Result<R> {
 
 /// An operation's failure: a bad argument (the model is untouched, the call
 /// can go on) or a model error (which ends the callback's work).
-enum KErr {
+pub(crate) enum KErr {
+    /// A bad argument.
     Arg(Error),
+    /// A model error.
     Mm(MmError),
 }
 
@@ -272,7 +274,7 @@ impl From<MmError> for Error {
     }
 }
 
-type KResult<T> = std::result::Result<T, KErr>;
+pub(crate) type KResult<T> = std::result::Result<T, KErr>;
 
 /// Calls a strategy callback may make after it was cancelled (each returning
 /// `-ECANCELED`) before its C frames are discarded without returning.
@@ -321,7 +323,7 @@ impl KCpu {
 ///
 /// `f` may capture only what needs no drop (references, pointers, numbers):
 /// if the callback is abandoned while `f` waits, it is forgotten.
-fn kcall(
+pub(crate) fn kcall(
     name: &str,
     cpu: *mut vipt_kcpu,
     f: impl FnOnce(&KCpu, &mut Cpu) -> KResult<c_int>,
@@ -451,6 +453,29 @@ impl KCpu {
         self.objects.borrow().get(i).and_then(f).ok_or_else(bad)
     }
 
+    /// A vma handed to C: its fields, and handles for it and its mm.
+    pub(crate) fn vm_area(&self, vma: Arc<Vma>) -> Result<vipt_vm_area> {
+        let mut a = vipt_vm_area {
+            vma: std::ptr::null_mut(),
+            vm_start: vma.vm_start,
+            vm_end: vma.vm_end,
+            vm_pgoff: vma.vm_pgoff,
+            vm_flags: vma.vm_flags.bits(),
+            vm_space: vma.space.0,
+            vm_mm: std::ptr::null_mut(),
+        };
+        if let Some(mm) = vma.mm() {
+            a.vm_mm = to_ptr(self.add(Obj::Mm(mm))?);
+        }
+        a.vma = to_ptr(self.add(Obj::Vma(vma))?);
+        Ok(a)
+    }
+
+    /// An mm handed to C.
+    pub(crate) fn mm_handle(&self, mm: Arc<MmStruct>) -> Result<*mut vipt_mm_struct> {
+        Ok(to_ptr(self.add(Obj::Mm(mm))?))
+    }
+
     fn mapping(&self, m: *const vipt_mapping) -> Result<Arc<AddressSpace>> {
         self.obj(from_ptr(m), "mapping", |o| match o {
             Obj::Mapping(m) => Some(m.clone()),
@@ -458,14 +483,14 @@ impl KCpu {
         })
     }
 
-    fn mm(&self, m: *const vipt_mm_struct) -> Result<Arc<MmStruct>> {
+    pub(crate) fn mm(&self, m: *const vipt_mm_struct) -> Result<Arc<MmStruct>> {
         self.obj(from_ptr(m), "mm", |o| match o {
             Obj::Mm(m) => Some(m.clone()),
             _ => None,
         })
     }
 
-    fn vma(&self, v: *const vipt_vma) -> Result<Arc<Vma>> {
+    pub(crate) fn vma(&self, v: *const vipt_vma) -> Result<Arc<Vma>> {
         self.obj(from_ptr(v), "vma", |o| match o {
             Obj::Vma(v) => Some(v.clone()),
             _ => None,
@@ -474,7 +499,7 @@ impl KCpu {
 }
 
 /// The pfn a page handle stands for.
-fn pfn_of(page: *const vipt_page) -> Result<u64> {
+pub(crate) fn pfn_of(page: *const vipt_page) -> Result<u64> {
     from_ptr(page)
         .checked_sub(1)
         .ok_or_else(|| Error::new(errno::EBADF, "page is NULL"))
@@ -494,93 +519,116 @@ impl FlushStrategy for CStrategy {
     }
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> std::result::Result<(), MmError> {
-        let k = KCpu {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            world: cpu.world().clone(),
+        let (f, arg) = (self.f, self.arg);
+        run_c(
             cpu,
-            inside: Cell::new(false),
-            yielder: Cell::new(std::ptr::null()),
-            calls: Cell::new(0),
-            cancelled_calls: Cell::new(0),
-            objects: RefCell::new(Vec::new()),
-            panic: RefCell::new(None),
-            error: RefCell::new(None),
-        };
-        let world = k.world.clone();
-        let stack = stacks::take()
-            .map_err(|e| MmError::NoMemory(format!("no stack for strategy {}: {e}", self.name)))?;
-        let reg = Registered::new(&k);
-        let (f, arg, kref) = (self.f, self.arg, &k);
-        let body = move |y: &Yielder<Answer, Ask>, _: Answer| {
-            kref.yielder.set(y);
+            &format!("strategy {}", self.name),
+            |_| Ok(()),
             // SAFETY: `f` was non-NULL at registration and the registrant
-            // promised a function of this type, safe to call from any thread;
-            // the handles are numbers, never dereferenced.
-            unsafe { f(to_ptr(kref.id), to_ptr(pfn + 1), arg as *mut c_void) }
-        };
-        // SAFETY: the coroutine borrows `k` and is finished (returned or
-        // reset) before `k` is dropped, below in this function.
-        let mut co = unsafe { Coroutine::with_stack_unchecked(stack, body) };
-        let mut answer = Answer::Go;
-        // The guard count of the C stack's own kernel operations.
-        let mut inner_depth = 0;
-        let rc = loop {
-            k.inside.set(true);
-            let outer_depth = crate::error::swap_guard_depth(inner_depth);
-            let outside = crate::sanitizer::Outside::new();
-            let r = co.resume(answer);
-            drop(outside);
-            inner_depth = crate::error::swap_guard_depth(outer_depth);
-            k.inside.set(false);
-            match r {
-                CoroutineResult::Return(rc) => break Some(rc),
-                CoroutineResult::Yield(Ask::Run(job)) => {
-                    // SAFETY: the C stack's frame that made the job waits for
-                    // this answer, so the job is alive (see `kcall`).
-                    let job = unsafe { &mut *job };
-                    answer = match catch_unwind(AssertUnwindSafe(job)) {
-                        Ok(()) => Answer::Go,
-                        Err(p) => {
-                            *k.panic.borrow_mut() = Some(p);
-                            Answer::Cancelled
-                        }
-                    };
-                }
-                CoroutineResult::Yield(Ask::Abandon) => {
-                    // SAFETY: the C stack holds C frames and `kcall`'s, none
-                    // with anything to drop (a waiting job captures only
-                    // references and numbers; see `kcall`), so discarding it
-                    // is the `longjmp` force_reset asks for.
-                    unsafe { co.force_reset() };
-                    break None;
-                }
+            // promised a function of this type, safe to call from any
+            // thread; the handles are numbers, never dereferenced.
+            |k, _| unsafe { f(k, to_ptr(pfn + 1), arg as *mut c_void) },
+        )
+        .map(|_| ())
+    }
+}
+
+/// Runs a C callback for the model: a [`KCpu`] context on `cpu` is set up,
+/// `prepare` makes the objects the callback is handed (on this stack), and
+/// `invoke` calls the C function on a stack of its own, every kernel
+/// operation it asks for being run back here. Returns the callback's
+/// non-negative return code. The kernel's hooks cannot fail: a callback that
+/// returns a negative errno, whose operation failed, or that ignored
+/// `-ECANCELED` is a kernel BUG naming `who`; a panic inside one of its
+/// operations is resumed here after the C function returns.
+pub(crate) fn run_c<T>(
+    cpu: &mut Cpu,
+    who: &str,
+    prepare: impl FnOnce(&KCpu) -> Result<T>,
+    invoke: impl FnOnce(*mut vipt_kcpu, &T) -> c_int,
+) -> std::result::Result<c_int, MmError> {
+    let k = KCpu {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        world: cpu.world().clone(),
+        cpu,
+        inside: Cell::new(false),
+        yielder: Cell::new(std::ptr::null()),
+        calls: Cell::new(0),
+        cancelled_calls: Cell::new(0),
+        objects: RefCell::new(Vec::new()),
+        panic: RefCell::new(None),
+        error: RefCell::new(None),
+    };
+    let world = k.world.clone();
+    let args = prepare(&k).map_err(|e| MmError::Invalid(format!("{who}: {}", e.message)))?;
+    let stack =
+        stacks::take().map_err(|e| MmError::NoMemory(format!("no stack for {who}: {e}")))?;
+    let reg = Registered::new(&k);
+    let (kref, aref) = (&k, &args);
+    let body = move |y: &Yielder<Answer, Ask>, _: Answer| {
+        kref.yielder.set(y);
+        invoke(to_ptr(kref.id), aref)
+    };
+    // SAFETY: the coroutine borrows `k` and `args` and is finished (returned
+    // or reset) before either is dropped, below in this function.
+    let mut co = unsafe { Coroutine::with_stack_unchecked(stack, body) };
+    let mut answer = Answer::Go;
+    // The guard count of the C stack's own kernel operations.
+    let mut inner_depth = 0;
+    let rc = loop {
+        k.inside.set(true);
+        let outer_depth = crate::error::swap_guard_depth(inner_depth);
+        let outside = crate::sanitizer::Outside::new();
+        let r = co.resume(answer);
+        drop(outside);
+        inner_depth = crate::error::swap_guard_depth(outer_depth);
+        k.inside.set(false);
+        match r {
+            CoroutineResult::Return(rc) => break Some(rc),
+            CoroutineResult::Yield(Ask::Run(job)) => {
+                // SAFETY: the C stack's frame that made the job waits for
+                // this answer, so the job is alive (see `kcall`).
+                let job = unsafe { &mut *job };
+                answer = match catch_unwind(AssertUnwindSafe(job)) {
+                    Ok(()) => Answer::Go,
+                    Err(p) => {
+                        *k.panic.borrow_mut() = Some(p);
+                        Answer::Cancelled
+                    }
+                };
             }
-        };
-        drop(reg);
-        let stack: DefaultStack = co.into_stack();
-        if rc.is_none() {
-            let lo = stack.limit().get();
-            crate::sanitizer::asan_unpoison(lo as *mut u8, stack.base().get() - lo);
+            CoroutineResult::Yield(Ask::Abandon) => {
+                // SAFETY: the C stack holds C frames and `kcall`'s, none
+                // with anything to drop (a waiting job captures only
+                // references and numbers; see `kcall`), so discarding it
+                // is the `longjmp` force_reset asks for.
+                unsafe { co.force_reset() };
+                break None;
+            }
         }
-        stacks::give(stack);
-        if let Some(p) = k.panic.take() {
-            resume_unwind(p);
-        }
-        // The kernel's flush_dcache_page cannot fail: a strategy that does is
-        // a kernel BUG, which the explorer reports as a failing execution.
-        let abandoned = if rc.is_none() {
-            format!("; it ignored -ECANCELED {VIPT_CANCELLED_CALLS} times and was stopped")
-        } else {
-            String::new()
-        };
-        if let Some(e) = k.error.take() {
-            return Err(world.bug(format!("strategy {}: {e}{abandoned}", self.name)));
-        }
-        match rc {
-            Some(rc) if rc < 0 => Err(world.bug(format!("strategy {} returned {rc}", self.name))),
-            Some(_) => Ok(()),
-            None => Err(world.bug(format!("strategy {}{abandoned}", self.name))),
-        }
+    };
+    drop(reg);
+    let stack: DefaultStack = co.into_stack();
+    if rc.is_none() {
+        let lo = stack.limit().get();
+        crate::sanitizer::asan_unpoison(lo as *mut u8, stack.base().get() - lo);
+    }
+    stacks::give(stack);
+    if let Some(p) = k.panic.take() {
+        resume_unwind(p);
+    }
+    let abandoned = if rc.is_none() {
+        format!("; it ignored -ECANCELED {VIPT_CANCELLED_CALLS} times and was stopped")
+    } else {
+        String::new()
+    };
+    if let Some(e) = k.error.take() {
+        return Err(world.bug(format!("{who}: {e}{abandoned}")));
+    }
+    match rc {
+        Some(rc) if rc < 0 => Err(world.bug(format!("{who} returned {rc}"))),
+        Some(rc) => Ok(rc),
+        None => Err(world.bug(format!("{who}{abandoned}"))),
     }
 }
 
@@ -790,19 +838,7 @@ pub extern "C" fn vipt_vma_prio_tree_next(
             return Ok(0);
         };
         it.pos += 1;
-        it.vma = vipt_vm_area {
-            vma: std::ptr::null_mut(),
-            vm_start: vma.vm_start,
-            vm_end: vma.vm_end,
-            vm_pgoff: vma.vm_pgoff,
-            vm_flags: vma.vm_flags.bits(),
-            vm_space: vma.space.0,
-            vm_mm: std::ptr::null_mut(),
-        };
-        if let Some(mm) = vma.mm() {
-            it.vma.vm_mm = to_ptr(k.add(Obj::Mm(mm))?);
-        }
-        it.vma.vma = to_ptr(k.add(Obj::Vma(vma))?);
+        it.vma = k.vm_area(vma)?;
         write_out(iter, "iter", it)?;
         Ok(1)
     })

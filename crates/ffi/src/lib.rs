@@ -18,6 +18,7 @@
 
 #![allow(non_camel_case_types)]
 
+mod carch;
 mod error;
 mod handle;
 mod hw;
@@ -27,6 +28,7 @@ mod pte;
 mod sanitizer;
 mod world;
 
+pub use carch::*;
 pub use error::{vipt_last_error, vipt_selftest_panic};
 pub use hw::*;
 pub use kcpu::*;

@@ -224,7 +224,7 @@ fn builtin_names() -> Vec<&'static str> {
 }
 
 /// Reads a C string argument.
-fn read_str<'a>(s: *const c_char, name: &str) -> Result<&'a str> {
+pub(crate) fn read_str<'a>(s: *const c_char, name: &str) -> Result<&'a str> {
     if s.is_null() {
         return Err(Error::new(errno::EFAULT, format!("{name} is NULL")));
     }
@@ -424,6 +424,36 @@ pub extern "C" fn vipt_scenario_new(
         let strategy = strategy_of(s)?;
         need_out(out)?;
         let sc = Scenario::with_strategy(k, strategy, p).map_err(invalid)?;
+        write_out(out, "out", to_ptr(SCENARIOS.insert(sc)?))?;
+        Ok(0)
+    })
+}
+
+/// Scenario `name` with `params` (NULL: its defaults), strategy `s` and the
+/// arch hooks `a` (a snapshot of them now: `vipt_arch_set_hook` later does
+/// not change the scenario). `-EINVAL` if `a` is for another kernel than
+/// `params->kernel`.
+#[no_mangle]
+pub extern "C" fn vipt_scenario_new_arch(
+    name: *const c_char,
+    params: *const vipt_scenario_params,
+    s: *const vipt_strategy,
+    a: *const crate::carch::vipt_arch,
+    out: *mut *mut vipt_scenario,
+) -> c_int {
+    guard("vipt_scenario_new_arch", || {
+        let k = Kind::parse(read_str(name, "name")?).map_err(invalid)?;
+        let p = if params.is_null() {
+            k.defaults()
+        } else {
+            params_in(&read_in(params, "params")?)?
+        };
+        let strategy = strategy_of(s)?;
+        let (arch, _) = crate::carch::arch_of(a)?;
+        need_out(out)?;
+        let sc = Scenario::with_strategy(k, strategy, p)
+            .and_then(|sc| sc.with_arch(arch))
+            .map_err(invalid)?;
         write_out(out, "out", to_ptr(SCENARIOS.insert(sc)?))?;
         Ok(0)
     })

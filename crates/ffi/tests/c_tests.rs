@@ -144,6 +144,14 @@ fn c_example_recheck_fallback() {
     run_program("example_recheck_fallback");
 }
 
+/// Anglin's 2024 `ptep_clear_flush` as a C arch patch to the 2.6.14 and 3.x
+/// profiles: it makes no racer cell fail that passed, and closes 3.x's
+/// reclaim race (the program's exit status).
+#[test]
+fn c_example_anglin_ptep_clear_flush() {
+    run_program("example_anglin_ptep_clear_flush");
+}
+
 #[test]
 fn c_test_native() {
     run_program("test_native");

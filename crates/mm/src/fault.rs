@@ -52,7 +52,7 @@ fn new_zeroed_page(cpu: &mut Cpu, vaddr: u64) -> Result<u64, MmError> {
 
 /// A new frame with the COW copy of `old` for `vaddr` in `vma`
 /// (`copy_user_highpage`, the arch's `copy_user_page`).
-fn new_copied_page(cpu: &mut Cpu, vma: &Vma, old: u64, vaddr: u64) -> Result<u64, MmError> {
+fn new_copied_page(cpu: &mut Cpu, vma: &Arc<Vma>, old: u64, vaddr: u64) -> Result<u64, MmError> {
     let pfn = cpu.world().alloc_frame()?;
     cpu.arch().copy_user_page(cpu, vma, pfn, old, vaddr)?;
     Ok(pfn)

@@ -344,7 +344,7 @@ fn whole_zap(cpu: &Cpu, mm: &MmStruct) -> bool {
 fn unmap_page_range(
     cpu: &mut Cpu,
     mm: &MmStruct,
-    vma: &Vma,
+    vma: &Arc<Vma>,
     start: u64,
     end: u64,
     fullmm: bool,
@@ -439,14 +439,20 @@ fn tlb_finish_mmu(
 }
 
 /// `zap_page_range(vma, start, end - start, NULL)`.
-pub fn zap_page_range(cpu: &mut Cpu, vma: &Vma, start: u64, end: u64) -> Result<(), MmError> {
+pub fn zap_page_range(cpu: &mut Cpu, vma: &Arc<Vma>, start: u64, end: u64) -> Result<(), MmError> {
     zap_range(cpu, vma, start, end, false)
 }
 
 /// `zap_page_range` with or without `details`: 2.6.14 holds
 /// `page_table_lock` from before `tlb_start_vma` to after the frees; later
 /// kernels lock per pte table inside.
-fn zap_range(cpu: &mut Cpu, vma: &Vma, start: u64, end: u64, details: bool) -> Result<(), MmError> {
+fn zap_range(
+    cpu: &mut Cpu,
+    vma: &Arc<Vma>,
+    start: u64,
+    end: u64,
+    details: bool,
+) -> Result<(), MmError> {
     let Some(mm) = vma.mm() else { return Ok(()) };
     let zap = |cpu: &mut Cpu| {
         let mut gather = Vec::new();

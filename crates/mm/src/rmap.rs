@@ -175,7 +175,7 @@ pub enum SwapResult {
 
 /// `ptep_clear_flush_young`: test and clear the accessed bit, purging the TLB
 /// entry if it was set.
-pub fn ptep_clear_flush_young(cpu: &mut Cpu, vma: &Vma, addr: u64) -> Result<bool, MmError> {
+pub fn ptep_clear_flush_young(cpu: &mut Cpu, vma: &Arc<Vma>, addr: u64) -> Result<bool, MmError> {
     let Some(mm) = vma.mm() else { return Ok(false) };
     let young = cpu.ptep_test_and_clear_young(&mm, addr, "ptep_clear_flush_young")?;
     if young {

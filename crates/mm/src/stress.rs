@@ -45,25 +45,28 @@ impl StressReport {
     }
 }
 
-/// Runs the native stress workload for `rounds` rounds per thread.
+/// Runs the native stress workload for `rounds` rounds per thread on
+/// `kernel`'s profile; `page_flush` overrides its `_PAGE_FLUSH` handling (a
+/// mixed model).
 pub fn stress(
     strategy: Arc<dyn FlushStrategy>,
     rounds: u64,
-    page_flush: bool,
+    kernel: crate::Kernel,
+    page_flush: Option<bool>,
 ) -> Result<StressReport, String> {
     if rounds == 0 || rounds > 1_000_000 {
         return Err(format!("rounds must be 1 to 1000000, not {rounds}"));
     }
     let name = strategy.name().to_string();
+    let base = WorldConfig::for_kernel(kernel);
     let cfg = WorldConfig {
         hw: HwConfig {
             frames: 128,
             cpus: 5,
-            honour_flush_pte: page_flush,
-            ..HwConfig::default()
+            honour_flush_pte: page_flush.unwrap_or(base.hw.honour_flush_pte),
+            ..base.hw
         },
-        split_ptlock: name == "modern",
-        ..WorldConfig::default()
+        ..base
     };
     let w = World::with(cfg, strategy, Arc::new(Native)).map_err(|e| e.to_string())?;
     let f = w.new_file(4);

@@ -584,3 +584,269 @@ fn a_new_world_on_a_reused_machine_starts_fresh() {
     let w = new_world();
     assert_eq!(state(&w), fresh, "a lent machine is not reused");
 }
+
+/// A patch to one hook is seen from inside the base profile's other hooks:
+/// 6.10's `ptep_clear_flush` (in `try_to_unmap_one`) reaches the patched
+/// `__flush_cache_page` through the world's arch, and a patch for another
+/// kernel is refused.
+#[test]
+fn a_patched_hook_is_called_by_the_base_profiles_hooks() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use vipt_mm::arch::{profile, Arch};
+    use vipt_mm::{Kernel, MmError, Vma};
+
+    struct Counting {
+        base: Arc<dyn Arch>,
+        calls: AtomicU32,
+    }
+    impl Arch for Counting {
+        fn name(&self) -> &str {
+            "counting"
+        }
+        fn base(&self) -> &dyn Arch {
+            &*self.base
+        }
+        fn __flush_cache_page(
+            &self,
+            cpu: &mut Cpu,
+            vma: &Arc<Vma>,
+            addr: u64,
+            pfn: u64,
+        ) -> Result<(), MmError> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.base.__flush_cache_page(cpu, vma, addr, pfn)
+        }
+    }
+
+    let (w, _) = recorded_world(Kernel::V6_10);
+    let patch = Arc::new(Counting {
+        base: profile(Kernel::V6_10),
+        calls: AtomicU32::new(0),
+    });
+    w.set_arch(patch.clone()).unwrap();
+    assert_eq!(w.arch().name(), "counting");
+    assert_eq!(w.arch().kernel(), Kernel::V6_10);
+    let f = w.new_file(1);
+    let mut a = process(&w, 0);
+    let va = map(&mut a, &f, None, SHARED, 0);
+    a.user_store(va, 8, 1).unwrap();
+    let mut k = Cpu::new(&w, 2).unwrap();
+    shrink_page(&mut k, f.cached_pfn(0).unwrap(), true).unwrap();
+    // flush_cache_page and ptep_clear_flush each call __flush_cache_page.
+    assert_eq!(patch.calls.load(Ordering::Relaxed), 2);
+
+    let e = w.set_arch(profile(Kernel::V2_6_14)).unwrap_err();
+    assert!(e.to_string().contains("the world runs 6.10"), "{e}");
+    assert_eq!(w.arch().name(), "counting");
+}
+
+/// The cost of one `write()`'s `flush_dcache_page` with each kernel's own
+/// strategy, pinned to the kernel texts, for 2, 5 and 8 congruent shared
+/// vmas with present ptes (128 lines a page): TLB purges (the machine counts
+/// each `pdtlb`, and the tmpalias window's purge when it is loaded), `fdc`s
+/// and translation checks.
+///
+/// - 2.6.14 / 2.6.15: the kernel alias, then the first vma whose pte
+///   passes the test, through its user address; no purge.
+/// - 3.x: the kernel alias and its `pdtlb`, a `flush_tlb_page` for every vma,
+///   one tmpalias flush for the one colour: n + 2 purges.
+/// - 6.10: `pdtlb` and a tmpalias flush for the kernel alias, then one
+///   `__flush_cache_page` (purge, tmpalias) for the one colour: 4 purges
+///   whatever the number of vmas.
+#[test]
+fn flush_dcache_page_costs_are_the_kernel_texts() {
+    use vipt_mm::Kernel;
+    for kernel in Kernel::ALL {
+        for n in [2u64, 5, 8] {
+            let d = WorldConfig::for_kernel(kernel);
+            let cfg = WorldConfig {
+                hw: HwConfig {
+                    frames: 64,
+                    cpus: 3,
+                    ..d.hw
+                },
+                ..d
+            };
+            let s = by_name(kernel.flush_dcache_page()).unwrap();
+            let w = World::with(cfg, s, Arc::new(vipt_mm::Native)).unwrap();
+            let f = w.new_file(1);
+            let mut users: Vec<Cpu> = Vec::new();
+            for _ in 0..n {
+                let mut c = process(&w, 0);
+                let va = map(&mut c, &f, None, SHARED, 0);
+                c.user_load(va, 8).unwrap();
+                users.push(c);
+            }
+            let mut k = Cpu::new(&w, 2).unwrap();
+            let before = w.read_hw(|m| *m.counters());
+            let checks = w
+                .stats
+                .translation_checks
+                .load(std::sync::atomic::Ordering::Relaxed);
+            sys_write(&mut k, &f, 0, 0x5eed).unwrap();
+            let after = w.read_hw(|m| *m.counters());
+            let checks = w
+                .stats
+                .translation_checks
+                .load(std::sync::atomic::Ordering::Relaxed)
+                - checks;
+            let purges = after.tlb_purges - before.tlb_purges;
+            let fdc = after.fdc_issued - before.fdc_issued;
+            let (want_purges, want_checks) = match kernel {
+                Kernel::V2_6_14 | Kernel::V2_6_15 => (0, 1),
+                Kernel::V3x => (n + 2, 0),
+                Kernel::V6_10 => (4, 0),
+            };
+            assert_eq!(
+                (purges, fdc, checks),
+                (want_purges, 256, want_checks),
+                "{kernel} {} with {n} vmas",
+                kernel.flush_dcache_page()
+            );
+        }
+    }
+}
+
+/// 2.6.14's munmap holds `page_table_lock` from `tlb_start_vma`'s
+/// `flush_cache_range` through the pte clears, `tlb_end_vma`'s purges and
+/// the page frees; 2.6.15 on flush the cache unlocked and lock only the pte
+/// table around the clears.
+#[test]
+fn the_zap_locks_as_its_kernel_does() {
+    use vipt_mm::sched::OpKind;
+    use vipt_mm::{Kernel, LockClass};
+    for kernel in [Kernel::V2_6_14, Kernel::V2_6_15] {
+        let (w, rec) = recorded_world(kernel);
+        let f = w.new_file(1);
+        let mut a = process(&w, 0);
+        let va = map(&mut a, &f, None, SHARED, 0);
+        a.user_store(va, 8, 1).unwrap();
+        rec.clear();
+        do_munmap(&mut a, va, PAGE_SIZE).unwrap();
+        let ops: Vec<_> = rec
+            .ops()
+            .into_iter()
+            .filter(|(c, _)| *c == 0)
+            .map(|(_, o)| o)
+            .collect();
+        let lock = |cl: LockClass| {
+            ops.iter()
+                .position(|o| matches!(o.kind, OpKind::Lock { class, .. } if class == cl))
+        };
+        let unlock = |cl: LockClass| {
+            ops.iter()
+                .rposition(|o| matches!(o.kind, OpKind::Unlock { class } if class == cl))
+        };
+        let first = |what: &str| ops.iter().position(|o| o.what == what).unwrap();
+        let last = |what: &str| ops.iter().rposition(|o| o.what == what).unwrap();
+        let flush = first("flush_user_dcache_range");
+        let clear = first("ptep_get_and_clear");
+        let purge = last("flush_tlb_range");
+        let free = last("put_page");
+        if kernel == Kernel::V2_6_14 {
+            let (l, u) = (
+                lock(LockClass::PageTableLock).unwrap(),
+                unlock(LockClass::PageTableLock).unwrap(),
+            );
+            assert!(
+                l < flush && flush < clear && clear < purge && purge < free && free < u,
+                "{ops:?}"
+            );
+            assert_eq!(lock(LockClass::PteLock), None);
+        } else {
+            let (l, u) = (
+                lock(LockClass::PteLock).unwrap(),
+                unlock(LockClass::PteLock).unwrap(),
+            );
+            assert!(
+                flush < l && l < clear && clear < u && u < purge && purge < free,
+                "{ops:?}"
+            );
+        }
+    }
+}
+
+/// `zap_pte_range` `pte_clear`s a swap pte (after `free_swap_and_cache`): it
+/// never goes through `ptep_get_and_clear`, which would leave a swap pte
+/// with `_PAGE_FLUSH` set, the coincidence Hugh's `translation_exists`
+/// excluded. And 2.6.14's `clear_user_page` zeroes through tmpalias at the
+/// user colour after discarding the kernel alias's lines.
+#[test]
+fn a_swap_pte_is_cleared_not_flush_marked_and_zeroed_pages_go_through_tmpalias() {
+    use vipt_mm::Kernel;
+    let (w, rec) = recorded_world(Kernel::V2_6_14);
+    let mut a = process(&w, 0);
+    let va = do_mmap(
+        &mut a,
+        None,
+        0,
+        PAGE_SIZE,
+        RW,
+        MapFlags::MAP_PRIVATE | MapFlags::MAP_ANONYMOUS,
+        0,
+    )
+    .unwrap();
+    rec.clear();
+    a.user_store(va, 8, 7).unwrap();
+    in_order(
+        &rec.functions(0),
+        &[
+            "purge_kernel_dcache_page",
+            "pdtlb_kernel",
+            "clear_user_page_asm",
+            "set_pte_at",
+        ],
+    );
+    let mm = a.mm().unwrap().clone();
+    let pfn = pte_pfn(mm.pgd.pte_offset(va).unwrap().unwrap().1.load());
+    let mut k = Cpu::new(&w, 2).unwrap();
+    assert_eq!(shrink_page(&mut k, pfn, true).unwrap(), Reclaim::Freed);
+    assert!(matches!(
+        classify(mm.pgd.pte_offset(va).unwrap().unwrap().1.load()),
+        PteKind::Swap { .. }
+    ));
+    rec.clear();
+    do_munmap(&mut a, va, PAGE_SIZE).unwrap();
+    let s = rec.functions(0);
+    in_order(&s, &["swap_free", "pte_clear"]);
+    assert!(!s.contains(&"ptep_get_and_clear"), "{s:?}");
+    w.check_invariants().unwrap();
+}
+
+/// `write()` and truncate take the inode's `i_sem`, which lockdep sees
+/// (outermost: no inversion with the locks below it); `vmtruncate` without it
+/// is a kernel BUG.
+#[test]
+fn write_and_truncate_hold_i_sem() {
+    use vipt_mm::mmap::vmtruncate;
+    use vipt_mm::sched::OpKind;
+    use vipt_mm::{Kernel, LockClass};
+    let (w, rec) = recorded_world(Kernel::V2_6_14);
+    let f = w.new_file(2);
+    let mut a = process(&w, 0);
+    let va = map(&mut a, &f, None, SHARED, 1);
+    a.user_load(va, 8).unwrap();
+    let mut k = Cpu::new(&w, 2).unwrap();
+    rec.clear();
+    sys_write(&mut k, &f, 1, 3).unwrap();
+    do_truncate(&mut k, &f, 1).unwrap();
+    let isem: Vec<_> = rec
+        .ops()
+        .into_iter()
+        .filter(|(c, o)| {
+            *c == 2
+                && matches!(
+                    o.kind,
+                    OpKind::Lock {
+                        class: LockClass::ISem,
+                        ..
+                    }
+                )
+        })
+        .map(|(_, o)| o.what)
+        .collect();
+    assert_eq!(isem, ["generic_file_write", "do_truncate"]);
+    assert!(k.inversions().is_empty(), "{:?}", k.inversions());
+    let e = vmtruncate(&mut k, &f, 0).unwrap_err();
+    assert!(e.to_string().contains("without its i_sem held"), "{e}");
+}

@@ -9,12 +9,13 @@ const ROUNDS: u64 = 150;
 
 #[test]
 fn reclaim_cow_write_and_readers_on_threads() {
-    for strategy in ["patched-2005", "modern"] {
-        let r = stress(by_name(strategy).unwrap(), ROUNDS, true)
-            .unwrap_or_else(|e| panic!("{strategy}: kernel path failed: {e}"));
+    for kernel in vipt_mm::Kernel::ALL {
+        let strategy = kernel.flush_dcache_page();
+        let r = stress(by_name(strategy).unwrap(), ROUNDS, kernel, None)
+            .unwrap_or_else(|e| panic!("{kernel} {strategy}: kernel path failed: {e}"));
         r.invariants
             .as_ref()
-            .unwrap_or_else(|e| panic!("{strategy}: {e}"));
-        assert!(r.bugs.is_empty(), "{:?}", r.bugs);
+            .unwrap_or_else(|e| panic!("{kernel} {strategy}: {e}"));
+        assert!(r.bugs.is_empty(), "{kernel}: {:?}", r.bugs);
     }
 }

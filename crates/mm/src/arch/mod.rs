@@ -65,7 +65,7 @@ pub trait Arch: Send + Sync {
     fn flush_cache_range(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         start: u64,
         end: u64,
     ) -> Result<(), MmError> {
@@ -77,7 +77,7 @@ pub trait Arch: Send + Sync {
     fn flush_cache_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         addr: u64,
         pfn: u64,
     ) -> Result<(), MmError> {
@@ -90,7 +90,7 @@ pub trait Arch: Send + Sync {
     fn __flush_cache_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         addr: u64,
         pfn: u64,
     ) -> Result<(), MmError> {
@@ -110,7 +110,7 @@ pub trait Arch: Send + Sync {
 
     /// `flush_icache_page(vma, page)`: before a page is mapped into user
     /// space by a fault (6.10: `flush_icache_pages`).
-    fn flush_icache_page(&self, cpu: &mut Cpu, vma: &Vma, pfn: u64) -> Result<(), MmError> {
+    fn flush_icache_page(&self, cpu: &mut Cpu, vma: &Arc<Vma>, pfn: u64) -> Result<(), MmError> {
         self.base().flush_icache_page(cpu, vma, pfn)
     }
 
@@ -119,7 +119,7 @@ pub trait Arch: Send + Sync {
     fn flush_anon_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         pfn: u64,
         addr: u64,
     ) -> Result<(), MmError> {
@@ -131,7 +131,7 @@ pub trait Arch: Send + Sync {
     fn copy_user_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         dst: u64,
         src: u64,
         vaddr: u64,
@@ -150,7 +150,7 @@ pub trait Arch: Send + Sync {
     fn copy_to_user_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         pfn: u64,
         vaddr: u64,
         value: u64,
@@ -163,7 +163,7 @@ pub trait Arch: Send + Sync {
     fn copy_from_user_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         pfn: u64,
         vaddr: u64,
     ) -> Result<u64, MmError> {
@@ -189,7 +189,7 @@ pub trait Arch: Send + Sync {
 
     /// `ptep_clear_flush(vma, addr, ptep)`: clears a present pte and makes
     /// sure no TLB (and, from 6.10, no cache line) keeps the old translation.
-    fn ptep_clear_flush(&self, cpu: &mut Cpu, vma: &Vma, addr: u64) -> Result<Pte, MmError> {
+    fn ptep_clear_flush(&self, cpu: &mut Cpu, vma: &Arc<Vma>, addr: u64) -> Result<Pte, MmError> {
         self.base().ptep_clear_flush(cpu, vma, addr)
     }
 
@@ -203,7 +203,7 @@ pub trait Arch: Send + Sync {
     fn ptep_set_access_flags(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         addr: u64,
         pte: Pte,
     ) -> Result<(), MmError> {
@@ -212,7 +212,13 @@ pub trait Arch: Send + Sync {
 
     /// `ptep_establish(vma, addr, ptep, entry)`: a present pte replaced by
     /// another (`do_wp_page`'s switch to the copy).
-    fn ptep_establish(&self, cpu: &mut Cpu, vma: &Vma, addr: u64, pte: Pte) -> Result<(), MmError> {
+    fn ptep_establish(
+        &self,
+        cpu: &mut Cpu,
+        vma: &Arc<Vma>,
+        addr: u64,
+        pte: Pte,
+    ) -> Result<(), MmError> {
         self.base().ptep_establish(cpu, vma, addr, pte)
     }
 
@@ -220,7 +226,7 @@ pub trait Arch: Send + Sync {
     fn update_mmu_cache(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         addr: u64,
         pte: Pte,
     ) -> Result<(), MmError> {
@@ -230,7 +236,7 @@ pub trait Arch: Send + Sync {
     // ---- asm/tlbflush.h -----------------------------------------------------
 
     /// `flush_tlb_page(vma, addr)`.
-    fn flush_tlb_page(&self, cpu: &mut Cpu, vma: &Vma, addr: u64) -> Result<(), MmError> {
+    fn flush_tlb_page(&self, cpu: &mut Cpu, vma: &Arc<Vma>, addr: u64) -> Result<(), MmError> {
         self.base().flush_tlb_page(cpu, vma, addr)
     }
 
@@ -238,7 +244,7 @@ pub trait Arch: Send + Sync {
     fn flush_tlb_range(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         start: u64,
         end: u64,
     ) -> Result<(), MmError> {
@@ -253,13 +259,19 @@ pub trait Arch: Send + Sync {
     // ---- asm/tlb.h ----------------------------------------------------------
 
     /// `tlb_start_vma(tlb, vma)` of a zap that is not the whole mm's.
-    fn tlb_start_vma(&self, cpu: &mut Cpu, vma: &Vma) -> Result<(), MmError> {
+    fn tlb_start_vma(&self, cpu: &mut Cpu, vma: &Arc<Vma>) -> Result<(), MmError> {
         self.base().tlb_start_vma(cpu, vma)
     }
 
     /// `tlb_end_vma(tlb, vma)` of a zap of `[start, end)` that is not the
     /// whole mm's.
-    fn tlb_end_vma(&self, cpu: &mut Cpu, vma: &Vma, start: u64, end: u64) -> Result<(), MmError> {
+    fn tlb_end_vma(
+        &self,
+        cpu: &mut Cpu,
+        vma: &Arc<Vma>,
+        start: u64,
+        end: u64,
+    ) -> Result<(), MmError> {
         self.base().tlb_end_vma(cpu, vma, start, end)
     }
 

@@ -38,6 +38,7 @@
 //! (`lpa_user`), which agrees for every pte the model makes.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use vipt_cache::KERNEL_SPACE;
 use vipt_pte::{pte_none, pte_pfn, pte_present, Pte, PAGE_SHIFT, PAGE_SIZE};
@@ -91,7 +92,7 @@ fn tmpalias_flush(cpu: &Cpu, pfn: u64, addr: u64) -> Result<(), MmError> {
 
 /// `flush_user_dcache_page(vmaddr)` in the vma's space: a flush through the
 /// user address, nullified where no translation exists.
-fn user_flush(cpu: &Cpu, vma: &Vma, addr: u64) -> Result<(), MmError> {
+fn user_flush(cpu: &Cpu, vma: &Arc<Vma>, addr: u64) -> Result<(), MmError> {
     cpu.world()
         .stats
         .user_flushes
@@ -145,7 +146,7 @@ impl Arch for Parisc {
     fn flush_cache_range(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         start: u64,
         end: u64,
     ) -> Result<(), MmError> {
@@ -177,7 +178,7 @@ impl Arch for Parisc {
     fn flush_cache_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         addr: u64,
         pfn: u64,
     ) -> Result<(), MmError> {
@@ -209,7 +210,7 @@ impl Arch for Parisc {
     fn __flush_cache_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         addr: u64,
         pfn: u64,
     ) -> Result<(), MmError> {
@@ -248,7 +249,7 @@ impl Arch for Parisc {
 
     /// `flush_kernel_dcache_page(page)`, then `flush_kernel_icache_page` (6.10:
     /// `flush_icache_pages`, the same per page).
-    fn flush_icache_page(&self, cpu: &mut Cpu, _vma: &Vma, pfn: u64) -> Result<(), MmError> {
+    fn flush_icache_page(&self, cpu: &mut Cpu, _vma: &Arc<Vma>, pfn: u64) -> Result<(), MmError> {
         cpu.arch().flush_kernel_dcache_page(cpu, pfn)?;
         cpu.flush_kernel_icache_page(pfn, "flush_kernel_icache_page")
     }
@@ -259,7 +260,7 @@ impl Arch for Parisc {
     fn flush_anon_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         pfn: u64,
         addr: u64,
     ) -> Result<(), MmError> {
@@ -284,7 +285,7 @@ impl Arch for Parisc {
     fn copy_user_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         dst: u64,
         src: u64,
         vaddr: u64,
@@ -324,7 +325,7 @@ impl Arch for Parisc {
     fn copy_to_user_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         pfn: u64,
         vaddr: u64,
         value: u64,
@@ -354,7 +355,7 @@ impl Arch for Parisc {
     fn copy_from_user_page(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         pfn: u64,
         vaddr: u64,
     ) -> Result<u64, MmError> {
@@ -411,7 +412,7 @@ impl Arch for Parisc {
     /// is known, `__flush_cache_page` on it ("after a PTE is cleared, we have
     /// no way to flush the cache for the physical page") if `pfn_valid`,
     /// else `flush_tlb_page` if the old pte was accessible.
-    fn ptep_clear_flush(&self, cpu: &mut Cpu, vma: &Vma, addr: u64) -> Result<Pte, MmError> {
+    fn ptep_clear_flush(&self, cpu: &mut Cpu, vma: &Arc<Vma>, addr: u64) -> Result<Pte, MmError> {
         let Some(mm) = vma.mm() else {
             return Ok(Pte::NONE);
         };
@@ -438,7 +439,7 @@ impl Arch for Parisc {
     fn ptep_set_access_flags(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         addr: u64,
         pte: Pte,
     ) -> Result<(), MmError> {
@@ -449,7 +450,13 @@ impl Arch for Parisc {
     }
 
     /// `set_pte_at`, then `flush_tlb_page` (`asm-generic/pgtable.h`).
-    fn ptep_establish(&self, cpu: &mut Cpu, vma: &Vma, addr: u64, pte: Pte) -> Result<(), MmError> {
+    fn ptep_establish(
+        &self,
+        cpu: &mut Cpu,
+        vma: &Arc<Vma>,
+        addr: u64,
+        pte: Pte,
+    ) -> Result<(), MmError> {
         let Some(mm) = vma.mm() else { return Ok(()) };
         let arch = cpu.arch();
         arch.set_pte_at(cpu, &mm, addr, pte)?;
@@ -463,7 +470,7 @@ impl Arch for Parisc {
     fn update_mmu_cache(
         &self,
         cpu: &mut Cpu,
-        _vma: &Vma,
+        _vma: &Arc<Vma>,
         _addr: u64,
         pte: Pte,
     ) -> Result<(), MmError> {
@@ -471,7 +478,7 @@ impl Arch for Parisc {
     }
 
     /// The page purged from every CPU's TLB (`pdtlb` broadcast).
-    fn flush_tlb_page(&self, cpu: &mut Cpu, vma: &Vma, addr: u64) -> Result<(), MmError> {
+    fn flush_tlb_page(&self, cpu: &mut Cpu, vma: &Arc<Vma>, addr: u64) -> Result<(), MmError> {
         cpu.flush_tlb_page(vma.space, addr, "flush_tlb_page");
         Ok(())
     }
@@ -480,7 +487,7 @@ impl Arch for Parisc {
     fn flush_tlb_range(
         &self,
         cpu: &mut Cpu,
-        vma: &Vma,
+        vma: &Arc<Vma>,
         start: u64,
         end: u64,
     ) -> Result<(), MmError> {
@@ -502,7 +509,7 @@ impl Arch for Parisc {
 
     /// `flush_cache_range(vma, vma->vm_start, vma->vm_end)`: the whole vma,
     /// whatever part is being zapped.
-    fn tlb_start_vma(&self, cpu: &mut Cpu, vma: &Vma) -> Result<(), MmError> {
+    fn tlb_start_vma(&self, cpu: &mut Cpu, vma: &Arc<Vma>) -> Result<(), MmError> {
         cpu.arch()
             .flush_cache_range(cpu, vma, vma.vm_start, vma.vm_end)
     }
@@ -510,7 +517,13 @@ impl Arch for Parisc {
     /// 2.6.14–3.x (parisc `asm/tlb.h`): `flush_tlb_range` over the whole
     /// vma. 6.10 (`asm-generic/tlb.h`, `tlb_flush_mmu_tlbonly`):
     /// `flush_tlb_range` over the range the zap gathered.
-    fn tlb_end_vma(&self, cpu: &mut Cpu, vma: &Vma, start: u64, end: u64) -> Result<(), MmError> {
+    fn tlb_end_vma(
+        &self,
+        cpu: &mut Cpu,
+        vma: &Arc<Vma>,
+        start: u64,
+        end: u64,
+    ) -> Result<(), MmError> {
         let (s, e) = if self.kernel == Kernel::V6_10 {
             (start, end)
         } else {
@@ -553,7 +566,7 @@ fn update_cache(p: &Parisc, cpu: &mut Cpu, pte: Pte) -> Result<(), MmError> {
 
 /// 6.10 `flush_cache_pages(vma, start, end)`: `__flush_cache_page` for each
 /// present pte of the range.
-fn flush_cache_pages(cpu: &mut Cpu, vma: &Vma, start: u64, end: u64) -> Result<(), MmError> {
+fn flush_cache_pages(cpu: &mut Cpu, vma: &Arc<Vma>, start: u64, end: u64) -> Result<(), MmError> {
     let Some(mm) = vma.mm() else { return Ok(()) };
     let arch = cpu.arch();
     let mut a = start;
