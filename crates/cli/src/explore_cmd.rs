@@ -175,6 +175,10 @@ pub struct ReplayArgs {
 /// Arguments of `vipt cost`.
 #[derive(Debug, Args)]
 pub struct CostArgs {
+    /// The kernel profile (its i_mmap index and pte locks): 2.6.14, 2.6.15,
+    /// 3.x, 6.10.
+    #[arg(long, value_name = "K", default_value = "2.6.14")]
+    kernel: String,
     /// Write the plot (fdc issued against vmas, a quarter present, two
     /// colours) here.
     #[arg(long, value_name = "FILE")]
@@ -566,7 +570,15 @@ pub fn run_cost(a: CostArgs) -> Result<Output, UsageError> {
     if let Some(path) = &a.svg {
         probe_file("--svg", path)?;
     }
-    let pts = cost::sweep(
+    let kernel = Kernel::parse(&a.kernel).map_err(|_| {
+        UsageError(format!(
+            "unknown kernel '{}'; one of {}",
+            a.kernel,
+            Kernel::NAMES.join(", ")
+        ))
+    })?;
+    let pts = cost::sweep_on(
+        kernel,
         &report::STRATEGIES[..5],
         &cost::VMAS,
         &cost::PRESENT,

@@ -200,6 +200,64 @@ fn bad_input_is_one_line_and_status_2() {
     assert_usage_error(&["pte", "decode", "1", "--bogus"], "--bogus");
 }
 
+/// An unknown kernel profile is one line naming the valid ones; a
+/// `--page-flush` against the kernel's own is run, and labelled mixed.
+#[test]
+fn kernel_profiles_on_the_command_line() {
+    let names = "one of 2.6.14, 2.6.15, 3.x, 6.10";
+    for cmd in ["explore", "replay"] {
+        let mut a = vec![
+            cmd,
+            "--scenario",
+            "reclaim",
+            "--strategy",
+            "modern",
+            "--kernel",
+            "2.6.16",
+        ];
+        if cmd == "replay" {
+            a.push("a");
+        }
+        assert_usage_error(&a, names);
+    }
+    assert_usage_error(&["stress", "--kernel", "3.7", "--rounds", "1"], names);
+    assert_usage_error(&["cost", "--kernel", "3.7"], names);
+    let v = explore_json(&[
+        "explore",
+        "--scenario",
+        "reclaim",
+        "--strategy",
+        "tmpalias",
+        "--kernel",
+        "3.x",
+        "--json",
+    ]);
+    assert_eq!(
+        v["params"].as_str().unwrap().split(' ').next(),
+        Some("kernel=3.x"),
+        "{v}"
+    );
+    let v = explore_json(&[
+        "explore",
+        "--scenario",
+        "reclaim",
+        "--strategy",
+        "tmpalias",
+        "--kernel",
+        "3.x",
+        "--page-flush",
+        "on",
+        "--json",
+    ]);
+    assert!(
+        v["params"]
+            .as_str()
+            .unwrap()
+            .starts_with("kernel=3.x (mixed)"),
+        "{v}"
+    );
+}
+
 #[test]
 fn every_subcommand_has_help() {
     for args in [

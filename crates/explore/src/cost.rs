@@ -12,7 +12,7 @@ use vipt_cache::HwConfig;
 use vipt_mm::filemap::sys_write;
 use vipt_mm::mmap::do_mmap;
 use vipt_mm::strategy::by_name;
-use vipt_mm::{Cpu, MapFlags, Prot, Recorder, World, WorldConfig};
+use vipt_mm::{Cpu, Kernel, MapFlags, Prot, Recorder, World, WorldConfig};
 use vipt_pte::PAGE_SIZE;
 
 use crate::scenario::tree_lock_hold;
@@ -51,8 +51,20 @@ pub fn is_present(i: usize, f: f64) -> bool {
     ((i + 1) as f64 * f).floor() > (i as f64 * f).floor()
 }
 
-/// Measures one point.
+/// Measures one point on 2.6.14's profile.
 pub fn measure(
+    strategy: &str,
+    vmas: usize,
+    present: f64,
+    colours: usize,
+) -> Result<CostPoint, String> {
+    measure_on(Kernel::V2_6_14, strategy, vmas, present, colours)
+}
+
+/// Measures one point on `kernel`'s profile (its `i_mmap` index and pte
+/// locks; the strategy is the whole `flush_dcache_page`).
+pub fn measure_on(
+    kernel: Kernel,
     strategy: &str,
     vmas: usize,
     present: f64,
@@ -66,13 +78,14 @@ pub fn measure(
     }
     let s = by_name(strategy).ok_or_else(|| format!("unknown strategy {strategy:?}"))?;
     let rec = Arc::new(Recorder::new());
+    let base = WorldConfig::for_kernel(kernel);
     let cfg = WorldConfig {
         hw: HwConfig {
             frames: 64 + 2 * vmas as u64,
             cpus: 2,
-            ..HwConfig::default()
+            ..base.hw
         },
-        ..WorldConfig::default()
+        ..base
     };
     let w = World::with(cfg, s, rec.clone()).map_err(|e| e.to_string())?;
     let e = |e: vipt_mm::MmError| e.to_string();
@@ -141,8 +154,19 @@ pub const PRESENT: [f64; 4] = [0.0, 0.25, 0.5, 1.0];
 /// The default sweep's colour counts.
 pub const COLOURS: [usize; 2] = [1, 2];
 
-/// The whole sweep for the given strategies.
+/// The whole sweep for the given strategies on 2.6.14's profile.
 pub fn sweep(
+    strategies: &[&str],
+    vmas: &[usize],
+    present: &[f64],
+    colours: &[usize],
+) -> Result<Vec<CostPoint>, String> {
+    sweep_on(Kernel::V2_6_14, strategies, vmas, present, colours)
+}
+
+/// The whole sweep for the given strategies on `kernel`'s profile.
+pub fn sweep_on(
+    kernel: Kernel,
     strategies: &[&str],
     vmas: &[usize],
     present: &[f64],
@@ -153,7 +177,7 @@ pub fn sweep(
         for &k in colours {
             for &n in vmas {
                 for &p in present {
-                    v.push(measure(s, n, p, k)?);
+                    v.push(measure_on(kernel, s, n, p, k)?);
                 }
             }
         }

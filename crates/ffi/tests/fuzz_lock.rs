@@ -29,22 +29,33 @@ fn packages(path: &Path) -> BTreeSet<(String, String)> {
 /// normal and build dependencies, transitively (dev-dependencies are not
 /// built by the fuzz workspace), from `cargo metadata` on the main workspace.
 fn library_closure(root: &Path) -> BTreeSet<(String, String)> {
-    let out = std::process::Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--manifest-path",
-        ])
-        .arg(root.join("Cargo.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // `cargo metadata` can fail for reasons of the machine, not the code (it
+    // once failed once in a full `cargo test` run, with no change to any
+    // manifest): it is retried, and its stderr kept for the message.
+    let mut errors = Vec::new();
+    let out = (0..3)
+        .find_map(|i| {
+            if i > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+            let out = std::process::Command::new(env!("CARGO"))
+                .args([
+                    "metadata",
+                    "--format-version",
+                    "1",
+                    "--offline",
+                    "--manifest-path",
+                ])
+                .arg(root.join("Cargo.toml"))
+                .output()
+                .unwrap();
+            if out.status.success() {
+                return Some(out);
+            }
+            errors.push(String::from_utf8_lossy(&out.stderr).into_owned());
+            None
+        })
+        .unwrap_or_else(|| panic!("cargo metadata failed 3 times: {errors:#?}"));
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let name_of: BTreeMap<&str, (String, String)> = meta["packages"]
         .as_array()
