@@ -1,10 +1,11 @@
 //! `vipt report`: every question of the seed thread answered in one run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde_json::{json, Value};
+use vipt_mm::Kernel;
 use vipt_pte::{coincidences, Layout};
 
 use crate::cost;
@@ -31,6 +32,56 @@ pub const RACES: [Kind; 5] = [
     Kind::ZapRefault,
 ];
 
+/// The scenarios the report explores with every strategy on every kernel
+/// profile but those of [`OWN_ONLY`]: the races of question 2, pte-lock
+/// (question 6) and move-in (question 8). The others (swap-pte,
+/// inequivalent) run every strategy on 2.6.14 and, on the later profiles,
+/// the kernel's own `flush_dcache_page`.
+pub const PROFILED: [Kind; 7] = [
+    Kind::Reclaim,
+    Kind::Cow,
+    Kind::Munmap,
+    Kind::Truncate,
+    Kind::ZapRefault,
+    Kind::PteLock,
+    Kind::MoveIn,
+];
+
+/// Scenario `k`'s defaults on `kernel`, with that kernel's own `_PAGE_FLUSH`
+/// handling (never a mixed model). On 2.6.14 these are `k.defaults()`.
+pub fn on_kernel(k: Kind, kernel: Kernel) -> Params {
+    Params {
+        kernel,
+        page_flush: kernel.flush_only_ptes(),
+        ..k.defaults()
+    }
+}
+
+/// The profile of question 4's cost sweep.
+pub const COST_KERNEL: Kernel = Kernel::V2_6_14;
+
+/// The profiles with flush-only ptes (`flush` true) or without.
+fn kernels_with_flush_only(flush: bool) -> Vec<Kernel> {
+    Kernel::ALL
+        .into_iter()
+        .filter(|k| k.flush_only_ptes() == flush)
+        .collect()
+}
+
+/// "2.6.14, 2.6.15".
+fn kernel_list(ks: &[Kernel]) -> String {
+    ks.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// "a, b" or "none".
+fn list_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
 /// How much work the report does.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
@@ -54,7 +105,7 @@ impl Default for Budget {
     fn default() -> Self {
         Budget {
             bound: 3,
-            exhaustive: 50_000,
+            exhaustive: 100_000,
             samples: 20_000,
             pct_depth: 3,
             minimise: 5_000,
@@ -203,6 +254,7 @@ impl Cell {
         json!({
             "scenario": self.scenario,
             "strategy": self.strategy,
+            "kernel": self.params.kernel.name(),
             "params": self.params.to_string(),
             "verdict": self.verdict(),
             "explored": self.report.executions,
@@ -222,11 +274,18 @@ impl Cell {
 }
 
 /// Command-line flags for the parameters that differ from the defaults.
+///
+/// `--kernel K` alone gives K's own `_PAGE_FLUSH` handling (the CLI's
+/// default), so `--page-flush` follows only where `p` is a mixed model, or
+/// differs from `d` on `d`'s kernel.
 pub fn param_flags(p: Params, d: Params) -> String {
     let mut s = String::new();
-    if p.kernel != d.kernel {
+    let page_flush = if p.kernel != d.kernel {
         s += &format!(" --kernel {}", p.kernel);
-    }
+        p.kernel.flush_only_ptes()
+    } else {
+        d.page_flush
+    };
     if p.vmas != d.vmas {
         s += &format!(" --vmas {}", p.vmas);
     }
@@ -236,7 +295,7 @@ pub fn param_flags(p: Params, d: Params) -> String {
     if p.colour != d.colour {
         s += &format!(" --colour {}", p.colour);
     }
-    if p.page_flush != d.page_flush {
+    if p.page_flush != page_flush {
         s += &format!(" --page-flush {}", if p.page_flush { "on" } else { "off" });
     }
     if p.move_in != d.move_in {
@@ -272,6 +331,30 @@ impl Question {
         );
         s += &table_text(&self.table);
         s
+    }
+}
+
+/// A table of the report that answers no one question: each kernel with its
+/// own `flush_dcache_page`.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// The heading.
+    pub title: String,
+    /// What the table shows, from the numbers.
+    pub answer: String,
+    /// The table: a header row, then rows.
+    pub table: Vec<Vec<String>>,
+}
+
+impl Section {
+    /// The section as JSON.
+    pub fn json(&self) -> Value {
+        json!({"title": self.title, "answer": self.answer, "table": self.table})
+    }
+
+    /// The section as text.
+    pub fn text(&self) -> String {
+        format!("## {}\n\n{}\n\n", self.title, self.answer) + &table_text(&self.table)
     }
 }
 
@@ -313,6 +396,8 @@ pub fn table_text(t: &[Vec<String>]) -> String {
 pub struct FullReport {
     /// The answers.
     pub questions: Vec<Question>,
+    /// Each kernel with its own `flush_dcache_page`, on every scenario.
+    pub own_flush: Section,
     /// Every explored cell.
     pub cells: Vec<Cell>,
     /// The cost sweep of question 4.
@@ -326,6 +411,7 @@ impl FullReport {
     pub fn json(&self) -> Value {
         json!({
             "questions": self.questions.iter().map(Question::json).collect::<Vec<_>>(),
+            "own_flush_dcache_page": self.own_flush.json(),
             "cells": self.cells.iter().map(Cell::json).collect::<Vec<_>>(),
             "budget": {
                 "bound": self.budget.bound, "exhaustive": self.budget.exhaustive,
@@ -349,7 +435,15 @@ impl FullReport {
             .cells
             .iter()
             .filter(|c| c.report.failing == 0 && c.verdict_of() != Verdict::Pass)
-            .map(|c| format!("{} / {} ({})", c.scenario, c.strategy, report_params(c)))
+            .map(|c| {
+                format!(
+                    "{} / {} / {} ({})",
+                    c.scenario,
+                    c.params.kernel,
+                    c.strategy,
+                    report_params(c)
+                )
+            })
             .collect();
         if !short.is_empty() {
             s += &format!(
@@ -366,9 +460,12 @@ impl FullReport {
             s += &q.text();
             s.push('\n');
         }
+        s += &self.own_flush.text();
+        s.push('\n');
         s += "## Every failing cell, with the command that replays its minimal schedule\n\n";
         let mut t = vec![[
             "scenario",
+            "kernel",
             "strategy",
             "params",
             "failing/explored",
@@ -380,6 +477,7 @@ impl FullReport {
         for c in self.cells.iter().filter(|c| c.report.failing > 0) {
             t.push(vec![
                 c.scenario.to_string(),
+                c.params.kernel.to_string(),
                 c.strategy.clone(),
                 report_params(c),
                 format!("{}/{}", c.report.failing, c.report.executions),
@@ -417,9 +515,10 @@ fn coverage_header(bound: u32) -> String {
     }
 }
 
-/// The cell's parameters that differ from its scenario's defaults.
+/// The cell's parameters that differ from its scenario's defaults on its
+/// kernel (the kernel has a column of its own).
 fn report_params(c: &Cell) -> String {
-    let f = param_flags(c.params, c.kind().defaults());
+    let f = param_flags(c.params, on_kernel(c.kind(), c.params.kernel));
     if f.is_empty() {
         "defaults".into()
     } else {
@@ -502,7 +601,20 @@ pub fn run_cell(k: Kind, strategy: &str, p: Params, b: &Budget) -> Result<Cell, 
     })
 }
 
-/// The cells the report explores.
+/// The later profiles whose cells run only the kernel's own
+/// `flush_dcache_page` on every scenario (and patched-ptl on pte-lock, for
+/// question 6). 2.6.15 keeps 2.6.14's flush-only ptes and user-address
+/// flushes and differs in its generic mm's locking and Hugh's
+/// `translation_exists`; running every strategy on it too would make the
+/// report more than twice as long as the one with only 2.6.14 and 3.x.
+pub const OWN_ONLY: [Kernel; 1] = [Kernel::V2_6_15];
+
+/// The cells the report explores: every scenario × strategy on 2.6.14; on
+/// each later profile, the [`PROFILED`] scenarios × every strategy (of
+/// patched-ptl only pte-lock, question 6's scenario) unless the profile is
+/// one of [`OWN_ONLY`], and every other scenario with the profile's own
+/// `flush_dcache_page`; the colourings of question 5 on 2.6.14. Each
+/// profile runs with its own `_PAGE_FLUSH` handling ([`on_kernel`]).
 pub fn cell_plan() -> Vec<(Kind, &'static str, Params)> {
     let mut v = Vec::new();
     for k in Kind::ALL {
@@ -510,18 +622,22 @@ pub fn cell_plan() -> Vec<(Kind, &'static str, Params)> {
             v.push((k, s, k.defaults()));
         }
     }
-    // 3.x: no _PAGE_FLUSH (questions 2, 3, 7, 8).
-    for k in RACES.into_iter().chain([Kind::MoveIn, Kind::PteLock]) {
-        for s in STRATEGIES {
-            v.push((
-                k,
-                s,
-                Params {
-                    kernel: vipt_mm::Kernel::V3x,
-                    page_flush: false,
-                    ..k.defaults()
-                },
-            ));
+    for kernel in Kernel::ALL
+        .into_iter()
+        .filter(|&k| k != Params::default().kernel)
+    {
+        for k in Kind::ALL {
+            let own = kernel.flush_dcache_page();
+            let every = PROFILED.contains(&k) && !OWN_ONLY.contains(&kernel);
+            // patched-ptl is question 6's variant: its other cells only
+            // repeat the inversion every execution of it reports.
+            for s in STRATEGIES.into_iter().filter(|&s| {
+                (every && s != "patched-ptl")
+                    || s == own
+                    || (s == "patched-ptl" && k == Kind::PteLock)
+            }) {
+                v.push((k, s, on_kernel(k, kernel)));
+            }
         }
     }
     // Colourings (question 5).
@@ -580,7 +696,8 @@ pub fn run(
         .into_iter()
         .flatten()
         .collect();
-    let cost_pts = cost::sweep(
+    let cost_pts = cost::sweep_on(
+        COST_KERNEL,
         &STRATEGIES[..5],
         &cost::VMAS,
         &cost::PRESENT,
@@ -589,6 +706,11 @@ pub fn run(
     progress("cost sweep", 1, 1);
     let mut r = FullReport {
         questions: Vec::new(),
+        own_flush: Section {
+            title: String::new(),
+            answer: String::new(),
+            table: Vec::new(),
+        },
         cells,
         cost: cost_pts,
         budget: *b,
@@ -604,6 +726,7 @@ pub fn run(
         question7(&r),
         question8(&r),
     ];
+    r.own_flush = own_flush(&r);
     Ok(r)
 }
 
@@ -646,31 +769,50 @@ fn question1(r: &FullReport) -> Result<Question, String> {
     ]);
     table.push(row("legacy-2005"));
     table.push(row("patched-2005"));
-    let legacy = r.cell(Kind::SwapPte, "legacy-2005", p).map(|c| c.verdict()) == Some("fail");
-    let patched = r
-        .cell(Kind::SwapPte, "patched-2005", p)
-        .map(|c| c.verdict());
+    let c32 = coincidences(Layout::Bits32, 0x12345, 0).map_err(|e| e.to_string())?;
+    let verdict = |s: &str| r.cell(Kind::SwapPte, s, p).map(|c| (c.verdict_of(), c));
+    let legacy = match verdict("legacy-2005") {
+        Some((Verdict::Fail, c)) if c.report.mean("fdc_nullified") > 0.0 => format!(
+            "flushes through the swap pte, the flush is nullified ({:.0} fdc nullified per execution) and B reads stale data in {} of {} schedules",
+            c.report.mean("fdc_nullified"),
+            c.report.failing,
+            c.report.executions
+        ),
+        Some((Verdict::Fail, c)) => format!(
+            "leaves B stale in {} of {} schedules",
+            c.report.failing, c.report.executions
+        ),
+        Some((Verdict::Pass, _)) => "does not fail".into(),
+        _ => "found no failure, but its search did not cover the bound".into(),
+    };
+    let patched = match verdict("patched-2005") {
+        Some((Verdict::Pass, c)) => format!(
+            "accepts none of those ptes and passes all {} schedules",
+            c.report.executions
+        ),
+        Some((Verdict::Fail, c)) => format!(
+            "fails in {} of {} schedules",
+            c.report.failing, c.report.executions
+        ),
+        _ => "found no failure, but its search did not cover the bound".into(),
+    };
     Ok(Question {
         id: 1,
         title: "coincidental swap/file ptes".into(),
         answer: format!(
-            "The pre-patch test takes the counted swap and file entries for a translation of the pfn. In the swap-pte scenario (A's COW copy swapped to slot 16 × pfn), legacy-2005 {} and patched-2005 {}.",
-            if legacy { "flushes through the swap pte, the flush is nullified, and B reads stale data" } else { "does NOT fail (unexpected)" },
-            match patched {
-                Some("pass") => "skips it and flushes B: no stale read",
-                Some("fail") => "fails (unexpected)",
-                _ => "found no failure, but its search did not cover the bound",
-            }
+            "For pfn 0x12345 the pre-patch test takes {} swap and {} file entries for a translation of the pfn, Hugh's patched test {}. In the swap-pte scenario on {} (A's COW copy swapped to slot 16 × pfn), legacy-2005 {legacy}; patched-2005 {patched}.",
+            c32.swap, c32.file, c32.patched_2005, p.kernel
         ),
         table,
     })
 }
 
 /// A header row: `first`, then the strategies.
-fn header(first: &str, strategies: &[&str]) -> Vec<String> {
-    std::iter::once(first)
-        .chain(strategies.iter().copied())
-        .map(String::from)
+fn header(first: &[&str], strategies: &[&str]) -> Vec<String> {
+    first
+        .iter()
+        .chain(strategies.iter())
+        .map(|s| s.to_string())
         .collect()
 }
 
@@ -681,56 +823,137 @@ fn verdict_row(r: &FullReport, k: Kind, p: Params, strategies: &[&str]) -> Vec<S
         .collect()
 }
 
+/// Whether `strategy` failed scenario `k` on `kernel`.
+fn fails(r: &FullReport, k: Kind, kernel: Kernel, strategy: &str) -> bool {
+    r.cell(k, strategy, on_kernel(k, kernel))
+        .is_some_and(|c| c.report.failing > 0)
+}
+
+/// Whether `strategy` passed scenario `k` on `kernel` (no failure, and the
+/// search covered the bound).
+fn passes(r: &FullReport, k: Kind, kernel: Kernel, strategy: &str) -> bool {
+    r.cell(k, strategy, on_kernel(k, kernel))
+        .is_some_and(|c| c.verdict_of() == Verdict::Pass)
+}
+
+/// Whether `strategy`'s cells of scenario `k` on `kernels` all passed, at
+/// least one of them having run (a profile of [`OWN_ONLY`] has no cell for
+/// most strategies).
+fn all_pass(r: &FullReport, k: Kind, kernels: &[Kernel], strategy: &str) -> bool {
+    let cells: Vec<&Cell> = kernels
+        .iter()
+        .filter_map(|&kn| r.cell(k, strategy, on_kernel(k, kn)))
+        .collect();
+    !cells.is_empty() && cells.iter().all(|c| c.verdict_of() == Verdict::Pass)
+}
+
+/// "on" for a kernel with flush-only ptes, "off" for one without.
+fn page_flush_text(kernel: Kernel) -> &'static str {
+    if kernel.flush_only_ptes() {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// What the racers of the later profiles do besides losing the flush-only
+/// pte: the model's hooks, as `arch::Parisc` implements them.
+const HOOKS_DIFFER: &str = "The comparison is of kernels, not of the one bit: 2.6.15 keeps 2.6.14's flush-only ptes and user-address flushes (it adds split pte locks, per-table zap locking and Hugh's translation_exists), but 3.x and 6.10 differ from 2.6.14 in their racers' hooks too: 3.x's flush_cache_page purges the TLB entry and flushes by pfn through tmpalias, 6.10's ptep_clear_flush flushes the old pfn after clearing the pte, and both switch the COW pte with flush, ptep_clear_flush, set_pte_at.";
+
 fn question2(r: &FullReport) -> Question {
-    let mut table = vec![vec![
-        "racer".into(),
-        "_PAGE_FLUSH".into(),
-        "patched-2005".into(),
-        "\"the racer already did the flush\"".into(),
-        "minimal failing schedule (preemptions)".into(),
-    ]];
+    let mut table = vec![header(
+        &[
+            "racer",
+            "kernel",
+            "_PAGE_FLUSH",
+            "patched-2005",
+            "\"the racer already did the flush\"",
+            "minimal failing schedule (preemptions)",
+        ],
+        &[],
+    )];
     let mut false_for = Vec::new();
+    let mut holds_everywhere = Vec::new();
+    let mut open = Vec::new();
+    let mut preemptions = BTreeSet::new();
+    let (with, without) = (
+        kernels_with_flush_only(true),
+        kernels_with_flush_only(false),
+    );
+    let mut only_without = Vec::new();
+    let mut even_with = Vec::new();
     for k in RACES {
-        for pf in [true, false] {
-            let p = Params {
-                kernel: if pf {
-                    vipt_mm::Kernel::V2_6_14
-                } else {
-                    vipt_mm::Kernel::V3x
-                },
-                page_flush: pf,
-                ..k.defaults()
-            };
-            let Some(c) = r.cell(k, "patched-2005", p) else {
+        let mut false_on = Vec::new();
+        let mut all_pass = true;
+        for kernel in Kernel::ALL {
+            let Some(c) = r.cell(k, "patched-2005", on_kernel(k, kernel)) else {
+                all_pass = false;
                 continue;
             };
-            let holds = c.report.failing == 0;
-            if !holds {
-                false_for.push(format!(
-                    "{} ({})",
-                    k.name(),
-                    if pf { "2.6.14" } else { "3.x" }
-                ));
-            }
+            let theory = match c.verdict_of() {
+                Verdict::Fail => {
+                    false_on.push(kernel);
+                    preemptions.extend(c.preemptions);
+                    "FALSE"
+                }
+                Verdict::Pass => "true",
+                Verdict::Inconclusive => {
+                    open.push(format!("{} ({kernel})", k.name()));
+                    "not shown (search incomplete)"
+                }
+            };
+            all_pass &= c.verdict_of() == Verdict::Pass;
             table.push(vec![
                 k.racer().into(),
-                if pf { "on (2.6.14)" } else { "off (3.x)" }.into(),
-                verdict_row(r, k, p, &["patched-2005"])[0].clone(),
-                if holds { "true".into() } else { "FALSE".into() },
+                kernel.name().into(),
+                page_flush_text(kernel).into(),
+                c.label(),
+                theory.into(),
                 c.schedule.as_ref().map_or(String::new(), |s| {
                     format!("{s} ({})", c.preemptions.unwrap_or(0))
                 }),
             ]);
         }
+        if !false_on.is_empty() {
+            false_for.push(format!("{} ({})", k.name(), kernel_list(&false_on)));
+            if false_on.iter().all(|kn| !kn.flush_only_ptes())
+                && with.iter().all(|&kn| passes(r, k, kn, "patched-2005"))
+            {
+                only_without.push(format!("{} ({})", k.name(), kernel_list(&false_on)));
+            } else if false_on.iter().any(|kn| kn.flush_only_ptes()) {
+                even_with.push(k.name().to_string());
+            }
+        }
+        if all_pass {
+            holds_everywhere.push(k.name().to_string());
+        }
     }
     let mut answer = if false_for.is_empty() {
-        "patched-2005 left no stale line for any racer within the bound.".to_string()
+        "patched-2005 left no stale line for any racer on any profile within the bound.".to_string()
     } else {
         format!(
-            "The theory is false for: {}. Elsewhere no schedule within the bound leaves a stale line. With _PAGE_FLUSH the racer's cleared pte still lets the flush through, so the theory holds in 2.6.14 only because of the flush-only pte.",
-            false_for.join(", ")
+            "The theory is false for: {}. It holds on every profile for: {}.",
+            false_for.join(", "),
+            list_or_none(&holds_everywhere)
         )
     };
+    if !open.is_empty() {
+        answer += &format!(" Not settled (a budget ran out): {}.", open.join(", "));
+    }
+    if !preemptions.is_empty() {
+        let p: Vec<String> = preemptions.iter().map(|p| p.to_string()).collect();
+        answer += &format!(
+            " The minimal failing schedules have {} preemption(s).",
+            p.join(" or ")
+        );
+    }
+    answer += &format!(
+        " False on a profile without flush-only ptes ({}) while true on both with them ({}): {}. False even with flush-only ptes: {}. Question 7 compares the profiles for every strategy; they differ in more than _PAGE_FLUSH.",
+        kernel_list(&without),
+        kernel_list(&with),
+        list_or_none(&only_without),
+        list_or_none(&even_with)
+    );
     answer += " Replay any schedule with the command in the cells (JSON) or `vipt replay`.";
     Question {
         id: 2,
@@ -745,23 +968,29 @@ fn question3(
     b: &Budget,
     progress: &(dyn Fn(&str, usize, usize) + Sync),
 ) -> Result<Question, String> {
-    let mut table = vec![vec![
-        "scenario".into(),
-        "sampler".into(),
-        "patched-2005 stale-read rate [95% CI]".into(),
-        "recheck".into(),
-        "patched / recheck".into(),
-    ]];
+    let mut table = vec![header(
+        &[
+            "scenario",
+            "kernel",
+            "sampler",
+            "patched-2005 stale-read rate [95% CI]",
+            "recheck",
+            "patched / recheck",
+        ],
+        &[],
+    )];
+    // Sampled where the exhaustive search shows patched-2005 failing.
+    let pairs: Vec<(Kind, Kernel)> = [Kind::ZapRefault, Kind::Reclaim]
+        .into_iter()
+        .flat_map(|k| Kernel::ALL.into_iter().map(move |kn| (k, kn)))
+        .filter(|&(k, kn)| fails(r, k, kn, "patched-2005"))
+        .collect();
     let mut ratios = Vec::new();
     let samplers = [Mode::Random, Mode::Pct { depth: b.pct_depth }];
-    let total = 2 * samplers.len();
+    let total = pairs.len() * samplers.len();
     let mut n = 0;
-    for k in [Kind::ZapRefault, Kind::Reclaim] {
-        let p = Params {
-            kernel: vipt_mm::Kernel::V3x,
-            page_flush: false,
-            ..k.defaults()
-        };
+    for &(k, kernel) in &pairs {
+        let p = on_kernel(k, kernel);
         for mode in samplers {
             let cfg = Config {
                 mode,
@@ -777,9 +1006,10 @@ fn question3(
             } else {
                 pr.rate() / rr.rate()
             };
-            ratios.push((k, mode, ratio));
+            ratios.push((k, kernel, mode, ratio, pr.failing));
             table.push(vec![
-                format!("{} (3.x)", k.name()),
+                k.name().into(),
+                kernel.name().into(),
                 mode.to_string(),
                 rate_text(&pr),
                 rate_text(&rr),
@@ -789,62 +1019,91 @@ fn question3(
             progress("sampling patched-2005 vs recheck", n, total);
         }
     }
-    let zr = r.cell(
-        Kind::ZapRefault,
-        "recheck",
-        Params {
-            kernel: vipt_mm::Kernel::V3x,
-            page_flush: false,
-            ..Kind::ZapRefault.defaults()
-        },
-    );
-    let enumerated = zr.map_or(String::new(), |c| {
-        format!(
-            " Exhaustively ({}), recheck fails in {} of {} zap-refault schedules; the minimal one is {}.",
-            c.coverage(),
-            c.report.failing,
-            c.report.executions,
-            c.schedule.clone().unwrap_or_else(|| "none".into())
-        )
-    });
+    let enumerated: Vec<String> = pairs
+        .iter()
+        .filter_map(|&(k, kernel)| {
+            r.cell(k, "recheck", on_kernel(k, kernel)).map(|c| {
+                format!(
+                    "{} on {kernel}: recheck fails in {} of {} schedules ({}{})",
+                    k.name(),
+                    c.report.failing,
+                    c.report.executions,
+                    c.coverage(),
+                    c.schedule
+                        .as_ref()
+                        .map_or(String::new(), |s| format!("; minimal {s}"))
+                )
+            })
+        })
+        .collect();
     let lows: Vec<String> = ratios
         .iter()
-        .map(|(k, mode, ratio)| format!("{} {mode}: {}", k.name(), ratio_text(*ratio)))
+        .map(|(k, kn, mode, ratio, _)| format!("{} {kn} {mode}: {}", k.name(), ratio_text(*ratio)))
         .collect();
     let best = ratios
         .iter()
-        .map(|x| x.2)
+        .map(|x| x.3)
         .filter(|x| x.is_finite())
         .fold(0.0f64, f64::max);
-    let never = ratios.iter().all(|x| !x.2.is_finite());
+    let never = ratios.iter().all(|x| !x.3.is_finite());
+    let sampled_none = ratios.iter().filter(|x| x.4 == 0).count();
+    let mut answer = if pairs.is_empty() {
+        "patched-2005 failed no exhaustive zap-refault or reclaim cell on any profile, so there is nothing to compare.".to_string()
+    } else if never {
+        format!(
+            "Sampled where the exhaustive search shows patched-2005 failing, on the same schedules (same seeds) recheck never failed ({}).",
+            lows.join("; ")
+        )
+    } else {
+        format!(
+            "Sampled where the exhaustive search shows patched-2005 failing, on the same schedules (same seeds) patched-2005 fails up to {best:.1}× as often as recheck ({}).",
+            lows.join("; ")
+        )
+    };
+    if sampled_none > 0 {
+        answer += &format!(" In {sampled_none} of these samples patched-2005 did not fail either.");
+    }
+    if !enumerated.is_empty() {
+        answer += &format!(" Exhaustively: {}.", enumerated.join("; "));
+    }
     Ok(Question {
         id: 3,
         title: "recheck: \"several orders of magnitude\"?".into(),
-        answer: if never {
-            format!(
-                "On the same sampled schedules (same seeds) recheck never failed where patched-2005 did ({}); the right-before, wrong-during, right-after window needs the pte back before the re-read, and in these racers the racer's own flush of that colour then comes after the kernel alias was written back, so the line it leaves is fresh.{enumerated}",
-                lows.join("; ")
-            )
-        } else {
-            format!(
-                "On the same sampled schedules (same seeds) patched-2005 fails up to {best:.1}× as often as recheck ({}).{enumerated}",
-                lows.join("; ")
-            )
-        },
+        answer,
         table,
     })
 }
 
 fn question4(r: &FullReport) -> Question {
-    let table = cost::table(
+    let kernel = COST_KERNEL;
+    let mut table = cost::table(
         r.cost
             .iter()
             .filter(|p| [1, 4, 32].contains(&p.vmas) && [0.25, 1.0].contains(&p.present)),
     );
+    for (i, row) in table.iter_mut().enumerate() {
+        row.insert(
+            0,
+            if i == 0 {
+                "kernel".into()
+            } else {
+                kernel.to_string()
+            },
+        );
+    }
+    let lpp = vipt_pte::PAGE_SIZE / vipt_cache::HwConfig::default().geometry.line_size;
     let get = |s: &str, n: usize, f: f64, k: usize| {
         r.cost
             .iter()
             .find(|p| p.strategy == s && p.vmas == n && p.present == f && p.colours == k)
+    };
+    let flushes = |p: &cost::CostPoint| p.fdc_issued / lpp;
+    let reads = |p: &cost::CostPoint| {
+        if p.translation_checks == 0 {
+            "reads no pte".to_string()
+        } else {
+            format!("makes {} translation checks", p.translation_checks)
+        }
     };
     let answer = match (
         get("patched-2005", 32, 0.25, 1),
@@ -852,11 +1111,33 @@ fn question4(r: &FullReport) -> Question {
         get("modern", 32, 0.25, 1),
         get("patched-2005", 32, 0.25, 2),
         get("tmpalias", 32, 0.25, 2),
+        get("modern", 32, 0.25, 2),
     ) {
-        (Some(p), Some(t), Some(m), Some(p2), Some(t2)) => format!(
-            "With 32 congruent vmas of which a quarter have a present pte, patched-2005 issues {} fdc and reads {} tree node(s) with {} translation checks ({} steps under tree_lock); tmpalias issues {} fdc with {} TLB insert(s) and reads no pte; modern {} fdc and {} TLB purges. The walk is cheap (identical intervals share one prio-tree node); the fdc loop is the cost, paid once per colour by tmpalias and modern and once in all by the break-after-one strategies. With two colours tmpalias issues {} fdc to patched-2005's {}: the extra colour is the price of being right (question 5). `vipt cost` prints the whole sweep and plots it.",
-            p.fdc_issued, p.tree_nodes, p.translation_checks, p.lock_hold_steps, t.fdc_issued, t.tlb_inserts, m.fdc_issued, m.tlb_purges, t2.fdc_issued, p2.fdc_issued
-        ),
+        (Some(p), Some(t), Some(m), Some(p2), Some(t2), Some(m2)) => {
+            let per = |x: &cost::CostPoint| {
+                // The kernel alias is one page flush; the rest are user colours.
+                let user = flushes(x).saturating_sub(1);
+                if user as usize == x.vmas {
+                    "one user page flush per vma".to_string()
+                } else {
+                    format!("{user} user page flush(es)")
+                }
+            };
+            format!(
+                "On {kernel} ({lpp} fdc per page flush), with 32 congruent vmas of which a quarter have a present pte: patched-2005 issues {} fdc, reads {} index node(s) and makes {} translation checks ({} steps under tree_lock); tmpalias issues {} fdc with {} TLB purges and {}; modern {} fdc with {} TLB purges and {}. With the vmas alternating between two colours, patched-2005 stays at {} fdc (and is wrong, question 5), tmpalias issues {} ({}, {} TLB purges, {} steps under tree_lock) and modern {} ({}, {} TLB purges): both flush whenever a vma's colour differs from the last address flushed{}. `vipt cost` prints the whole sweep and plots it.",
+                p.fdc_issued, p.tree_nodes, p.translation_checks, p.lock_hold_steps,
+                t.fdc_issued, t.tlb_purges, reads(t),
+                m.fdc_issued, m.tlb_purges, reads(m),
+                p2.fdc_issued,
+                t2.fdc_issued, per(t2), t2.tlb_purges, t2.lock_hold_steps,
+                m2.fdc_issued, per(m2), m2.tlb_purges,
+                if flushes(t2).max(flushes(m2)) > 1 + 2 {
+                    ", so with the colours interleaved in i_mmap the cost follows the number of vmas, not of colours"
+                } else {
+                    ""
+                },
+            )
+        }
         _ => "sweep incomplete".into(),
     };
     Question {
@@ -869,12 +1150,27 @@ fn question4(r: &FullReport) -> Question {
 
 fn question5(r: &FullReport) -> Question {
     let strategies = &STRATEGIES[..5];
-    let mut table = vec![header("colouring", strategies)];
+    let mut table = vec![header(&["colouring"], strategies)];
+    let mut failing = BTreeMap::new();
+    let mut passing = BTreeMap::new();
     for c in [Colour::Linux2614, Colour::MapFixed, Colour::PgoffAware] {
         let p = Params {
             colour: c,
             ..Kind::Inequivalent.defaults()
         };
+        for s in strategies {
+            match r.cell(Kind::Inequivalent, s, p).map(|x| x.verdict_of()) {
+                Some(Verdict::Fail) => failing
+                    .entry(c.to_string())
+                    .or_insert_with(Vec::new)
+                    .push(*s),
+                Some(Verdict::Pass) => passing
+                    .entry(c.to_string())
+                    .or_insert_with(Vec::new)
+                    .push(*s),
+                _ => {}
+            }
+        }
         table.push(
             std::iter::once(format!("{c}"))
                 .chain(verdict_row(r, Kind::Inequivalent, p, strategies))
@@ -884,36 +1180,59 @@ fn question5(r: &FullReport) -> Question {
     let reports = r
         .cell(Kind::Inequivalent, "modern", Kind::Inequivalent.defaults())
         .map_or(0.0, |c| c.report.mean("alias_reports"));
+    let names = |m: &BTreeMap<String, Vec<&str>>, c: Colour| {
+        m.get(&c.to_string())
+            .map_or("none".to_string(), |v| v.join(", "))
+    };
+    let f = |c| names(&failing, c);
+    let pa = |c| names(&passing, c);
+    let congruent = if !failing.contains_key(&Colour::PgoffAware.to_string()) {
+        format!(
+            "The pgoff-aware colouring makes the mappings congruent and {} pass.",
+            pa(Colour::PgoffAware)
+        )
+    } else {
+        format!(
+            "With the pgoff-aware colouring {} still fail.",
+            f(Colour::PgoffAware)
+        )
+    };
     Question {
         id: 5,
         title: "congruence".into(),
         answer: format!(
-            "With B's page at pgoff 1 coloured as pgoff 0 (2.6.14) or placed by MAP_FIXED one page off, every break-after-one-flush strategy leaves B's line stale; tmpalias and modern flush every colour and do not. modern reports INEQUIVALENT ALIASES ({reports:.1} reports per execution). The pgoff-aware colouring makes the mappings congruent and every strategy passes."
+            "On {}, with B's page at pgoff 1 coloured as pgoff 0 (2.6.14's colouring), {} leave B's line stale and {} pass; placed by MAP_FIXED one page off, {} fail and {} pass. modern reports INEQUIVALENT ALIASES ({reports:.1} reports per execution). {congruent} The kernel's-own table below has this scenario on every profile.",
+            Kind::Inequivalent.defaults().kernel,
+            f(Colour::Linux2614),
+            pa(Colour::Linux2614),
+            f(Colour::MapFixed),
+            pa(Colour::MapFixed),
         ),
         table,
     }
 }
 
 fn question6(r: &FullReport) -> Question {
-    let mut table = vec![vec![
-        "_PAGE_FLUSH".into(),
-        "patched-ptl verdict".into(),
-        "inversions".into(),
-        "deadlocks".into(),
-        "minimal schedule".into(),
-    ]];
+    let mut table = vec![header(
+        &[
+            "kernel",
+            "_PAGE_FLUSH",
+            "patched-ptl verdict",
+            "inversions",
+            "deadlocks",
+            "minimal schedule",
+        ],
+        &[],
+    )];
     let mut dl = 0;
-    for pf in [true, false] {
-        let p = Params {
-            kernel: if pf {
-                vipt_mm::Kernel::V2_6_14
-            } else {
-                vipt_mm::Kernel::V3x
-            },
-            page_flush: pf,
-            ..Kind::PteLock.defaults()
-        };
-        if let Some(c) = r.cell(Kind::PteLock, "patched-ptl", p) {
+    let mut every = true;
+    let mut inversions = Vec::new();
+    for kernel in Kernel::ALL {
+        if let Some(c) = r.cell(
+            Kind::PteLock,
+            "patched-ptl",
+            on_kernel(Kind::PteLock, kernel),
+        ) {
             let count = |pre: &str| {
                 c.report
                     .failure_kinds
@@ -922,16 +1241,20 @@ fn question6(r: &FullReport) -> Question {
                     .map(|(_, v)| v)
                     .sum::<u64>()
             };
+            let inv = count("lock order");
+            every &= inv == c.report.executions;
+            inversions.push(format!("{inv} of {} on {kernel}", c.report.executions));
             dl += count("deadlock");
             table.push(vec![
-                if pf { "on" } else { "off" }.into(),
+                kernel.name().into(),
+                page_flush_text(kernel).into(),
                 format!(
                     "{} {}/{}",
                     c.verdict(),
                     c.report.failing,
                     c.report.executions
                 ),
-                count("lock order").to_string(),
+                inv.to_string(),
                 count("deadlock").to_string(),
                 c.schedule.clone().unwrap_or_default(),
             ]);
@@ -951,49 +1274,154 @@ fn question6(r: &FullReport) -> Question {
         id: 6,
         title: "the pte lock inside translation_exists".into(),
         answer: format!(
-            "The lock-order checker reports the inversion in every execution that takes the pte lock under tree_lock, without needing the deadlock: {inv}. Executions that actually deadlock within the bound: {dl}."
+            "The lock-order checker reports the inversion in {} ({}), without needing the deadlock; on 2.6.14: {inv}. Executions that actually deadlock within the bound, all profiles: {dl}.",
+            if every { "every explored execution on every profile" } else { "these executions" },
+            inversions.join(", ")
         ),
         table,
     }
 }
 
+/// The scenarios of question 7: the races and pte-lock (reclaim with a
+/// dirty pte).
+const Q7: [Kind; 6] = [
+    Kind::Reclaim,
+    Kind::Cow,
+    Kind::Munmap,
+    Kind::Truncate,
+    Kind::ZapRefault,
+    Kind::PteLock,
+];
+
 fn question7(r: &FullReport) -> Question {
     let strategies = &STRATEGIES[..5];
-    let mut table = vec![header("racer, _PAGE_FLUSH", strategies)];
-    let mut opened = Vec::new();
-    for k in RACES {
-        let mut on = Vec::new();
-        for pf in [true, false] {
-            let p = Params {
-                kernel: if pf {
-                    vipt_mm::Kernel::V2_6_14
-                } else {
-                    vipt_mm::Kernel::V3x
-                },
-                page_flush: pf,
-                ..k.defaults()
-            };
-            let row = verdict_row(r, k, p, strategies);
-            if pf {
-                on = row.clone();
-            } else if row.iter().any(|x| x.starts_with("FAIL"))
-                && on.iter().all(|x| x.starts_with("pass"))
-            {
-                opened.push(k.name());
-            }
+    let breakers = &STRATEGIES[..3];
+    let mut table = vec![header(&["scenario", "kernel", "_PAGE_FLUSH"], strategies)];
+    for k in Q7 {
+        for kernel in Kernel::ALL {
             table.push(
-                std::iter::once(format!("{} {}", k.name(), if pf { "on" } else { "off" }))
-                    .chain(row)
-                    .collect(),
+                [
+                    k.name().to_string(),
+                    kernel.to_string(),
+                    page_flush_text(kernel).into(),
+                ]
+                .into_iter()
+                .chain(verdict_row(r, k, on_kernel(k, kernel), strategies))
+                .collect(),
             );
         }
     }
+    let (with, without) = (
+        kernels_with_flush_only(true),
+        kernels_with_flush_only(false),
+    );
+    // Closed on both flush-only kernels for every break-after-one strategy,
+    // open on a kernel without flush-only ptes for one of them.
+    let mut opened = Vec::new();
+    let mut opened_for: BTreeSet<&str> = BTreeSet::new();
+    let mut open_with = Vec::new();
+    for k in Q7 {
+        let closed = breakers.iter().all(|s| all_pass(r, k, &with, s));
+        let on: Vec<Kernel> = without
+            .iter()
+            .copied()
+            .filter(|&kn| breakers.iter().any(|s| fails(r, k, kn, s)))
+            .collect();
+        if closed && !on.is_empty() {
+            opened.push(format!("{} ({})", k.name(), kernel_list(&on)));
+            for &kn in &on {
+                opened_for.extend(breakers.iter().filter(|s| fails(r, k, kn, s)));
+            }
+        }
+        let failing_with: Vec<Kernel> = with
+            .iter()
+            .copied()
+            .filter(|&kn| breakers.iter().any(|s| fails(r, k, kn, s)))
+            .collect();
+        if !failing_with.is_empty() {
+            open_with.push(format!("{} ({})", k.name(), kernel_list(&failing_with)));
+        }
+    }
+    let spared: Vec<&str> = breakers
+        .iter()
+        .copied()
+        .filter(|s| !opened_for.contains(s))
+        .collect();
+    // Races a profile closes for every strategy that fail on another one.
+    let mut closes = Vec::new();
+    for kernel in Kernel::ALL {
+        let v: Vec<String> = Q7
+            .into_iter()
+            .filter(|&k| strategies.iter().all(|s| passes(r, k, kernel, s)))
+            .filter(|&k| {
+                Kernel::ALL
+                    .into_iter()
+                    .any(|o| o != kernel && strategies.iter().any(|s| fails(r, k, o, s)))
+            })
+            .map(|k| k.name().to_string())
+            .collect();
+        if !v.is_empty() {
+            closes.push(format!("{kernel}: {}", v.join(", ")));
+        }
+    }
+    let walkers: Vec<String> = Q7
+        .into_iter()
+        .flat_map(|k| Kernel::ALL.into_iter().map(move |kn| (k, kn)))
+        .flat_map(|(k, kn)| {
+            ["tmpalias", "modern"]
+                .into_iter()
+                .filter(move |s| fails(r, k, kn, s))
+                .map(move |s| format!("{s} on {} ({kn})", k.name()))
+        })
+        .collect();
+    // Profiles on which not every strategy ran.
+    let partial: Vec<String> = Kernel::ALL
+        .into_iter()
+        .filter_map(|kn| {
+            let ran: Vec<&str> = strategies
+                .iter()
+                .copied()
+                .filter(|s| Q7.iter().any(|&k| r.cell(k, s, on_kernel(k, kn)).is_some()))
+                .collect();
+            (ran.len() < strategies.len()).then(|| {
+                format!(
+                    "On {kn} the report runs only {} (the kernel's own flush_dcache_page), so it enters these comparisons for that strategy alone.",
+                    if ran.is_empty() { "none".to_string() } else { ran.join(", ") }
+                )
+            })
+        })
+        .collect();
+    let opened_text = if opened.is_empty() {
+        "none".to_string()
+    } else {
+        format!(
+            "{}, for {}{}",
+            opened.join(", "),
+            opened_for.iter().copied().collect::<Vec<_>>().join(" and "),
+            if spared.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} passes them)", spared.join(", "))
+            }
+        )
+    };
     Question {
         id: 7,
-        title: "_PAGE_FLUSH".into(),
+        title: format!(
+            "_PAGE_FLUSH: kernels with flush-only ptes ({}) and without ({})",
+            kernel_list(&with),
+            kernel_list(&without)
+        ),
         answer: format!(
-            "Races that the flush-only pte closes and its removal (3.x) opens for the break-after-one strategies: {}. tmpalias and modern do not depend on the user pte and pass either way.",
-            if opened.is_empty() { "none".into() } else { opened.join(", ") }
+            "Races that the break-after-one strategies survive on the kernels with flush-only ptes and fail on a kernel without them: {opened_text}. Failing for a break-after-one strategy even with flush-only ptes: {}. Races a profile closes for every strategy, while some strategy fails them on another profile: {}. tmpalias and modern fail: {}. {}{HOOKS_DIFFER}",
+            list_or_none(&open_with),
+            if closes.is_empty() { "none".to_string() } else { closes.join("; ") },
+            if walkers.is_empty() {
+                "nowhere (every race passes on every profile they ran on)".to_string()
+            } else {
+                walkers.join(", ")
+            },
+            partial.iter().map(|p| format!("{p} ")).collect::<String>()
         ),
         table,
     }
@@ -1001,38 +1429,224 @@ fn question7(r: &FullReport) -> Question {
 
 fn question8(r: &FullReport) -> Question {
     let strategies = &STRATEGIES[..5];
-    let mut table = vec![header("move-in, _PAGE_FLUSH", strategies)];
+    let mut table = vec![header(&["scenario", "kernel", "_PAGE_FLUSH"], strategies)];
     let mut failing = Vec::new();
-    for pf in [true, false] {
-        let p = Params {
-            kernel: if pf {
-                vipt_mm::Kernel::V2_6_14
-            } else {
-                vipt_mm::Kernel::V3x
-            },
-            page_flush: pf,
-            ..Kind::MoveIn.defaults()
-        };
+    for kernel in Kernel::ALL {
+        let p = on_kernel(Kind::MoveIn, kernel);
         let row = verdict_row(r, Kind::MoveIn, p, strategies);
         for (s, v) in strategies.iter().zip(&row) {
             if v.starts_with("FAIL") {
-                failing.push(format!("{s} ({})", if pf { "2.6.14" } else { "3.x" }));
+                failing.push(format!("{s} ({kernel})"));
             }
         }
         table.push(
-            std::iter::once(format!("speculative, {}", if pf { "on" } else { "off" }))
-                .chain(row)
-                .collect(),
+            [
+                Kind::MoveIn.name().to_string(),
+                kernel.to_string(),
+                page_flush_text(kernel).into(),
+            ]
+            .into_iter()
+            .chain(row)
+            .collect(),
         );
     }
     Question {
         id: 8,
         title: "speculative move-in".into(),
         answer: if failing.is_empty() {
-            "With lines moved in speculatively through A's TLB entry at any step, no strategy leaves stale data in this scenario: the kernel alias is written back before any user-colour flush, so a line moved in after it is fresh, and one moved in before it is removed by the user-colour flush. modern's TLB purge is not needed for this race here; it removes A's entry early and the search is smaller.".into()
+            format!(
+                "With lines moved in speculatively through A's TLB entry at any step, no strategy leaves stale data in this scenario on any profile ({}). Every strategy writes the kernel alias back before its user-colour flushes, so a line moved in after that is fresh, and one moved in before it is removed by the user-colour flush.",
+                kernel_list(&Kernel::ALL)
+            )
         } else {
-            format!("Stale data with speculative move-in: {}. modern (TLB purge first) closes it where it passes.", failing.join(", "))
+            format!(
+                "Stale data with speculative move-in: {}.",
+                failing.join(", ")
+            )
         },
         table,
+    }
+}
+
+/// Each kernel with the `flush_dcache_page` it shipped, on every scenario.
+fn own_flush(r: &FullReport) -> Section {
+    let cols: Vec<String> = Kernel::ALL
+        .iter()
+        .map(|k| format!("{k} + {}", k.flush_dcache_page()))
+        .collect();
+    let mut table = vec![std::iter::once("scenario".to_string())
+        .chain(cols.iter().cloned())
+        .collect::<Vec<_>>()];
+    for k in Kind::ALL {
+        table.push(
+            std::iter::once(k.name().to_string())
+                .chain(Kernel::ALL.iter().map(|&kn| {
+                    r.cell(k, kn.flush_dcache_page(), on_kernel(k, kn))
+                        .map_or("-".into(), Cell::label)
+                }))
+                .collect(),
+        );
+    }
+    let per: Vec<String> = Kernel::ALL
+        .iter()
+        .map(|&kn| {
+            let f: Vec<String> = Kind::ALL
+                .into_iter()
+                .filter(|&k| fails(r, k, kn, kn.flush_dcache_page()))
+                .map(|k| k.name().to_string())
+                .collect();
+            let open: Vec<String> = Kind::ALL
+                .into_iter()
+                .filter(|&k| {
+                    r.cell(k, kn.flush_dcache_page(), on_kernel(k, kn))
+                        .is_none_or(|c| c.verdict_of() == Verdict::Inconclusive)
+                })
+                .map(|k| k.name().to_string())
+                .collect();
+            format!(
+                "{kn} with {} fails {}{}",
+                kn.flush_dcache_page(),
+                if f.is_empty() {
+                    "no scenario".to_string()
+                } else {
+                    f.join(", ")
+                },
+                if open.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (not settled: {})", open.join(", "))
+                }
+            )
+        })
+        .collect();
+    Section {
+        title: "Each kernel with its own flush_dcache_page".into(),
+        answer: format!(
+            "Every scenario on each profile with the flush_dcache_page that kernel shipped (its own _PAGE_FLUSH handling, never mixed): {}.",
+            per.join("; ")
+        ),
+        table,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_flags_name_the_kernel_and_page_flush_only_when_mixed() {
+        let d = Kind::Reclaim.defaults();
+        assert_eq!(param_flags(d, d), "");
+        // --kernel alone gives the kernel's own _PAGE_FLUSH handling.
+        assert_eq!(
+            param_flags(on_kernel(Kind::Reclaim, Kernel::V3x), d),
+            " --kernel 3.x"
+        );
+        assert_eq!(
+            param_flags(on_kernel(Kind::Reclaim, Kernel::V2_6_15), d),
+            " --kernel 2.6.15"
+        );
+        // A mixed model says so.
+        let mixed = Params {
+            page_flush: true,
+            ..on_kernel(Kind::Reclaim, Kernel::V6_10)
+        };
+        assert_eq!(param_flags(mixed, d), " --kernel 6.10 --page-flush on");
+        let mixed = Params {
+            page_flush: false,
+            ..d
+        };
+        assert_eq!(param_flags(mixed, d), " --page-flush off");
+        assert_eq!(
+            on_kernel(Kind::MoveIn, Kernel::V2_6_14),
+            Kind::MoveIn.defaults()
+        );
+    }
+
+    #[test]
+    fn the_plan_runs_every_profile_with_its_own_page_flush() {
+        let plan = cell_plan();
+        assert!(plan.iter().all(|(_, _, p)| !p.is_mixed()), "a mixed cell");
+        let has = |k: Kind, s: &'static str, p: Params| plan.contains(&(k, s, p));
+        for kernel in Kernel::ALL {
+            for k in PROFILED {
+                for s in &STRATEGIES[..5] {
+                    assert_eq!(
+                        has(k, s, on_kernel(k, kernel)),
+                        !OWN_ONLY.contains(&kernel) || *s == kernel.flush_dcache_page(),
+                        "{k:?} {s} {kernel}"
+                    );
+                }
+            }
+            assert!(has(
+                Kind::PteLock,
+                "patched-ptl",
+                on_kernel(Kind::PteLock, kernel)
+            ));
+            for k in Kind::ALL {
+                let s = kernel.flush_dcache_page();
+                assert!(has(k, s, on_kernel(k, kernel)), "{k:?} {s} {kernel}");
+            }
+        }
+        // No cell twice.
+        let mut seen = Vec::new();
+        for c in &plan {
+            assert!(!seen.contains(c), "{c:?} twice");
+            seen.push(*c);
+        }
+    }
+
+    /// With a budget of one execution per search nothing is settled, but
+    /// every table that compares profiles names the profile of each row.
+    #[test]
+    fn every_profile_row_names_its_kernel() {
+        let b = Budget {
+            bound: 0,
+            exhaustive: 1,
+            samples: 1,
+            minimise: 1,
+            threads: 2,
+            ..Budget::default()
+        };
+        let r = run(&b, &|_, _, _| {}).unwrap();
+        let names: Vec<&str> = Kernel::ALL.iter().map(|k| k.name()).collect();
+        for (id, col) in [(2, 1), (3, 1), (4, 0), (6, 0), (7, 1), (8, 1)] {
+            let q = &r.questions[id - 1];
+            assert_eq!(q.table[0][col], "kernel", "question {id}: {:?}", q.table[0]);
+            for row in &q.table[1..] {
+                assert!(names.contains(&row[col].as_str()), "question {id}: {row:?}");
+            }
+        }
+        // Questions 2 and 7 have every profile for every race.
+        assert_eq!(
+            r.questions[1].table.len(),
+            1 + RACES.len() * Kernel::ALL.len()
+        );
+        assert_eq!(r.questions[6].table.len(), 1 + Q7.len() * Kernel::ALL.len());
+        // The kernel's-own table: a column per profile, a row per scenario,
+        // no cell missing.
+        assert_eq!(r.own_flush.table.len(), 1 + Kind::ALL.len());
+        assert_eq!(r.own_flush.table[0].len(), 1 + Kernel::ALL.len());
+        assert!(r.own_flush.table.iter().flatten().all(|x| x != "-"));
+        let text = r.text();
+        assert!(text.contains("## Each kernel with its own flush_dcache_page"));
+        assert!(text.contains("scenario      kernel  strategy"), "{text}");
+        // Every replay of a later profile names it.
+        for c in r.cells.iter().filter(|c| c.report.failing > 0) {
+            let replay = c.replay().unwrap();
+            assert_eq!(
+                replay.contains("--kernel"),
+                c.params.kernel != Kernel::V2_6_14,
+                "{replay}"
+            );
+            assert!(!replay.contains("--page-flush"), "{replay}");
+        }
+        let j = r.json();
+        assert!(j["own_flush_dcache_page"]["table"].is_array());
+        assert!(j["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| names.contains(&c["kernel"].as_str().unwrap())));
     }
 }

@@ -14,7 +14,7 @@
 //!   pte lock per page-table page, Hugh's `translation_exists(vma, addr, pfn)`.
 //! - `3.x` — the ≈2.6.39–3.6 tmpalias era: `flush_cache_page` purges the TLB
 //!   entry and flushes by pfn through the tmpalias window, `ptep_get_and_clear`
-//!   really clears and purges under `pa_dbit_lock`; no flush-only ptes.
+//!   stores zero under `pa_dbit_lock` (its callers purge); no flush-only ptes.
 //! - `6.10` — Anglin's 2024 fixes: `__flush_cache_page` purges, then flushes
 //!   through tmpalias; `ptep_clear_flush` clears, then flushes the old pfn;
 //!   `flush_cache_range` per present pte below the threshold; the i_mmap

@@ -277,7 +277,8 @@ impl Arch for Parisc {
 
     /// 2.6.14–3.x: `copy_user_page_asm` through the kernel aliases — the
     /// source's user-alias lines are not flushed first (the 2013 "minifail")
-    /// — then the new page's kernel alias flushed (3.x on a PA8800/PA8900:
+    /// — then the new page's kernel alias flushed (3.x: by
+    /// `flush_kernel_dcache_page_asm`, no purge; on a PA8800/PA8900 by
     /// `kunmap`'s `flush_kernel_dcache_page_addr` of both pages instead). 6.10
     /// (`copy_user_highpage`): `__flush_cache_page` on the source at
     /// `vaddr` first, the copy through the kernel aliases, and
@@ -298,16 +299,22 @@ impl Arch for Parisc {
             return arch.flush_kernel_dcache_page(cpu, src);
         }
         cpu.copy_page_kernel(dst, src, "copy_user_page_asm")?;
-        if self.kernel == Kernel::V3x && requires_coherency(cpu) {
+        if self.kernel != Kernel::V3x {
+            return arch.flush_kernel_dcache_page(cpu, dst);
+        }
+        if requires_coherency(cpu) {
             arch.flush_kernel_dcache_page(cpu, dst)?;
             return arch.flush_kernel_dcache_page(cpu, src);
         }
-        arch.flush_kernel_dcache_page(cpu, dst)
+        // flush_kernel_dcache_page_asm(vto): the flush alone, no purge.
+        cpu.flush_kernel_dcache_page(dst, "flush_kernel_dcache_page_asm")?;
+        Ok(())
     }
 
-    /// 2.6.14–3.x: purge the page's kernel-alias lines, purge the kernel
-    /// TLB entry, then `clear_user_page_asm`: zero through tmpalias at the
-    /// user colour. 6.10: `clear_page_asm` through the kernel alias, then
+    /// 2.6.14/2.6.15: purge the page's kernel-alias lines
+    /// (`purge_kernel_dcache_page`), then `clear_user_page_asm`: zero through
+    /// tmpalias at the user colour. 3.x: the same with the kernel TLB entry
+    /// purged between the two. 6.10: `clear_page_asm` through the kernel alias, then
     /// `kunmap_local`'s `flush_kernel_dcache_page_addr`.
     fn clear_user_page(&self, cpu: &mut Cpu, pfn: u64, vaddr: u64) -> Result<(), MmError> {
         if self.kernel == Kernel::V6_10 {
@@ -315,7 +322,9 @@ impl Arch for Parisc {
             return cpu.arch().flush_kernel_dcache_page(cpu, pfn);
         }
         cpu.purge_kernel_dcache_page(pfn, "purge_kernel_dcache_page")?;
-        cpu.flush_tlb_page(KERNEL_SPACE, kernel_va(pfn), "pdtlb_kernel");
+        if self.kernel == Kernel::V3x {
+            cpu.flush_tlb_page(KERNEL_SPACE, kernel_va(pfn), "pdtlb_kernel");
+        }
         cpu.tmpalias_clear(pfn, vaddr, "clear_user_page_asm")
     }
 
