@@ -852,3 +852,118 @@ fn write_and_truncate_hold_i_sem() {
     let e = vmtruncate(&mut k, &f, 0).unwrap_err();
     assert!(e.to_string().contains("without its i_sem held"), "{e}");
 }
+
+/// `swap_lock` is a model lock: `get_swap_page`, `swap_duplicate` (under
+/// the pte lock in `try_to_unmap_one`) and `swap_free` take it, and the
+/// lock-order checker sees it below the pte lock with no inversion.
+#[test]
+fn swap_lock_is_taken_and_seen_by_lockdep() {
+    use vipt_mm::sched::OpKind;
+    use vipt_mm::{Kernel, LockClass};
+    let (w, rec) = recorded_world(Kernel::V2_6_14);
+    let mut a = process(&w, 0);
+    let anon = MapFlags::MAP_PRIVATE | MapFlags::MAP_ANONYMOUS;
+    let va = do_mmap(&mut a, None, 0, PAGE_SIZE, RW, anon, 0).unwrap();
+    a.user_store(va, 8, 7).unwrap();
+    let mm = a.mm().unwrap().clone();
+    let pfn = pte_pfn(mm.pgd.pte_offset(va).unwrap().unwrap().1.load());
+    let mut k = Cpu::new(&w, 2).unwrap();
+    rec.clear();
+    assert_eq!(shrink_page(&mut k, pfn, true).unwrap(), Reclaim::Freed);
+    let takes: Vec<_> = rec
+        .ops()
+        .into_iter()
+        .filter(|(_, o)| {
+            matches!(
+                o.kind,
+                OpKind::Lock {
+                    class: LockClass::SwapLock,
+                    ..
+                }
+            )
+        })
+        .map(|(_, o)| o.what)
+        .collect();
+    assert_eq!(
+        takes,
+        ["get_swap_page", "swap_duplicate", "swap_free"],
+        "{takes:?}"
+    );
+    assert!(k.inversions().is_empty(), "{:?}", k.inversions());
+    assert!(w.lockdep.reports().is_empty());
+}
+
+/// `exit_mmap`: 2.6.14 does it all under `page_table_lock` — `flush_cache_mm`,
+/// the ptes cleared without `tlb_start_vma`'s range flush (the whole mm
+/// goes), `tlb_finish_mmu`'s `flush_tlb_mm`, the page frees — and unlinks
+/// the vmas after; 2.6.15 flushes the cache unlocked, locks per pte table,
+/// and unlinks the vmas before the TLB flush and the frees.
+#[test]
+fn exit_mmap_flushes_the_mm_then_zaps_the_whole_mm() {
+    use vipt_mm::mmap::exit_mmap;
+    use vipt_mm::sched::OpKind;
+    use vipt_mm::{Kernel, LockClass};
+    for kernel in [Kernel::V2_6_14, Kernel::V2_6_15] {
+        let (w, rec) = recorded_world(kernel);
+        let f = w.new_file(1);
+        let mut a = process(&w, 0);
+        let va = map(&mut a, &f, None, SHARED, 0);
+        a.user_store(va, 8, 1).unwrap();
+        rec.clear();
+        exit_mmap(&mut a).unwrap();
+        let ops: Vec<_> = rec
+            .ops()
+            .into_iter()
+            .filter(|(c, _)| *c == 0)
+            .map(|(_, o)| o)
+            .collect();
+        let pos = |what: &str| ops.iter().position(|o| o.what == what).unwrap();
+        let (flush, clear, tlb, free) = (
+            pos("flush_cache_mm"),
+            pos("ptep_get_and_clear"),
+            pos("flush_tlb_mm"),
+            pos("put_page"),
+        );
+        let unlink = ops
+            .iter()
+            .position(|o| o.what == "vma_prio_tree_remove")
+            .unwrap();
+        assert!(!ops
+            .iter()
+            .any(|o| o.what == "flush_user_dcache_range" || o.what == "flush_tlb_range"));
+        let lock = ops.iter().position(|o| {
+            matches!(
+                o.kind,
+                OpKind::Lock {
+                    class: LockClass::PageTableLock,
+                    ..
+                }
+            )
+        });
+        if kernel == Kernel::V2_6_14 {
+            let l = lock.unwrap();
+            let u = ops
+                .iter()
+                .rposition(|o| {
+                    matches!(
+                        o.kind,
+                        OpKind::Unlock {
+                            class: LockClass::PageTableLock
+                        }
+                    )
+                })
+                .unwrap();
+            assert!(
+                l < flush && flush < clear && clear < tlb && tlb < free && free < u && u < unlink,
+                "{ops:?}"
+            );
+        } else {
+            assert_eq!(lock, None, "{ops:?}");
+            assert!(
+                flush < clear && clear < unlink && unlink < tlb && tlb < free,
+                "{ops:?}"
+            );
+        }
+        assert!(w.mms().is_empty());
+    }
+}
