@@ -324,17 +324,7 @@ impl Cpu {
         addr: u64,
         what: &'static str,
     ) -> Result<Pte, MmError> {
-        self.point(Op::new(
-            OpKind::PteWrite,
-            what,
-            Self::pte_fp(mm, addr, true),
-        ));
-        let Some((_, cell)) = mm.pgd.pte_offset(addr)? else {
-            return Ok(Pte::NONE);
-        };
-        let world = self.world.clone();
-        self.check_order(&world.pa_dbit_lock, 0, what);
-        Ok(cell.ptep_get_and_clear(&world.pa_dbit_lock))
+        self.pte_exchange(mm, addr, true, what, |c, l| c.ptep_get_and_clear(l))
     }
 
     /// A pte read and cleared to zero in one step, under `pa_dbit_lock`
@@ -345,6 +335,20 @@ impl Cpu {
         addr: u64,
         dbit_lock: bool,
         what: &'static str,
+    ) -> Result<Pte, MmError> {
+        self.pte_exchange(mm, addr, dbit_lock, what, |c, l| c.ptep_get_and_clear_3x(l))
+    }
+
+    /// One step that rewrites `addr`'s pte with `f` and returns the old one
+    /// (`Pte::NONE` if its table is missing); `dbit_lock`: the lock-order
+    /// checker sees `pa_dbit_lock` taken.
+    fn pte_exchange(
+        &mut self,
+        mm: &MmStruct,
+        addr: u64,
+        dbit_lock: bool,
+        what: &'static str,
+        f: impl FnOnce(&vipt_pte::AtomicPte, &KLock) -> Pte,
     ) -> Result<Pte, MmError> {
         self.point(Op::new(
             OpKind::PteWrite,
@@ -358,7 +362,7 @@ impl Cpu {
         if dbit_lock {
             self.check_order(&world.pa_dbit_lock, 0, what);
         }
-        Ok(cell.ptep_get_and_clear_3x(&world.pa_dbit_lock))
+        Ok(f(cell, &world.pa_dbit_lock))
     }
 
     /// `ptep_set_wrprotect` (compare-and-swap loop).

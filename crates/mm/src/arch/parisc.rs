@@ -452,13 +452,11 @@ impl Arch for Parisc {
         addr: u64,
         pte: Pte,
     ) -> Result<(), MmError> {
-        let Some(mm) = vma.mm() else { return Ok(()) };
-        let arch = cpu.arch();
-        arch.set_pte_at(cpu, &mm, addr, pte)?;
-        arch.flush_tlb_page(cpu, vma, addr)
+        set_pte_and_flush_tlb(cpu, vma, addr, pte)
     }
 
-    /// `set_pte_at`, then `flush_tlb_page` (`asm-generic/pgtable.h`).
+    /// `set_pte_at`, then `flush_tlb_page` (`asm-generic/pgtable.h`: the
+    /// same text as `ptep_set_access_flags`).
     fn ptep_establish(
         &self,
         cpu: &mut Cpu,
@@ -466,10 +464,7 @@ impl Arch for Parisc {
         addr: u64,
         pte: Pte,
     ) -> Result<(), MmError> {
-        let Some(mm) = vma.mm() else { return Ok(()) };
-        let arch = cpu.arch();
-        arch.set_pte_at(cpu, &mm, addr, pte)?;
-        arch.flush_tlb_page(cpu, vma, addr)
+        set_pte_and_flush_tlb(cpu, vma, addr, pte)
     }
 
     /// The deferred half of `flush_dcache_page`: a page with a mapping and
@@ -551,6 +546,20 @@ impl Arch for Parisc {
         }
         cpu.arch().flush_tlb_mm(cpu, mm)
     }
+}
+
+/// The generic `ptep_establish` and `ptep_set_access_flags`: the world's
+/// `set_pte_at`, then its `flush_tlb_page`.
+fn set_pte_and_flush_tlb(
+    cpu: &mut Cpu,
+    vma: &Arc<Vma>,
+    addr: u64,
+    pte: Pte,
+) -> Result<(), MmError> {
+    let Some(mm) = vma.mm() else { return Ok(()) };
+    let arch = cpu.arch();
+    arch.set_pte_at(cpu, &mm, addr, pte)?;
+    arch.flush_tlb_page(cpu, vma, addr)
 }
 
 /// `update_mmu_cache` / 6.10 `__update_cache(pte)`.
