@@ -24,14 +24,30 @@ pub struct Segment {
     pub preempted: bool,
 }
 
+/// An operation as a kernel developer reads it: locks by their kernel names
+/// (`lock tree_lock`, `read-lock tree_lock`, `unlock PG_locked`), the rest
+/// as the instruction or access it is (`pte read`, `fdc`, `pdtlb`, …).
 fn kind_name(k: OpKind) -> String {
-    match k {
+    let s = match k {
         OpKind::Lock { class, shared } => {
-            format!("{}lock {class:?}", if shared { "read-" } else { "" })
+            return format!("{}lock {}", if shared { "read-" } else { "" }, class.name());
         }
-        OpKind::Unlock { class } => format!("unlock {class:?}"),
-        k => format!("{k:?}"),
-    }
+        OpKind::Unlock { class } => return format!("unlock {}", class.name()),
+        OpKind::PteRead => "pte read",
+        OpKind::PteWrite => "pte write",
+        OpKind::UserLoad => "user load",
+        OpKind::UserStore => "user store",
+        OpKind::KernelAccess => "kernel access",
+        OpKind::Fdc => "fdc",
+        OpKind::FlushAll => "flush_cache_all",
+        OpKind::TlbPurge => "pdtlb",
+        OpKind::TmpaliasMap => "tmpalias map",
+        OpKind::Page => "struct page",
+        OpKind::Structure => "i_mmap/page cache",
+        OpKind::CoherencePoint => "coherence point",
+        OpKind::MoveIn => "move-in",
+    };
+    s.to_string()
 }
 
 /// Groups steps into segments.
@@ -259,15 +275,49 @@ mod tests {
         assert_eq!(s.len(), 3);
         assert_eq!(
             (s[0].first, s[0].last, s[0].ops.as_str()),
-            (0, 2, "Fdc×2, PteRead")
+            (0, 2, "fdc×2, pte read")
         );
         assert!(s[1].preempted && s[1].cpu == 1);
         assert_eq!(s[2].first, 4);
         let t = text(&steps, 2, &["w", "r"]);
-        assert!(t.lines().nth(2).unwrap().contains("»g: PteWrite"));
+        assert!(t.lines().nth(2).unwrap().contains("»g: pte write"));
         let pic = svg(&steps, 2, &["w", "r"], "t");
         assert_eq!(pic.matches("<title>").count(), steps.len());
         assert_eq!(pic.matches(r#"stroke="red""#).count(), 1);
         assert!(pic.trim_end().ends_with("</svg>"));
+    }
+
+    /// Timelines speak the kernel's names, never the enums' Debug text.
+    #[test]
+    fn operations_have_kernel_names() {
+        use vipt_mm::LockClass;
+        let lock = |class, shared| kind_name(OpKind::Lock { class, shared });
+        assert_eq!(lock(LockClass::TreeLock, true), "read-lock tree_lock");
+        assert_eq!(lock(LockClass::PgLocked, false), "lock PG_locked");
+        assert_eq!(
+            kind_name(OpKind::Unlock {
+                class: LockClass::ISem
+            }),
+            "unlock i_sem"
+        );
+        for k in [
+            OpKind::PteRead,
+            OpKind::PteWrite,
+            OpKind::UserLoad,
+            OpKind::UserStore,
+            OpKind::KernelAccess,
+            OpKind::Fdc,
+            OpKind::FlushAll,
+            OpKind::TlbPurge,
+            OpKind::TmpaliasMap,
+            OpKind::Page,
+            OpKind::Structure,
+            OpKind::CoherencePoint,
+            OpKind::MoveIn,
+        ] {
+            let n = kind_name(k);
+            assert_ne!(n, format!("{k:?}"), "{n}");
+            assert!(!n.chars().any(|c| c.is_ascii_uppercase()), "{n}");
+        }
     }
 }
