@@ -676,10 +676,17 @@ impl Program for Scenario {
         counters.push(("alias_reports", w.alias_reports().len() as u64));
         counters.push(("steps", run.steps.len() as u64));
         let errors = st.errors.borrow();
+        // What B read at the end, line by line, beside what write() stored.
+        let step = PAGE_SIZE / self.params.lines;
         let observed = format!(
-            "after={} errors={}",
+            "B read after everything: {} (write() stored {VALUE:#x}); path errors: {}",
             match &after {
-                Ok(v) => format!("{v:x?}"),
+                Ok(v) => v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| format!("{:#x}={x:#x}", st.built.vb + i as u64 * step))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 Err(e) => e.clone(),
             },
             errors.len()
