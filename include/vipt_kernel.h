@@ -316,8 +316,9 @@ static inline struct vm_area_struct *__vipt_prio_tree_next(struct vipt_kcpu *cpu
  * the old pte's pte_val for ptep_get_and_clear and ptep_clear_flush, the word
  * for copy_from_user_page, 0 for the rest.
  */
-#define VIPT_ARCH_HOOK(fn)							\
-	static uint64_t fn##_body(struct vipt_kcpu *vipt_cpu,			\
+/* The body's parameters: the hook's arguments under their kernel names. */
+#define __VIPT_ARCH_HOOK_PARAMS							\
+		struct vipt_kcpu *vipt_cpu,					\
 		struct vm_area_struct *vma __attribute__((unused)),		\
 		struct vipt_mm_struct *mm __attribute__((unused)),			\
 		struct page *page __attribute__((unused)),			\
@@ -327,7 +328,10 @@ static inline struct vm_area_struct *__vipt_prio_tree_next(struct vipt_kcpu *cpu
 		pte_t pte __attribute__((unused)),				\
 		uint64_t value __attribute__((unused)),				\
 		int fullmm __attribute__((unused)),				\
-		pte_t *ptep __attribute__((unused)));				\
+		pte_t *ptep __attribute__((unused))
+
+#define VIPT_ARCH_HOOK(fn)							\
+	static uint64_t fn##_body(__VIPT_ARCH_HOOK_PARAMS);				\
 	static int fn(struct vipt_kcpu *vipt_cpu, const struct vipt_hook_args *a, \
 		      uint64_t *ret, void *arg)					\
 	{									\
@@ -342,17 +346,7 @@ static inline struct vm_area_struct *__vipt_prio_tree_next(struct vipt_kcpu *cpu
 				 a->addr, a->end, p, a->value, (int)a->fullmm, &p); \
 		return 0;							\
 	}									\
-	static uint64_t fn##_body(struct vipt_kcpu *vipt_cpu,			\
-		struct vm_area_struct *vma __attribute__((unused)),		\
-		struct vipt_mm_struct *mm __attribute__((unused)),			\
-		struct page *page __attribute__((unused)),			\
-		struct page *src __attribute__((unused)),			\
-		unsigned long addr __attribute__((unused)),			\
-		unsigned long end __attribute__((unused)),			\
-		pte_t pte __attribute__((unused)),				\
-		uint64_t value __attribute__((unused)),				\
-		int fullmm __attribute__((unused)),				\
-		pte_t *ptep __attribute__((unused)))
+	static uint64_t fn##_body(__VIPT_ARCH_HOOK_PARAMS)
 
 /* Another hook of the world's arch (the C ones included), from inside a hook. */
 static inline uint64_t __vipt_arch(struct vipt_kcpu *cpu, const char *hook,

@@ -207,7 +207,7 @@ impl CArch {
         name: &str,
         a: Args<'_>,
     ) -> std::result::Result<Option<u64>, MmError> {
-        let i = HOOKS.iter().position(|h| *h == name).expect("a hook name");
+        let i = hook_index(name).expect("the hooks name themselves from HOOKS");
         let Some((f, arg)) = self.spec.hooks[i] else {
             return Ok(None);
         };

@@ -87,14 +87,24 @@ pub fn flush_dcache_page_prologue(
     pfn: u64,
 ) -> Result<Option<Arc<AddressSpace>>, MmError> {
     let mapping = page_mapping(cpu, pfn)?;
-    if let Some(m) = &mapping {
-        if !mapping_mapped(cpu, m) {
-            set_page_dcache_dirty(cpu, pfn)?;
-            return Ok(None);
-        }
+    if deferred(cpu, pfn, mapping.as_deref())? {
+        return Ok(None);
     }
     cpu.flush_kernel_dcache_page(pfn, "flush_kernel_dcache_page")?;
     Ok(mapping)
+}
+
+/// Every era's first step: if the page has a mapping no vma maps, set
+/// `PG_dcache_dirty` (the flush is deferred to `update_mmu_cache`) and say
+/// so.
+pub fn deferred(cpu: &Cpu, pfn: u64, mapping: Option<&AddressSpace>) -> Result<bool, MmError> {
+    match mapping {
+        Some(m) if !mapping_mapped(cpu, m) => {
+            set_page_dcache_dirty(cpu, pfn)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// `mapping_mapped(mapping)`: whether any vma maps the file (a read of the
@@ -405,10 +415,8 @@ impl FlushStrategy for Tmpalias {
 
     fn flush_dcache_page(&self, cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
         let mapping = page_mapping(cpu, pfn)?;
-        if let Some(m) = &mapping {
-            if !mapping_mapped(cpu, m) {
-                return set_page_dcache_dirty(cpu, pfn);
-            }
+        if deferred(cpu, pfn, mapping.as_deref())? {
+            return Ok(());
         }
         cpu.flush_kernel_dcache_page(pfn, "flush_kernel_dcache_page_addr")?;
         let kva = vipt_cache::Machine::kernel_va(pfn << vipt_pte::PAGE_SHIFT);
@@ -456,10 +464,8 @@ impl FlushStrategy for Modern {
         } else {
             page_mapping(cpu, pfn)?
         };
-        if let Some(m) = &mapping {
-            if !mapping_mapped(cpu, m) {
-                return set_page_dcache_dirty(cpu, pfn);
-            }
+        if deferred(cpu, pfn, mapping.as_deref())? {
+            return Ok(());
         }
         let kva = vipt_cache::Machine::kernel_va(pfn << vipt_pte::PAGE_SHIFT);
         cpu.flush_tlb_page(vipt_cache::KERNEL_SPACE, kva, "pdtlb_kernel");

@@ -49,7 +49,9 @@ use crate::error::MmError;
 use crate::kernel::Kernel;
 use crate::mm_struct::MmStruct;
 use crate::page::pg;
-use crate::strategy::{page_mapping, translation_exists, translation_exists_2614};
+use crate::strategy::{
+    flush_dcache_page_asm, page_mapping, translation_exists, translation_exists_2614,
+};
 use crate::vma::Vma;
 
 /// `flush_tlb_range` purges page by page below this many pages, else the
@@ -77,17 +79,6 @@ impl Parisc {
 /// through any TLB entry.
 fn requires_coherency(cpu: &Cpu) -> bool {
     cpu.world().config.hw.speculative_move_in
-}
-
-/// `flush_dcache_page_asm(physaddr, vaddr)`: `pfn` flushed at `addr`'s
-/// colour through this CPU's tmpalias window, counted in the stats.
-fn tmpalias_flush(cpu: &Cpu, pfn: u64, addr: u64) -> Result<(), MmError> {
-    cpu.world()
-        .stats
-        .tmpalias_flushes
-        .fetch_add(1, Ordering::Relaxed);
-    cpu.tmpalias_flush(pfn, addr, "flush_dcache_page_asm")?;
-    Ok(())
 }
 
 /// `flush_user_dcache_page(vmaddr)` in the vma's space: a flush through the
@@ -216,10 +207,10 @@ impl Arch for Parisc {
     ) -> Result<(), MmError> {
         match self.kernel {
             Kernel::V2_6_14 | Kernel::V2_6_15 => user_flush(cpu, vma, addr),
-            Kernel::V3x => tmpalias_flush(cpu, pfn, addr),
+            Kernel::V3x => flush_dcache_page_asm(cpu, pfn, addr),
             Kernel::V6_10 => {
                 cpu.arch().flush_tlb_page(cpu, vma, addr)?;
-                tmpalias_flush(cpu, pfn, addr)
+                flush_dcache_page_asm(cpu, pfn, addr)
             }
         }
     }
@@ -244,7 +235,7 @@ impl Arch for Parisc {
             return Ok(());
         }
         cpu.flush_tlb_page(KERNEL_SPACE, kernel_va(pfn), "pdtlb_kernel");
-        tmpalias_flush(cpu, pfn, kernel_va(pfn))
+        flush_dcache_page_asm(cpu, pfn, kernel_va(pfn))
     }
 
     /// `flush_kernel_dcache_page(page)`, then `flush_kernel_icache_page` (6.10:
@@ -270,7 +261,7 @@ impl Arch for Parisc {
         let arch = cpu.arch();
         if self.kernel == Kernel::V3x {
             arch.flush_tlb_page(cpu, vma, addr)?;
-            return tmpalias_flush(cpu, pfn, addr);
+            return flush_dcache_page_asm(cpu, pfn, addr);
         }
         arch.__flush_cache_page(cpu, vma, addr, pfn)
     }
