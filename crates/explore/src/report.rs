@@ -1455,7 +1455,7 @@ fn question8(r: &FullReport) -> Question {
         title: "speculative move-in".into(),
         answer: if failing.is_empty() {
             format!(
-                "With lines moved in speculatively through A's TLB entry at any step, no strategy leaves stale data in this scenario on any profile ({}). Every strategy writes the kernel alias back before its user-colour flushes, so a line moved in after that is fresh, and one moved in before it is removed by the user-colour flush.",
+                "With lines moved in speculatively through A's TLB entry at any step, no strategy leaves stale data in this scenario on any profile ({}). Every strategy writes the kernel alias back before its user-colour flushes, so a line moved in after that is fresh, and one moved in before it is removed by the user-colour flush. This pass is the scenario's, not the kernels': it moves lines in only where no pte changes, and freed frames are scrubbed, so lines that outlive a page's unmapping (the 2024 bug) cannot occur here.",
                 kernel_list(&Kernel::ALL)
             )
         } else {
