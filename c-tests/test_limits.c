@@ -450,7 +450,7 @@ static void strings(void)
 	struct vipt_result *r;
 	struct vipt_result_counts counts;
 	char buf[4096];
-	int n, i, count = vipt_scenario_count();
+	int n, i, count = vipt_scenario_count_all();
 
 	for (i = 0; i < count; i++) {
 		n = vipt_scenario_name(i, NULL, 0);

@@ -52,6 +52,23 @@
 #define VIPT_REPORT_DIVERGENT_COPIES 1
 
 /*
+ Report kind: a load returned data of an earlier life of the frame.
+ */
+#define VIPT_REPORT_EARLIER_LIFE 2
+
+/*
+ Report kind: a dirty line of an earlier life was written back over the
+ current life's data.
+ */
+#define VIPT_REPORT_EARLIER_WRITEBACK 3
+
+/*
+ Report kind: a device read the frame from memory, which lacked data the
+ CPUs stored (lost).
+ */
+#define VIPT_REPORT_LOST_WRITE 4
+
+/*
  The largest cache `size` the C API builds: 64 MiB.
  */
 #define VIPT_CACHE_MAX_SIZE (64 << 20)
@@ -994,7 +1011,9 @@ struct vipt_oracle_counts {
  */
 struct vipt_report {
   /*
-   `VIPT_REPORT_STALE_READ` or `VIPT_REPORT_DIVERGENT_COPIES`.
+   `VIPT_REPORT_STALE_READ`, `VIPT_REPORT_DIVERGENT_COPIES`,
+   `VIPT_REPORT_EARLIER_LIFE`, `VIPT_REPORT_EARLIER_WRITEBACK` or
+   `VIPT_REPORT_LOST_WRITE`.
    */
   uint32_t kind;
   /*
@@ -1030,19 +1049,22 @@ struct vipt_report {
    */
   uint64_t colour;
   /*
-   Stale read: the latest write.
+   Stale read, earlier life, write-back, lost write: the latest data
+   (the current life's).
    */
   uint64_t expected;
   /*
-   Stale read: what the load returned.
+   Stale read, earlier life: what the load returned; write-back: what
+   went to memory; lost write: what memory had.
    */
   uint64_t got;
   /*
-   Stale read: the access size.
+   Stale read, earlier life: the access size.
    */
   uint32_t size;
   /*
-   Stale read: contradicts a coherence point.
+   The report says the kernel failed: a stale read against a coherence
+   point or a required read, and every life kind.
    */
   bool violation;
   /*
@@ -1057,6 +1079,22 @@ struct vipt_report {
    Divergent copies: the other copy's set.
    */
   uint64_t other_set;
+  /*
+   The frame (`pa >> PAGE_SHIFT`).
+   */
+  uint64_t pfn;
+  /*
+   Earlier life, write-back, lost write: the frame's current life.
+   */
+  uint32_t life;
+  /*
+   Earlier life, write-back: the life the line was filled in.
+   */
+  uint32_t line_life;
+  /*
+   Stale read: a kernel load that must be up to date (a COW copy's source).
+   */
+  bool required;
 };
 
 /*
@@ -1149,6 +1187,24 @@ struct vipt_scenario_params {
    Speculative move-in through any TLB entry.
    */
   bool move_in;
+  /*
+   Move-in bursts the hardware agent inserts per execution where the
+   explorer chooses, 0 to 4 (0: none; more than 0 needs `move_in`).
+   */
+  uint32_t move_ins;
+  /*
+   The bursts also go through flush-only TLB entries.
+   */
+  bool move_in_flush_only;
+  /*
+   A sibling thread of A (CPU 3) loads and stores the page during the
+   race.
+   */
+  bool sibling;
+  /*
+   Ablation: freed frames lose their cached lines (no kernel does this).
+   */
+  bool scrub_freed;
 };
 
 /*
@@ -1878,9 +1934,17 @@ int vipt_strategy_register(const char *name, vipt_flush_dcache_page_fn f, void *
 int vipt_strategy_free(struct vipt_strategy *s);
 
 /*
- The number of built-in scenarios.
+ The number of built-in race scenarios (`Kind::ALL`; see
+ `vipt_scenario_count_all` for the history ones after them).
  */
 int vipt_scenario_count(void);
+
+/*
+ The number of built-in scenarios with the history ones (`unmap-window`,
+ `unmap-reuse`, `reclaim-reuse`, `minifail`, `fork-writer`), which come
+ after the `vipt_scenario_count()` race scenarios in `vipt_scenario_name`.
+ */
+int vipt_scenario_count_all(void);
 
 /*
  The name of built-in scenario `i` (0 ≤ i < `vipt_scenario_count()`;

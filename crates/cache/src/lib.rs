@@ -66,6 +66,6 @@ pub use error::CacheError;
 pub use geometry::{Geometry, Shape, SHM_COLOUR, TMPALIAS_MAP_SIZE, TMPALIAS_MAP_START};
 pub use machine::{tmpalias_address, Flush, FlushSummary, HwConfig, Machine, TmpaliasHalf};
 pub use mem::PhysMem;
-pub use oracle::{Oracle, Report, ReportKind, REPORT_LIMIT};
+pub use oracle::{Life, Oracle, Owner, Report, ReportKind, REPORT_LIMIT};
 pub use tlb::{Tlb, TlbEntry};
 pub use translate::{Access, Agent, MapWalker, NoWalker, SpaceId, Walker, Who, KERNEL_SPACE};

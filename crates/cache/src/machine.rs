@@ -14,7 +14,7 @@ use crate::cost::Counters;
 use crate::error::CacheError;
 use crate::geometry::{Geometry, Shape, SHM_COLOUR, TMPALIAS_MAP_SIZE, TMPALIAS_MAP_START};
 use crate::mem::{check_access, read_be, write_be, PhysMem};
-use crate::oracle::{Oracle, Report, ReportKind};
+use crate::oracle::{Oracle, Owner, Report, ReportKind};
 use crate::setassoc::{SetAssoc, INVALID};
 use crate::tlb::{Tlb, TlbEntry};
 use crate::translate::{Access, NoWalker, SpaceId, Walker, Who, KERNEL_SPACE};
@@ -170,7 +170,7 @@ struct Small {
     step: u64,
     dclock: u64,
     iclock: u64,
-    reports: usize,
+    reports: (usize, usize),
     oracle_counts: (u64, u64, u64),
 }
 
@@ -283,8 +283,14 @@ impl Machine {
         }
     }
 
-    /// Sets a frame's contents in memory and as the ground truth, with nothing
-    /// cached: the state of a page just read from disk.
+    /// DMA of a whole frame into memory (a page read from disk or swap): sets
+    /// its contents in memory and as the ground truth. The I/O is coherent
+    /// only at the colour of the kernel's direct-map address, the coherence
+    /// index the driver put in the I/O page directory (`sba_io_pdir_entry`
+    /// loads it with `lci` from the kernel virtual address,
+    /// `drivers/parisc/sba_iommu.c`): lines of the frame at that colour, in
+    /// both caches, are invalidated; lines at other colours (a user alias of
+    /// an earlier life) stay as they are.
     pub fn init_page(&mut self, pfn: u64, data: &[u8]) -> Result<(), CacheError> {
         self.check_pfn(pfn)?;
         if data.len() as u64 != PAGE_SIZE {
@@ -292,14 +298,82 @@ impl Machine {
         }
         self.mem.write_bytes(pfn << PAGE_SHIFT, data)?;
         self.oracle.truth.write_bytes(pfn << PAGE_SHIFT, data)?;
+        self.oracle.record_born(pfn, data)?;
+        let kva = Machine::kernel_va(pfn << PAGE_SHIFT);
+        for cache in [&mut self.dcache, &mut self.icache] {
+            let sh = cache.shape;
+            let mut off = 0;
+            while off < PAGE_SIZE {
+                let (va, pa) = (kva + off, (pfn << PAGE_SHIFT) + off);
+                if let Some(slot) = cache.find(sh.set_of(va), sh.key(pa, va)) {
+                    cache.invalidate(slot);
+                }
+                off += sh.line_size as u64;
+            }
+        }
         Ok(())
     }
 
+    /// Starts a new life of frame `pfn` (the page allocator handed it to
+    /// `owner`); returns its number. Lines still cached from earlier lives
+    /// stay, and the oracle reports what they do to the new owner
+    /// ([`ReportKind::EarlierLife`], [`ReportKind::EarlierWriteBack`]).
+    pub fn begin_life(&mut self, pfn: u64, owner: Owner) -> Result<u32, CacheError> {
+        self.check_pfn(pfn)?;
+        Ok(self.oracle.begin_life(pfn, owner, self.step))
+    }
+
+    /// A device reads frame `pfn` from memory (pageout's `writepage`; the
+    /// I/O sees memory, and the kernel-colour lines it snoops have been
+    /// flushed by the kernel before). Where memory lacks data the CPUs
+    /// stored, a [`ReportKind::LostWrite`] is filed (one per line), naming a
+    /// dirty cached copy if there is one. Returns the bytes read.
+    pub fn device_read(&mut self, who: Who, pfn: u64) -> Result<Vec<u8>, CacheError> {
+        self.check_cpu(who.cpu)?;
+        self.check_pfn(pfn)?;
+        self.step += 1;
+        let base = pfn << PAGE_SHIFT;
+        let data = self.mem.bytes(base, PAGE_SIZE as usize)?.to_vec();
+        let n = self.shape.line_size;
+        let life = self.oracle.life(pfn);
+        for (i, line) in data.chunks(n).enumerate() {
+            let pa = base + (i * n) as u64;
+            let truth = self.oracle.truth.raw(pa, n);
+            let Some(at) = (0..n)
+                .step_by(8)
+                .find(|&o| line[o..o + 8] != truth[o..o + 8])
+            else {
+                continue;
+            };
+            let (expected, got) = (read_be(&truth[at..at + 8]), read_be(&line[at..at + 8]));
+            let dirty = self
+                .dcache
+                .valid_slots()
+                .find(|&s| self.shape.key_pa(self.dcache.key(s)) == pa && self.dcache.is_dirty(s));
+            let colour = dirty.map_or(0, |s| self.shape.key_colour(self.dcache.key(s)));
+            self.oracle.violation(Report {
+                kind: ReportKind::LostWrite {
+                    expected,
+                    got,
+                    life,
+                },
+                step: self.step,
+                who,
+                pa: pa + at as u64,
+                va: Machine::kernel_va(pa + at as u64),
+                set: dirty.map_or(0, |s| s / self.shape.ways),
+                way: dirty.map(|s| s % self.shape.ways),
+                colour,
+            });
+        }
+        Ok(data)
+    }
+
     /// Drops every cached copy of frame `pfn` from both caches, dirty or not,
-    /// without writing anything back; returns how many lines went. The mm model
-    /// calls it when the page allocator takes a frame back, so that a reused
-    /// frame starts its new life with nothing cached and every report is about
-    /// the page's current contents (a modelling device, not a kernel operation).
+    /// without writing anything back; returns how many lines went. Not a
+    /// kernel operation: an ablation switch of the mm model
+    /// (`WorldConfig::scrub_freed`) calls it when a frame is freed, to show
+    /// which failures come from lines that outlive a page.
     pub fn discard_page(&mut self, pfn: u64) -> Result<usize, CacheError> {
         self.check_pfn(pfn)?;
         let mut n = 0;
@@ -494,7 +568,40 @@ impl Machine {
                 .raw_mut(pa, n)
                 .copy_from_slice(self.dcache.line(slot));
             self.counters.lines_written_back += 1;
+            let (line_life, life) = (self.dcache.life(slot), self.oracle.life(pa >> PAGE_SHIFT));
+            if line_life < life {
+                self.earlier_write_back(slot, pa, (line_life, life));
+            }
         }
+    }
+
+    #[cold]
+    fn earlier_write_back(&mut self, slot: usize, pa: u64, (line_life, life): (u32, u32)) {
+        let n = self.shape.line_size;
+        let (line, truth) = (self.dcache.line(slot), self.oracle.truth.raw(pa, n));
+        let Some(at) = (0..n)
+            .step_by(8)
+            .find(|&o| line[o..o + 8] != truth[o..o + 8])
+        else {
+            return;
+        };
+        let (expected, got) = (read_be(&truth[at..at + 8]), read_be(&line[at..at + 8]));
+        let colour = self.shape.key_colour(self.dcache.key(slot));
+        self.oracle.violation(Report {
+            kind: ReportKind::EarlierWriteBack {
+                expected,
+                got,
+                line_life,
+                life,
+            },
+            step: self.step,
+            who: Who::kernel(0),
+            pa: pa + at as u64,
+            va: (colour << PAGE_SHIFT) | ((pa + at as u64) & (PAGE_SIZE - 1)),
+            set: slot / self.shape.ways,
+            way: Some(slot % self.shape.ways),
+            colour,
+        });
     }
 
     /// The slot holding `pa` at `va`'s colour, filling it from memory on a miss;
@@ -519,8 +626,9 @@ impl Machine {
             self.counters.lines_evicted += 1;
         }
         let n = self.shape.line_size;
+        let life = self.oracle.life(pa >> PAGE_SHIFT);
         self.dcache
-            .install(slot, key, self.mem.raw(pa & !(n as u64 - 1), n));
+            .install(slot, key, self.mem.raw(pa & !(n as u64 - 1), n), life);
         self.dcache.touch(slot);
         slot
     }
@@ -533,6 +641,33 @@ impl Machine {
         va: u64,
         size: u32,
         w: &mut W,
+    ) -> Result<u64, CacheError> {
+        self.load_as(who, space, va, size, w, false)
+    }
+
+    /// A data load that by the kernel's contract must return the latest data
+    /// (the source of a COW copy): a stale result is a violation whatever the
+    /// coherence points say.
+    pub fn load_required<W: Walker + ?Sized>(
+        &mut self,
+        who: Who,
+        space: SpaceId,
+        va: u64,
+        size: u32,
+        w: &mut W,
+    ) -> Result<u64, CacheError> {
+        self.load_as(who, space, va, size, w, true)
+    }
+
+    #[inline]
+    fn load_as<W: Walker + ?Sized>(
+        &mut self,
+        who: Who,
+        space: SpaceId,
+        va: u64,
+        size: u32,
+        w: &mut W,
+        required: bool,
     ) -> Result<u64, CacheError> {
         check_access(va, size)?;
         self.check_cpu(who.cpu)?;
@@ -548,9 +683,10 @@ impl Machine {
         let off = (pa as usize) & (self.shape.line_size - 1);
         let got = read_be(&self.dcache.line(slot)[off..off + size as usize]);
         let sh = self.shape;
-        let place = || (sh.set_of(va), Some(slot % sh.ways), sh.colour_of(va));
+        let life = self.dcache.life(slot);
+        let place = || (sh.set_of(va), Some(slot % sh.ways), sh.colour_of(va), life);
         self.oracle
-            .check_load(self.step, who, va, pa, size, got, place, false);
+            .check_load(self.step, who, va, pa, size, got, place, (false, required));
         Ok(got)
     }
 
@@ -607,17 +743,19 @@ impl Machine {
                 self.counters.icache_misses += 1;
                 let slot = self.icache.victim(set);
                 let n = ishape.line_size;
+                let life = self.oracle.life(pa >> PAGE_SHIFT);
                 self.icache
-                    .install(slot, key, self.mem.raw(pa & !(n as u64 - 1), n));
+                    .install(slot, key, self.mem.raw(pa & !(n as u64 - 1), n), life);
                 slot
             }
         };
         self.icache.touch(slot);
         let off = (pa as usize) & (ishape.line_size - 1);
         let got = read_be(&self.icache.line(slot)[off..off + 4]);
-        let place = || (set, Some(slot % ishape.ways), ishape.colour_of(va));
+        let life = self.icache.life(slot);
+        let place = || (set, Some(slot % ishape.ways), ishape.colour_of(va), life);
         self.oracle
-            .check_load(self.step, who, va, pa, 4, got, place, true);
+            .check_load(self.step, who, va, pa, 4, got, place, (true, false));
         Ok(got as u32)
     }
 
@@ -886,7 +1024,7 @@ impl Machine {
         let to = self.tmpalias_map(cpu, TmpaliasHalf::To, dst, uva)?;
         for off in (0..PAGE_SIZE).step_by(8) {
             let k = Who::kernel(cpu);
-            let v = self.load(k, KERNEL_SPACE, from + off, 8, &mut NoWalker)?;
+            let v = self.load_required(k, KERNEL_SPACE, from + off, 8, &mut NoWalker)?;
             self.store(k, KERNEL_SPACE, to + off, 8, v, &mut NoWalker)?;
         }
         Ok(())
@@ -919,6 +1057,54 @@ impl Machine {
         self.dline(va, pa);
         self.counters.move_ins += 1;
         Ok(true)
+    }
+
+    /// A burst of speculative move-ins: every line of every page for which any
+    /// CPU holds a valid TLB entry (user entries; flush-only ones too if
+    /// `flush_only`; never the tmpalias window's) that is not already cached
+    /// at that colour, brought in from memory. Needs the switch on. Returns
+    /// how many lines came in.
+    ///
+    /// A simplification of the hardware, which moves lines in one at a time:
+    /// one burst brings in everything a set of single move-ins at that moment
+    /// could. The extra lines can only add stale copies, except that in a
+    /// full set they change which line is evicted.
+    pub fn move_in_burst(&mut self, flush_only: bool) -> Result<u64, CacheError> {
+        if !self.config.speculative_move_in {
+            return Err(CacheError::NoMoveIn(
+                "speculative move-in is switched off".into(),
+            ));
+        }
+        self.step += 1;
+        let mut pages: Vec<(u64, u64)> = Vec::new();
+        for c in &self.cpus {
+            for e in c.tlb.entries() {
+                if e.space != KERNEL_SPACE && !e.tmpalias && (flush_only || !e.flush_only) {
+                    pages.push((e.vpn << PAGE_SHIFT, e.pfn << PAGE_SHIFT));
+                }
+            }
+        }
+        pages.sort_unstable();
+        pages.dedup();
+        let n = self.shape.line_size as u64;
+        let mut moved = 0;
+        for (va, pa) in pages {
+            if pa >> PAGE_SHIFT >= self.config.frames {
+                continue;
+            }
+            for off in (0..PAGE_SIZE).step_by(n as usize) {
+                let (set, key) = (
+                    self.shape.set_of(va + off),
+                    self.shape.key(pa + off, va + off),
+                );
+                if self.dcache.find(set, key).is_none() {
+                    self.dline(va + off, pa + off);
+                    moved += 1;
+                }
+            }
+        }
+        self.counters.move_ins += moved;
+        Ok(moved)
     }
 
     /// The pages a move-in could come through on `cpu`: every TLB entry.
@@ -1047,7 +1233,7 @@ impl Machine {
             step: self.step,
             dclock: self.dcache.clock,
             iclock: self.icache.clock,
-            reports: self.oracle.reports().len(),
+            reports: (self.oracle.reports().len(), self.oracle.lives().len()),
             oracle_counts: self.oracle.counts(),
         }
     }

@@ -24,6 +24,8 @@ pub(crate) struct SetAssoc {
     keys: Tracked<u64>,
     stamps: Tracked<u64>,
     dirty: Tracked<bool>,
+    /// The life of the frame each line was filled in (see `Oracle`).
+    lives: Tracked<u32>,
     data: Tracked<u8>,
     pub clock: u64,
     /// The slot touched last: it holds the newest stamp, so touching it again
@@ -38,6 +40,7 @@ impl SetAssoc {
             keys: Tracked::new(shape.lines(), INVALID, 0),
             stamps: Tracked::new(shape.lines(), 0, 0),
             dirty: Tracked::new(shape.lines(), false, 0),
+            lives: Tracked::new(shape.lines(), 0, 0),
             data: Tracked::new(shape.lines() * shape.line_size, 0, shape.line_shift),
             clock: 0,
             last: usize::MAX,
@@ -132,9 +135,19 @@ impl SetAssoc {
             .map(|(i, _)| i)
     }
 
-    /// Puts a clean copy of `data` in `slot` under `key` (a fill from memory).
-    pub fn install(&mut self, slot: usize, key: u64, data: &[u8]) {
+    /// The life of the frame the line in `slot` was filled in.
+    #[inline]
+    pub fn life(&self, slot: usize) -> u32 {
+        self.lives.get(slot)
+    }
+
+    /// Puts a clean copy of `data` in `slot` under `key` (a fill from memory
+    /// during life `life` of the frame).
+    pub fn install(&mut self, slot: usize, key: u64, data: &[u8], life: u32) {
         self.line_mut(slot).copy_from_slice(data);
+        if self.lives.get(slot) != life {
+            self.lives.set(slot, life);
+        }
         self.set_slot(
             slot,
             Slot {
@@ -160,6 +173,7 @@ impl SetAssoc {
         self.keys.checkpoint();
         self.stamps.checkpoint();
         self.dirty.checkpoint();
+        self.lives.checkpoint();
         self.data.checkpoint();
     }
 
@@ -168,6 +182,7 @@ impl SetAssoc {
         self.keys.rollback();
         self.stamps.rollback();
         self.dirty.rollback();
+        self.lives.rollback();
         self.data.rollback();
     }
 }

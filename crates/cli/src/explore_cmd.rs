@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vipt_explore::report::{self, Budget};
-use vipt_explore::scenario::{Colour, Kind, Params, Scenario, ROLES};
+use vipt_explore::scenario::{Colour, Kind, Params, Scenario};
 use vipt_explore::search::{Coverage, Verdict};
 use vipt_explore::{
     cost, engine::Ending, explore, minimise, run_one, timeline, Config, Mode, Replay, Schedule,
@@ -57,20 +57,35 @@ pub struct ScenarioArgs {
     /// case.
     #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
     move_in: Option<bool>,
+    /// Move-in bursts the hardware agent inserts per execution, each where
+    /// the explorer chooses (0 to 4; 1 by default with --move-in on, except
+    /// in move-in, whose racer moves lines in itself).
+    #[arg(long, value_name = "N", value_parser = parse_number, allow_hyphen_values = true)]
+    move_ins: Option<u64>,
+    /// The move-in bursts also go through flush-only (_PAGE_FLUSH) TLB
+    /// entries: on or off (off by default).
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    move_in_flush_only: Option<bool>,
+    /// A sibling thread of A (CPU 3, A's mm) loads the page and stores to it
+    /// during the race: on or off (on by default in fork-writer only).
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    sibling: Option<bool>,
+    /// Ablation: freed frames lose their cached lines, which no kernel does
+    /// (off by default); shows which failures come from lines that outlive a
+    /// page.
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    scrub_freed: Option<bool>,
 }
 
 /// The scenario named `s`.
 fn scenario_kind(s: &str) -> Result<Kind, UsageError> {
-    Kind::ALL
-        .into_iter()
-        .find(|k| k.name() == s)
-        .ok_or_else(|| {
-            let names: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
-            UsageError(format!(
-                "unknown scenario '{s}'; one of {}",
-                names.join(", ")
-            ))
-        })
+    Kind::every().find(|k| k.name() == s).ok_or_else(|| {
+        let names: Vec<_> = Kind::every().map(|k| k.name()).collect();
+        UsageError(format!(
+            "unknown scenario '{s}'; one of {}",
+            names.join(", ")
+        ))
+    })
 }
 
 /// The strategy named `s`.
@@ -105,13 +120,32 @@ impl ScenarioArgs {
                 ))
             })?,
         };
+        let move_in = self.move_in.unwrap_or(d.move_in);
+        let move_ins = match self.move_ins {
+            Some(n) if n > 4 => {
+                return Err(UsageError(format!("--move-ins must be 0 to 4, not {n}")))
+            }
+            Some(n) if n > 0 && !move_in => {
+                return Err(UsageError(
+                    "--move-ins needs speculative move-in: add --move-in on".into(),
+                ))
+            }
+            Some(n) => n as u32,
+            None if move_in && kind != Kind::MoveIn => d.move_ins.max(1),
+            None if move_in => d.move_ins,
+            None => 0,
+        };
         let p = Params {
             kernel,
             vmas: self.vmas.unwrap_or(d.vmas),
             lines: self.lines.unwrap_or(d.lines),
             colour,
             page_flush: self.page_flush.unwrap_or(kernel.flush_only_ptes()),
-            move_in: self.move_in.unwrap_or(d.move_in),
+            move_in,
+            move_ins,
+            move_in_flush_only: self.move_in_flush_only.unwrap_or(d.move_in_flush_only),
+            sibling: self.sibling.unwrap_or(d.sibling),
+            scrub_freed: self.scrub_freed.unwrap_or(d.scrub_freed),
         };
         let s = strategy(&self.strategy)?;
         Ok(Scenario::with_strategy(kind, s, p)?)
@@ -323,9 +357,10 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
     match (&a.svg, &steps) {
         (Some(path), Some(steps)) => {
             let title = format!("{} / {} / {}", sc.kind.name(), sc.strategy_name, sc.params);
-            output
-                .files
-                .push((path.clone(), timeline::svg(steps, 3, &ROLES, &title)));
+            output.files.push((
+                path.clone(),
+                timeline::svg(steps, sc.bodies(), &sc.roles(), &title),
+            ));
         }
         (Some(path), None) => output.notes.push(format!(
             "no failing schedule found, so there is no timeline to draw; {} was not written",
@@ -404,7 +439,7 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
     }
     if let Some(steps) = &steps {
         let _ = writeln!(s, "\ntimeline of the minimised schedule:");
-        s += &timeline::text(steps, 3, &ROLES);
+        s += &timeline::text(steps, sc.bodies(), &sc.roles());
         s.push('\n');
     }
     let _ = writeln!(s, "mean cost per execution:");
@@ -532,9 +567,10 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
     let mut output = Output::text(String::new());
     if let Some(path) = &a.svg {
         // The run's timeline exists whether it failed or not.
-        output
-            .files
-            .push((path.clone(), timeline::svg(&run.steps, 3, &ROLES, &title)));
+        output.files.push((
+            path.clone(),
+            timeline::svg(&run.steps, sc.bodies(), &sc.roles(), &title),
+        ));
     }
     let verdict = if out.failed() { "fail" } else { "pass" };
     if a.json {
@@ -548,7 +584,7 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
         return Ok(output);
     }
     let mut s = format!("{title}\n\n");
-    s += &timeline::text(&run.steps, 3, &ROLES);
+    s += &timeline::text(&run.steps, sc.bodies(), &sc.roles());
     let _ = writeln!(
         s,
         "\n{} steps, {} preemptions, ending: {}",
@@ -766,7 +802,10 @@ fn cell_timeline(c: &report::Cell) -> Result<(String, String), UsageError> {
             .replace(' ', "-")
     );
     let title = format!("{} / {} / {}", c.scenario, c.strategy, c.params);
-    Ok((name, timeline::svg(&run.steps, 3, &ROLES, &title)))
+    Ok((
+        name,
+        timeline::svg(&run.steps, sc.bodies(), &sc.roles(), &title),
+    ))
 }
 
 #[cfg(test)]

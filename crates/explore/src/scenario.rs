@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use vipt_cache::{Geometry, HwConfig};
 use vipt_mm::filemap::sys_write;
-use vipt_mm::mmap::{do_mmap, do_munmap, do_truncate, zap_page_range};
+use vipt_mm::mmap::{do_mmap, do_munmap, do_truncate, fork, zap_page_range};
 use vipt_mm::rmap::{shrink_page, try_to_unmap_one, Reclaim};
 use vipt_mm::strategy::by_name;
 use vipt_mm::{
@@ -87,6 +87,22 @@ pub struct Params {
     pub page_flush: bool,
     /// Speculative move-in through any TLB entry (PA8800/PA8900).
     pub move_in: bool,
+    /// Move-in bursts the hardware agent may insert per execution, each at
+    /// any point the explorer chooses (0: no agent; needs `move_in`). A
+    /// burst moves in every line through every valid user TLB entry of every
+    /// CPU (`Machine::move_in_burst`). In a bounded search each burst costs
+    /// a preemption when it interrupts a CPU that could have gone on.
+    pub move_ins: u32,
+    /// The agent's bursts also go through flush-only (`_PAGE_FLUSH`) TLB
+    /// entries.
+    pub move_in_flush_only: bool,
+    /// A sibling thread of A (the racer's victim) on CPU 3, in A's mm: it
+    /// loads every line of the page and stores to its second word, through
+    /// its own TLB entries, while the racer runs.
+    pub sibling: bool,
+    /// Ablation: freed frames lose their cached lines (no kernel does this;
+    /// shows which failures come from lines that outlive a page).
+    pub scrub_freed: bool,
 }
 
 impl Params {
@@ -114,6 +130,10 @@ impl Default for Params {
             colour: Colour::Linux2614,
             page_flush: true,
             move_in: false,
+            move_ins: 0,
+            move_in_flush_only: false,
+            sibling: false,
+            scrub_freed: false,
         }
     }
 }
@@ -130,7 +150,20 @@ impl fmt::Display for Params {
             self.colour,
             if self.page_flush { "on" } else { "off" },
             if self.move_in { "on" } else { "off" }
-        )
+        )?;
+        if self.move_ins > 0 {
+            write!(f, " move-ins={}", self.move_ins)?;
+        }
+        if self.move_in_flush_only {
+            f.write_str(" move-in-flush-only=on")?;
+        }
+        if self.sibling {
+            f.write_str(" sibling=on")?;
+        }
+        if self.scrub_freed {
+            f.write_str(" scrub-freed=on")?;
+        }
+        Ok(())
     }
 }
 
@@ -160,6 +193,26 @@ pub enum Kind {
     PteLock,
     /// A's CPU moves lines in speculatively through its TLB (question 8).
     MoveIn,
+    /// A unmaps while the hardware may move lines in through A's TLB entry
+    /// (the agent, or a sibling thread's loads); B maps the file only
+    /// afterwards, at the same colour, and reads (question 8).
+    UnmapWindow,
+    /// `unmap-window`, then kswapd frees the page and the frame is reused by
+    /// another file's page that B maps at the same colour and reads.
+    UnmapReuse,
+    /// kswapd's `shrink_page` on the page (`try_to_unmap_one`'s flush →
+    /// clear → purge, pageout, free) with the agent or a sibling thread;
+    /// the frame is then reused by another file's page B maps and reads.
+    ReclaimReuse,
+    /// The Debian "minifail" mechanism (2013): A's COW copy reads the source
+    /// through the kernel alias while a user-colour line of it is dirty
+    /// (here: process C's store through its shared mapping at that colour).
+    Minifail,
+    /// The 2006 fork mechanism: A forks while its sibling thread stores
+    /// through a TLB entry still writable between `dup_mmap`'s
+    /// `flush_cache_mm` and `flush_tlb_mm`; A's COW copy afterwards reads
+    /// through the kernel alias.
+    ForkWriter,
 }
 
 impl Kind {
@@ -176,6 +229,20 @@ impl Kind {
         Kind::MoveIn,
     ];
 
+    /// The scenarios from parisc's history (question 8), after [`Kind::ALL`].
+    pub const HISTORY: [Kind; 5] = [
+        Kind::UnmapWindow,
+        Kind::UnmapReuse,
+        Kind::ReclaimReuse,
+        Kind::Minifail,
+        Kind::ForkWriter,
+    ];
+
+    /// Every scenario: [`Kind::ALL`], then [`Kind::HISTORY`].
+    pub fn every() -> impl Iterator<Item = Kind> {
+        Kind::ALL.into_iter().chain(Kind::HISTORY)
+    }
+
     /// The scenario's name.
     pub fn name(self) -> &'static str {
         match self {
@@ -188,6 +255,11 @@ impl Kind {
             Kind::Inequivalent => "inequivalent",
             Kind::PteLock => "pte-lock",
             Kind::MoveIn => "move-in",
+            Kind::UnmapWindow => "unmap-window",
+            Kind::UnmapReuse => "unmap-reuse",
+            Kind::ReclaimReuse => "reclaim-reuse",
+            Kind::Minifail => "minifail",
+            Kind::ForkWriter => "fork-writer",
         }
     }
 
@@ -203,31 +275,62 @@ impl Kind {
             }
             Kind::ZapRefault => "zap_page_range(A), then A faults the page back",
             Kind::MoveIn => "speculative move-in through A's TLB entry",
+            Kind::UnmapWindow | Kind::UnmapReuse => "do_munmap(A) → zap_pte_range",
+            Kind::ReclaimReuse => "shrink_page: try_to_unmap, pageout, free",
+            Kind::Minifail => "do_wp_page(A) with C's dirty line at A's colour",
+            Kind::ForkWriter => "fork(A), then A's COW write",
         }
+    }
+
+    /// Whether B maps the file only after everything (so `flush_dcache_page`
+    /// finds no mapping of B during the race).
+    fn b_maps_after(self) -> bool {
+        matches!(
+            self,
+            Kind::UnmapWindow | Kind::UnmapReuse | Kind::ReclaimReuse
+        )
+    }
+
+    /// Whether the frame is reused by another file's page after everything.
+    fn reuses_frame(self) -> bool {
+        matches!(self, Kind::UnmapReuse | Kind::ReclaimReuse)
     }
 
     /// Parses a name.
     pub fn parse(s: &str) -> Result<Kind, String> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
-                format!("unknown scenario {s:?}; one of {}", names.join(", "))
-            })
+        Kind::every().find(|k| k.name() == s).ok_or_else(|| {
+            let names: Vec<_> = Kind::every().map(|k| k.name()).collect();
+            format!("unknown scenario {s:?}; one of {}", names.join(", "))
+        })
     }
 
     /// The scenario's default parameters.
     pub fn defaults(self) -> Params {
+        let agent = matches!(
+            self,
+            Kind::UnmapWindow | Kind::UnmapReuse | Kind::ReclaimReuse
+        );
         Params {
-            move_in: self == Kind::MoveIn,
+            move_in: self == Kind::MoveIn || agent,
+            move_ins: u32::from(agent),
+            sibling: self == Kind::ForkWriter,
             ..Params::default()
         }
     }
 }
 
-/// The CPUs' roles, for timelines: CPU 0 writes, CPU 1 races, CPU 2 reads.
+/// The CPUs' roles, for timelines: CPU 0 writes, CPU 1 races, CPU 2 reads
+/// (then, by option, A's sibling thread and the move-in agent's bursts:
+/// [`Scenario::roles`]).
 pub const ROLES: [&str; 3] = ["writer: write()", "racer", "user: reads B"];
+
+/// The sibling thread's role.
+pub const SIBLING_ROLE: &str = "sibling: A's 2nd thread";
+/// A move-in burst's role.
+pub const MOVE_IN_ROLE: &str = "hw: move-in burst";
+/// What the sibling thread stores at the second word of the page's first
+/// line.
+pub const SIBLING_VALUE: u64 = 0x5151;
 
 /// What the writer stores at the start of every line.
 pub const VALUE: u64 = 0x00c0_ffee;
@@ -276,6 +379,12 @@ impl Scenario {
         if !(2..=8).contains(&params.vmas) {
             return Err(format!("vmas must be 2 to 8, not {}", params.vmas));
         }
+        if params.move_ins > 4 {
+            return Err(format!("move-ins must be 0 to 4, not {}", params.move_ins));
+        }
+        if params.move_ins > 0 && !params.move_in {
+            return Err("move-in bursts need speculative move-in on (--move-in on)".into());
+        }
         Geometry::explore(params.lines).map_err(|e| e.to_string())?;
         Ok(Scenario {
             kind,
@@ -300,6 +409,25 @@ impl Scenario {
         }
         self.arch = Some(arch);
         Ok(self)
+    }
+
+    /// The bodies the explorer schedules: writer, racer, user, then A's
+    /// sibling thread if on, then one per move-in burst.
+    pub fn bodies(&self) -> usize {
+        3 + usize::from(self.params.sibling) + self.params.move_ins as usize
+    }
+
+    /// Each body's role, for timelines ([`ROLES`] and the optional ones).
+    pub fn roles(&self) -> Vec<&'static str> {
+        let mut v = ROLES.to_vec();
+        if self.params.sibling {
+            v.push(SIBLING_ROLE);
+        }
+        v.extend(std::iter::repeat_n(
+            MOVE_IN_ROLE,
+            self.params.move_ins as usize,
+        ));
+        v
     }
 
     /// The name of the arch hooks the scenario runs: a patch's, or the
@@ -330,6 +458,7 @@ impl Scenario {
             } else {
                 Colouring::Linux2614
             },
+            scrub_freed: self.params.scrub_freed,
             ..base
         })
     }
@@ -432,6 +561,8 @@ struct Built {
     pfn: u64,
     vma_a: Arc<vipt_mm::Vma>,
     amm: Arc<vipt_mm::MmStruct>,
+    /// A's sibling thread (CPU 3, A's mm), if the scenario has one.
+    sib: Option<RefCell<Cpu>>,
 }
 
 /// A scenario's world set up for native use: real threads run its roles
@@ -471,7 +602,10 @@ impl Scenario {
         let shared = MapFlags::MAP_SHARED;
         // A: the racer's process, first in i_mmap.
         let mut a = process(&w, 1)?;
-        let a_flags = if matches!(self.kind, Kind::Cow | Kind::SwapPte) {
+        let a_flags = if matches!(
+            self.kind,
+            Kind::Cow | Kind::SwapPte | Kind::Minifail | Kind::ForkWriter
+        ) {
             MapFlags::MAP_PRIVATE
         } else {
             shared
@@ -490,6 +624,17 @@ impl Scenario {
                 .map_err(|e| e.to_string())?;
         }
         let pfn = f.cached_pfn(TARGET).ok_or("the page is not cached")?;
+        if self.kind == Kind::ForkWriter {
+            // A's own COW copy of the page: an anonymous page it will fork.
+            a.user_store(va_t, 8, 0xa).map_err(e)?;
+        }
+        if self.kind == Kind::Minifail {
+            // Process C stores through its shared mapping, at A's colour,
+            // and nothing flushes that line before A's COW copy.
+            let mut c = process(&w, 3)?;
+            let vc = mmap(&mut c, &f, None, 2, shared, 0)? + TARGET * PAGE_SIZE;
+            c.user_store(vc + 8, 8, 0xc1).map_err(e)?;
+        }
         // Extra mappers, each with a present pte.
         for _ in 2..self.params.vmas {
             let mut x = process(&w, 3)?;
@@ -499,6 +644,8 @@ impl Scenario {
         // B: the user's mapping.
         let mut b = process(&w, 2)?;
         let vb = match (self.kind, self.params.colour) {
+            // B maps the file only after everything (see `check`).
+            (k, _) if k.b_maps_after() => 0,
             (_, Colour::MapFixed) => {
                 let fixed = va + (64 << 20) + PAGE_SIZE;
                 mmap(&mut b, &f, Some(fixed), 2, shared, 0)? + TARGET * PAGE_SIZE
@@ -526,9 +673,25 @@ impl Scenario {
                 return Err("A's copy was not swapped out".into());
             }
         }
-        read_page(&mut b, vb, lines)?;
+        if vb != 0 {
+            read_page(&mut b, vb, lines)?;
+        }
         let amm = a.mm().ok_or("A has no mm")?.clone();
         let vma_a = amm.find_vma(va_t).ok_or("A's vma is missing")?;
+        let sib = if self.params.sibling {
+            // A's second thread: its own TLB entry for the page, writable
+            // and dirty (it has stored there once).
+            let mut t = Cpu::new(&w, 3).map_err(e)?;
+            t.use_mm(Some(amm.clone()));
+            read_page(&mut t, va_t, lines)?;
+            if self.kind == Kind::ForkWriter {
+                // A writable, dirty TLB entry for A's anonymous copy.
+                t.user_store(va_t + 8, 8, 0x5150).map_err(e)?;
+            }
+            Some(RefCell::new(t))
+        } else {
+            None
+        };
         Ok(Built {
             k: RefCell::new(Cpu::new(&w, 0).map_err(e)?),
             w,
@@ -541,12 +704,20 @@ impl Scenario {
             pfn,
             vma_a,
             amm,
+            sib,
         })
     }
 
     /// The scenario's world after its set-up, with the native hook, for real
     /// threads: the writer, racer and user CPUs and the target's addresses.
     pub fn native(&self) -> Result<NativeScenario, String> {
+        if Kind::HISTORY.contains(&self.kind) || self.bodies() > 3 {
+            return Err(format!(
+                "scenario {} with {} runs only under the explorer (its user maps the file afterwards, or it has a sibling thread or move-in bursts)",
+                self.kind.name(),
+                self.params
+            ));
+        }
         let Built {
             w,
             f,
@@ -584,7 +755,7 @@ impl Program for Scenario {
     }
 
     fn cpus(&self, _: &State) -> usize {
-        3
+        self.bodies()
     }
 
     fn run(&self, st: &State, cpu: usize) {
@@ -593,10 +764,13 @@ impl Program for Scenario {
         let built = &st.built;
         let (va, va_t) = (built.va, built.va_t);
         match cpu {
-            // CPU 0: write() into the page.
+            // CPU 0: write() into the page (minifail and fork-writer have
+            // no writer: their question is the COW copy alone).
             0 => {
-                let r = sys_write(&mut built.k.borrow_mut(), &built.f, TARGET, VALUE);
-                noting(&st.errors, "write", r.map(|_| ()).map_err(e));
+                if !matches!(self.kind, Kind::Minifail | Kind::ForkWriter) {
+                    let r = sys_write(&mut built.k.borrow_mut(), &built.f, TARGET, VALUE);
+                    noting(&st.errors, "write", r.map(|_| ()).map_err(e));
+                }
             }
             // CPU 1: the racer.
             1 => {
@@ -608,8 +782,18 @@ impl Program for Scenario {
                             let mut k = Cpu::new(&built.w, 1).map_err(e)?;
                             try_to_unmap_one(&mut k, built.pfn, &built.vma_a, true).map_err(e)?;
                         }
-                        Kind::Cow => a.user_store(va_t, 8, 0xc0).map_err(e)?,
-                        Kind::Munmap => do_munmap(a, va, 2 * PAGE_SIZE).map_err(e)?,
+                        Kind::Cow | Kind::Minifail => a.user_store(va_t, 8, 0xc0).map_err(e)?,
+                        Kind::ForkWriter => {
+                            fork(a).map_err(e)?;
+                            a.user_store(va_t, 8, 0xc0).map_err(e)?;
+                        }
+                        Kind::Munmap | Kind::UnmapWindow | Kind::UnmapReuse => {
+                            do_munmap(a, va, 2 * PAGE_SIZE).map_err(e)?
+                        }
+                        Kind::ReclaimReuse => {
+                            let mut k = Cpu::new(&built.w, 1).map_err(e)?;
+                            shrink_page(&mut k, built.pfn, true).map_err(e)?;
+                        }
                         Kind::Truncate => do_truncate(a, &built.f, TARGET).map_err(e)?,
                         Kind::ZapRefault => {
                             zap_page_range(a, &built.vma_a, va_t, va_t + PAGE_SIZE).map_err(e)?;
@@ -629,12 +813,32 @@ impl Program for Scenario {
                 })();
                 noting(&st.errors, "racer", r);
             }
-            // CPU 2: the user reads its alias twice.
-            _ => {
-                for _ in 0..2 {
-                    let r = read_page(&mut built.b.borrow_mut(), built.vb, lines).map(|_| ());
-                    noting(&st.errors, "user", r);
+            // CPU 2: the user reads its alias twice (unless B maps only
+            // afterwards).
+            2 => {
+                if built.vb != 0 {
+                    for _ in 0..2 {
+                        let r = read_page(&mut built.b.borrow_mut(), built.vb, lines).map(|_| ());
+                        noting(&st.errors, "user", r);
+                    }
                 }
+            }
+            // CPU 3: A's sibling thread loads the page and stores to it.
+            3 if self.params.sibling => {
+                if let Some(t) = &built.sib {
+                    let t = &mut *t.borrow_mut();
+                    let r = read_page(t, va_t, lines)
+                        .and_then(|_| t.user_store(va_t + 8, 8, SIBLING_VALUE).map_err(e));
+                    noting(&st.errors, "sibling", r);
+                }
+            }
+            // The move-in agent: one burst.
+            _ => {
+                let r = Cpu::new(&built.w, 3).map_err(e).and_then(|c| {
+                    c.move_in_burst(self.params.move_in_flush_only, "speculative move-in")
+                        .map_err(e)
+                });
+                noting(&st.errors, "move-in", r.map(|_| ()));
             }
         }
     }
@@ -643,17 +847,22 @@ impl Program for Scenario {
         let w = &st.built.w;
         let mut failures = Vec::new();
         let finished = run.ending == crate::engine::Ending::Finished;
-        // The user reads once more after everything completed.
-        let after = if finished {
-            read_page(&mut st.built.b.borrow_mut(), st.built.vb, self.params.lines)
+        // The user reads once more after everything completed (mapping the
+        // file, or the file that reused the frame, first if it has not).
+        let (after, vb) = if finished {
+            match self.epilogue(&st.built) {
+                Ok(vb) => (
+                    read_page(&mut st.built.b.borrow_mut(), vb, self.params.lines),
+                    vb,
+                ),
+                Err(e) => (Err(e), 0),
+            }
         } else {
-            Err("not finished".into())
+            (Err("not finished".into()), 0)
         };
-        let (_, violations) = w.oracle_counts();
-        if violations > 0 {
-            failures.push(format!(
-                "stale read: the user read old data after write() and flush_dcache_page completed ({violations} loads)"
-            ));
+        let first = violation_message(w);
+        if let Some((what, _)) = &first {
+            failures.push(what.to_string());
         }
         for inv in w.lockdep.reports() {
             failures.push(format!("lock order: {inv}"));
@@ -678,25 +887,87 @@ impl Program for Scenario {
         let errors = st.errors.borrow();
         // What B read at the end, line by line, beside what write() stored.
         let step = PAGE_SIZE / self.params.lines;
-        let observed = format!(
+        let mut observed = format!(
             "B read after everything: {} (write() stored {VALUE:#x}); path errors: {}",
             match &after {
                 Ok(v) => v
                     .iter()
                     .enumerate()
-                    .map(|(i, x)| format!("{:#x}={x:#x}", st.built.vb + i as u64 * step))
+                    .map(|(i, x)| format!("{:#x}={x:#x}", vb + i as u64 * step))
                     .collect::<Vec<_>>()
                     .join(" "),
                 Err(e) => e.clone(),
             },
             errors.len()
         );
+        if let Some((_, detail)) = first {
+            let (_, n) = w.oracle_counts();
+            observed += &format!("; {n} oracle violations, the first: {detail}");
+        }
         Outcome {
             failures,
             observed,
             counters,
         }
     }
+}
+
+impl Scenario {
+    /// What happens after everything, before B's last read: B's address of
+    /// the page it reads. For the scenarios where B maps afterwards, B maps
+    /// the file now, at A's colour; where the frame is reused, kswapd first
+    /// frees the page if it is still cached, and another file's page (its
+    /// `address_space` placed so its mappings take A's colour) is read into
+    /// the freed frame and mapped by B.
+    fn epilogue(&self, built: &Built) -> Result<u64, String> {
+        if !self.kind.b_maps_after() {
+            return Ok(built.vb);
+        }
+        let e = |e: vipt_mm::MmError| e.to_string();
+        let w = &built.w;
+        let mut file = built.f.clone();
+        if self.kind.reuses_frame() {
+            if built.f.cached_pfn(TARGET) == Some(built.pfn) {
+                let mut k = Cpu::new(w, 0).map_err(e)?;
+                shrink_page(&mut k, built.pfn, true).map_err(e)?;
+            }
+            if w.page(built.pfn).map_err(e)?.count() == 0 {
+                // (kaddr << 4) & 0x3FF000 unchanged: the same colour.
+                file = w.new_file_at(2, built.f.kaddr + 0x40000);
+            }
+        }
+        let b = &mut *built.b.borrow_mut();
+        Ok(mmap(b, &file, None, 2, MapFlags::MAP_SHARED, 0)? + TARGET * PAGE_SIZE)
+    }
+}
+
+/// The failure line for the oracle's violations, by the kind of the first
+/// (a fixed text, so failures group by kind), and that first violation in
+/// the oracle's words (frame, lives and their owners, colour, CPU, step).
+pub fn violation_message(w: &World) -> Option<(&'static str, String)> {
+    w.read_hw(|m| {
+        let o = m.oracle();
+        let r = o.first_violation()?;
+        let what = match r.kind {
+            vipt_cache::ReportKind::StaleRead { required: true, .. } => {
+                "stale COW copy: the copy's source was read through the kernel alias while newer data sat dirty at a user colour"
+            }
+            vipt_cache::ReportKind::StaleRead { .. } => {
+                "stale read: the user read old data after write() and flush_dcache_page completed"
+            }
+            vipt_cache::ReportKind::EarlierLife { .. } => {
+                "earlier life: a load returned data a freed page left in the cache"
+            }
+            vipt_cache::ReportKind::EarlierWriteBack { .. } => {
+                "earlier life: a freed page's dirty line was written back over the new owner's data"
+            }
+            vipt_cache::ReportKind::LostWrite { .. } => {
+                "lost write: pageout wrote the page from memory without data the CPUs had stored"
+            }
+            vipt_cache::ReportKind::DivergentCopies { .. } => "divergent copies",
+        };
+        Some((what, o.describe(r)))
+    })
 }
 
 /// Steps (all CPUs) taken while `writer` held a `tree_lock`: the lock hold

@@ -165,9 +165,21 @@ fn munmap_race_opens_without_flush_only_ptes() {
 /// fails on any profile. (Without `i_sem` the model reported legacy,
 /// patched and even recheck failing on the mixed "3.x" model.)
 #[test]
-fn truncate_race_is_closed_by_i_sem_on_every_kernel() {
-    for kernel in Kernel::ALL {
+fn truncate_race_is_closed_by_i_sem_but_a_kept_line_reopens_it() {
+    // i_sem keeps write() out of the truncate. What is left: B loads its
+    // page in the zap's window (after the cache flush, before the pte is
+    // cleared), the truncated page is freed with B's clean line, write()
+    // reads the same file page back into the same frame, and B faults it
+    // in: a strategy that flushes only through present user translations
+    // misses B's colour. 2.6.14/2.6.15's flush-only pte for B still points
+    // at the frame and lets the flush through; tmpalias and modern flush by
+    // pfn whatever the pte says.
+    for kernel in [Kernel::V2_6_14, Kernel::V2_6_15] {
         expect(Kind::Truncate, on(Kind::Truncate, kernel), &[]);
+    }
+    let three = ["legacy-2005", "patched-2005", "recheck"];
+    for kernel in [Kernel::V3x, Kernel::V6_10] {
+        expect(Kind::Truncate, on(Kind::Truncate, kernel), &three);
     }
 }
 

@@ -43,6 +43,14 @@ pub const VIPT_SHM_COLOUR: u64 = 0x0040_0000;
 pub const VIPT_REPORT_STALE_READ: u32 = 0;
 /// Report kind: two non-equivalent cached copies of a line differ.
 pub const VIPT_REPORT_DIVERGENT_COPIES: u32 = 1;
+/// Report kind: a load returned data of an earlier life of the frame.
+pub const VIPT_REPORT_EARLIER_LIFE: u32 = 2;
+/// Report kind: a dirty line of an earlier life was written back over the
+/// current life's data.
+pub const VIPT_REPORT_EARLIER_WRITEBACK: u32 = 3;
+/// Report kind: a device read the frame from memory, which lacked data the
+/// CPUs stored (lost).
+pub const VIPT_REPORT_LOST_WRITE: u32 = 4;
 /// The largest cache `size` the C API builds: 64 MiB.
 pub const VIPT_CACHE_MAX_SIZE: u64 = 64 << 20;
 /// The most physical frames a machine or world has: 2^20 (4 GiB).
@@ -245,7 +253,9 @@ pub struct vipt_oracle_counts {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct vipt_report {
-    /// `VIPT_REPORT_STALE_READ` or `VIPT_REPORT_DIVERGENT_COPIES`.
+    /// `VIPT_REPORT_STALE_READ`, `VIPT_REPORT_DIVERGENT_COPIES`,
+    /// `VIPT_REPORT_EARLIER_LIFE`, `VIPT_REPORT_EARLIER_WRITEBACK` or
+    /// `VIPT_REPORT_LOST_WRITE`.
     pub kind: u32,
     /// The machine step.
     pub step: u64,
@@ -263,13 +273,16 @@ pub struct vipt_report {
     pub way: i64,
     /// Colour of the copy.
     pub colour: u64,
-    /// Stale read: the latest write.
+    /// Stale read, earlier life, write-back, lost write: the latest data
+    /// (the current life's).
     pub expected: u64,
-    /// Stale read: what the load returned.
+    /// Stale read, earlier life: what the load returned; write-back: what
+    /// went to memory; lost write: what memory had.
     pub got: u64,
-    /// Stale read: the access size.
+    /// Stale read, earlier life: the access size.
     pub size: u32,
-    /// Stale read: contradicts a coherence point.
+    /// The report says the kernel failed: a stale read against a coherence
+    /// point or a required read, and every life kind.
     pub violation: bool,
     /// Stale read: an instruction fetch.
     pub ifetch: bool,
@@ -277,6 +290,14 @@ pub struct vipt_report {
     pub other_colour: u64,
     /// Divergent copies: the other copy's set.
     pub other_set: u64,
+    /// The frame (`pa >> PAGE_SHIFT`).
+    pub pfn: u64,
+    /// Earlier life, write-back, lost write: the frame's current life.
+    pub life: u32,
+    /// Earlier life, write-back: the life the line was filled in.
+    pub line_life: u32,
+    /// Stale read: a kernel load that must be up to date (a COW copy's source).
+    pub required: bool,
 }
 
 /// A machine. Opaque: a handle, never a pointer to memory.
@@ -898,6 +919,8 @@ pub extern "C" fn vipt_hw_report(h: *const vipt_hw, index: u64, out: *mut vipt_r
             set: r.set as u64,
             way: r.way.map_or(-1, |w| w as i64),
             colour: r.colour,
+            pfn: r.pfn(),
+            violation: r.is_violation(),
             ..vipt_report::default()
         };
         match r.kind {
@@ -905,12 +928,41 @@ pub extern "C" fn vipt_hw_report(h: *const vipt_hw, index: u64, out: *mut vipt_r
                 expected,
                 got,
                 size,
-                violation,
                 ifetch,
+                required,
+                ..
             } => {
                 v.kind = VIPT_REPORT_STALE_READ;
-                (v.expected, v.got, v.size, v.violation, v.ifetch) =
-                    (expected, got, size, violation, ifetch);
+                (v.expected, v.got, v.size, v.ifetch, v.required) =
+                    (expected, got, size, ifetch, required);
+            }
+            ReportKind::EarlierLife {
+                expected,
+                got,
+                size,
+                line_life,
+                life,
+            } => {
+                v.kind = VIPT_REPORT_EARLIER_LIFE;
+                (v.expected, v.got, v.size, v.line_life, v.life) =
+                    (expected, got, size, line_life, life);
+            }
+            ReportKind::EarlierWriteBack {
+                expected,
+                got,
+                line_life,
+                life,
+            } => {
+                v.kind = VIPT_REPORT_EARLIER_WRITEBACK;
+                (v.expected, v.got, v.line_life, v.life) = (expected, got, line_life, life);
+            }
+            ReportKind::LostWrite {
+                expected,
+                got,
+                life,
+            } => {
+                v.kind = VIPT_REPORT_LOST_WRITE;
+                (v.expected, v.got, v.life) = (expected, got, life);
             }
             ReportKind::DivergentCopies {
                 other_colour,
@@ -941,7 +993,7 @@ pub extern "C" fn vipt_hw_report_text(
         let hw = hw(h)?;
         let g = hw.lock();
         let r = report_at(&g.machine, index)?;
-        write_cstr(buf, len, &r.to_string())
+        write_cstr(buf, len, &g.machine.oracle().describe(r))
     })
 }
 

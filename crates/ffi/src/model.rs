@@ -9,7 +9,7 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::Arc;
 
-use vipt_explore::scenario::{Colour, Kind, Params, Scenario, ROLES};
+use vipt_explore::scenario::{Colour, Kind, Params, Scenario};
 use vipt_explore::{explore, run_one, timeline, Config, Mode, Replay, Report, Schedule};
 use vipt_mm::strategy::{by_name, STRATEGIES as MM_STRATEGIES};
 use vipt_mm::FlushStrategy;
@@ -91,6 +91,16 @@ pub struct vipt_scenario_params {
     pub page_flush: i32,
     /// Speculative move-in through any TLB entry.
     pub move_in: bool,
+    /// Move-in bursts the hardware agent inserts per execution where the
+    /// explorer chooses, 0 to 4 (0: none; more than 0 needs `move_in`).
+    pub move_ins: u32,
+    /// The bursts also go through flush-only TLB entries.
+    pub move_in_flush_only: bool,
+    /// A sibling thread of A (CPU 3) loads and stores the page during the
+    /// race.
+    pub sibling: bool,
+    /// Ablation: freed frames lose their cached lines (no kernel does this).
+    pub scrub_freed: bool,
 }
 
 /// An explorer run's parameters; start from `vipt_explore_config_default`. A
@@ -328,6 +338,10 @@ fn params_out(p: &Params) -> vipt_scenario_params {
             VIPT_PAGE_FLUSH_KERNEL
         },
         move_in: p.move_in,
+        move_ins: p.move_ins,
+        move_in_flush_only: p.move_in_flush_only,
+        sibling: p.sibling,
+        scrub_freed: p.scrub_freed,
     }
 }
 
@@ -368,13 +382,34 @@ fn params_in(p: &vipt_scenario_params) -> Result<Params> {
         },
         page_flush,
         move_in: p.move_in,
+        move_ins: {
+            in_range("move_ins", p.move_ins, 0, 4)?;
+            if p.move_ins > 0 && !p.move_in {
+                return Err(invalid(
+                    "move_ins needs speculative move-in (move_in true)".into(),
+                ));
+            }
+            p.move_ins
+        },
+        move_in_flush_only: p.move_in_flush_only,
+        sibling: p.sibling,
+        scrub_freed: p.scrub_freed,
     })
 }
 
-/// The number of built-in scenarios.
+/// The number of built-in race scenarios (`Kind::ALL`; see
+/// `vipt_scenario_count_all` for the history ones after them).
 #[no_mangle]
 pub extern "C" fn vipt_scenario_count() -> c_int {
     Kind::ALL.len() as c_int
+}
+
+/// The number of built-in scenarios with the history ones (`unmap-window`,
+/// `unmap-reuse`, `reclaim-reuse`, `minifail`, `fork-writer`), which come
+/// after the `vipt_scenario_count()` race scenarios in `vipt_scenario_name`.
+#[no_mangle]
+pub extern "C" fn vipt_scenario_count_all() -> c_int {
+    Kind::every().count() as c_int
 }
 
 /// The name of built-in scenario `i` (0 ≤ i < `vipt_scenario_count()`;
@@ -383,10 +418,11 @@ pub extern "C" fn vipt_scenario_count() -> c_int {
 #[no_mangle]
 pub extern "C" fn vipt_scenario_name(i: usize, buf: *mut c_char, len: usize) -> c_int {
     guard("vipt_scenario_name", || {
-        let k = Kind::ALL.get(i).ok_or_else(|| {
+        let all: Vec<Kind> = Kind::every().collect();
+        let k = all.get(i).ok_or_else(|| {
             Error::new(
                 errno::ERANGE,
-                format!("i {i} is out of range: 0 to {}", Kind::ALL.len() - 1),
+                format!("i {i} is out of range: 0 to {}", all.len() - 1),
             )
         })?;
         write_cstr(buf, len, k.name())
@@ -626,7 +662,7 @@ pub extern "C" fn vipt_replay(
         let report = Report::single(&run, &outcome);
         let h = RESULTS.insert(ResultData {
             report,
-            timeline: Some(timeline::text(&run.steps, 3, &ROLES)),
+            timeline: Some(timeline::text(&run.steps, sc.bodies(), &sc.roles())),
         })?;
         write_out(out, "out", to_ptr(h))?;
         Ok(0)

@@ -624,6 +624,19 @@ impl Cpu {
         Ok(self.hw(|m, _| m.coherence_point(Who::kernel(self.id), pfn))?)
     }
 
+    /// A burst of speculative move-ins through every valid TLB entry of every
+    /// CPU (flush-only ones too if `flush_only`): see
+    /// `Machine::move_in_burst`. Returns how many lines came in.
+    pub fn move_in_burst(&self, flush_only: bool, what: &'static str) -> Result<u64, MmError> {
+        self.point(Op::two(
+            OpKind::MoveIn,
+            what,
+            Self::MEM,
+            Footprint::read(Object::Translations),
+        ));
+        Ok(self.hw(|m, _| m.move_in_burst(flush_only))?)
+    }
+
     /// A speculative move-in of the line of `space:va` through this CPU's TLB.
     pub fn move_in(&self, space: SpaceId, va: u64, what: &'static str) -> Result<bool, MmError> {
         self.point(Op::two(
@@ -659,7 +672,8 @@ impl Cpu {
         let who = Who::kernel(self.id);
         self.hw(|m, w| {
             for off in (0..PAGE_SIZE).step_by(8) {
-                let v = m.load(who, KERNEL_SPACE, Machine::kernel_va(s + off), 8, w)?;
+                // The copy's source must be read up to date (COW).
+                let v = m.load_required(who, KERNEL_SPACE, Machine::kernel_va(s + off), 8, w)?;
                 m.store(who, KERNEL_SPACE, Machine::kernel_va(d + off), 8, v, w)?;
             }
             Ok::<(), CacheError>(())
@@ -687,7 +701,8 @@ impl Cpu {
     }
 
     /// Reads a frame as a device would (`pageout` after the kernel flushed it):
-    /// memory, not the cache.
+    /// memory, not the cache. Data the CPUs stored that memory lacks is
+    /// reported lost (`ReportKind::LostWrite`).
     pub fn read_memory(&self, pfn: u64, what: &'static str) -> Result<Vec<u8>, MmError> {
         self.point(Op::two(
             OpKind::Page,
@@ -695,11 +710,8 @@ impl Cpu {
             Footprint::read(Object::Page(pfn)),
             Footprint::read(Object::Memory),
         ));
-        Ok(self.hw(|m, _| {
-            m.mem()
-                .bytes(pfn << PAGE_SHIFT, PAGE_SIZE as usize)
-                .map(<[u8]>::to_vec)
-        })?)
+        let who = Who::kernel(self.id);
+        Ok(self.hw(|m, _| m.device_read(who, pfn))?)
     }
 
     /// A step touching `struct page` fields.

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use vipt_cache::CacheError;
+use vipt_cache::{CacheError, Owner};
 use vipt_pte::{
     classify, pfn_pte, pte_mkdirty, pte_mkwrite, pte_mkyoung, pte_none, pte_pfn, pte_present,
     pte_same, pte_write, pte_wrprotect, swp_offset, Pte, PteKind, PAGE_SIZE,
@@ -45,7 +45,7 @@ fn maybe_mkwrite(pte: Pte, vma: &Vma) -> Pte {
 /// `alloc_zeroed_user_highpage(vma, vaddr)`: a new frame zeroed by the
 /// arch's `clear_user_page` for the user address it will be mapped at.
 fn new_zeroed_page(cpu: &mut Cpu, vaddr: u64) -> Result<u64, MmError> {
-    let pfn = cpu.world().alloc_frame()?;
+    let pfn = cpu.world().alloc_frame(Owner::Zeroed)?;
     cpu.arch().clear_user_page(cpu, pfn, vaddr)?;
     Ok(pfn)
 }
@@ -53,7 +53,7 @@ fn new_zeroed_page(cpu: &mut Cpu, vaddr: u64) -> Result<u64, MmError> {
 /// A new frame with the COW copy of `old` for `vaddr` in `vma`
 /// (`copy_user_highpage`, the arch's `copy_user_page`).
 fn new_copied_page(cpu: &mut Cpu, vma: &Arc<Vma>, old: u64, vaddr: u64) -> Result<u64, MmError> {
-    let pfn = cpu.world().alloc_frame()?;
+    let pfn = cpu.world().alloc_frame(Owner::CowCopy { from: old })?;
     cpu.arch().copy_user_page(cpu, vma, pfn, old, vaddr)?;
     Ok(pfn)
 }
@@ -260,7 +260,9 @@ fn do_swap_page(
                     swp_offset(orig)
                 )));
             };
-            let p = w.alloc_frame()?;
+            let p = w.alloc_frame(Owner::SwapIn {
+                slot: swp_offset(orig),
+            })?;
             cpu.init_page(p, &data, "swap_readpage")?;
             (p, false)
         }

@@ -5,6 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use vipt_cache::Owner;
 use vipt_pte::PAGE_SHIFT;
 
 use crate::cpu::Cpu;
@@ -41,7 +42,10 @@ pub fn find_or_read_page(
     if let Some(pfn) = found {
         return Ok(pfn);
     }
-    let pfn = w.alloc_frame()?;
+    let pfn = w.alloc_frame(Owner::PageCache {
+        file: mapping.id,
+        index,
+    })?;
     let data = mapping
         .backing
         .lock()

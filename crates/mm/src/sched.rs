@@ -37,6 +37,22 @@ pub enum Object {
     Mapping(u32),
     /// An mm's vma list, by space id.
     Vmas(u32),
+    /// Every translation at once: every pte cell and every CPU's TLB (what a
+    /// speculative move-in burst reads). Conflicts with any [`Object::Pte`]
+    /// or [`Object::Tlb`] access one side writes.
+    Translations,
+}
+
+impl Object {
+    /// Whether an access to `self` and one to `other` touch the same thing.
+    fn overlaps(self, other: Object) -> bool {
+        use Object::{Pte, Tlb, Translations};
+        self == other
+            || matches!(
+                (self, other),
+                (Translations, Pte { .. } | Tlb(_)) | (Pte { .. } | Tlb(_), Translations)
+            )
+    }
 }
 
 /// One object with the kind of access.
@@ -65,7 +81,7 @@ impl Footprint {
 
     /// Whether two footprints conflict (same object, at least one writes).
     pub fn conflicts(&self, other: &Footprint) -> bool {
-        self.obj != Object::None && self.obj == other.obj && (self.write || other.write)
+        self.obj != Object::None && self.obj.overlaps(other.obj) && (self.write || other.write)
     }
 }
 

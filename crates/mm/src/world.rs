@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
-use vipt_cache::{Access, HwConfig, Machine, SpaceId, Walker};
+use vipt_cache::{Access, HwConfig, Machine, Owner, SpaceId, Walker};
 use vipt_pte::{DbitLock, Layout, Pte, PAGE_SIZE};
 
 use crate::any_tree::TreeKind;
@@ -59,6 +59,11 @@ pub struct WorldConfig {
     /// Start the lock-order checker with the documented 2.6.14 order (else it
     /// learns everything from what runs).
     pub preload_lock_order: bool,
+    /// Ablation, off by default: drop every cached line of a frame, dirty or
+    /// not, when the page allocator takes it back. No kernel does that; it
+    /// exists so a test can show which failures come from lines that outlive
+    /// a page ([`Machine::discard_page`]).
+    pub scrub_freed: bool,
 }
 
 impl WorldConfig {
@@ -100,6 +105,7 @@ impl Default for WorldConfig {
             split_ptlock: false,
             swap_slots: 4096,
             preload_lock_order: true,
+            scrub_freed: false,
         }
     }
 }
@@ -422,7 +428,10 @@ impl World {
         self.mms.write().remove(&space.0);
     }
 
-    pub(crate) fn alloc_frame(&self) -> Result<u64, MmError> {
+    /// Takes a frame from the free list (last freed, first reused) for
+    /// `owner`, starting its next life; lines cached from its earlier lives
+    /// stay where they are.
+    pub(crate) fn alloc_frame(&self, owner: Owner) -> Result<u64, MmError> {
         let pfn = self
             .free
             .lock()
@@ -431,17 +440,21 @@ impl World {
         let p = &self.pages[pfn as usize];
         p.reset();
         p.get();
+        self.hw.lock().begin_life(pfn, owner)?;
         Ok(pfn)
     }
 
-    /// Gives a frame back when its last reference goes; its cached lines are
-    /// discarded (see [`Machine::discard_page`]).
+    /// Gives a frame back when its last reference goes. Its cached lines stay
+    /// (clean ones until evicted or flushed, dirty ones until written back),
+    /// as on the hardware, unless the `scrub_freed` ablation is on.
     pub(crate) fn free_frame(&self, pfn: u64) {
         if pfn == ZERO_PFN {
             return;
         }
         self.pages[pfn as usize].reset();
-        let _ = self.hw.lock().discard_page(pfn);
+        if self.config.scrub_freed {
+            let _ = self.hw.lock().discard_page(pfn);
+        }
         self.free.lock().push(pfn);
     }
 
