@@ -338,14 +338,10 @@ impl Machine {
         let life = self.oracle.life(pfn);
         for (i, line) in data.chunks(n).enumerate() {
             let pa = base + (i * n) as u64;
-            let truth = self.oracle.truth.raw(pa, n);
-            let Some(at) = (0..n)
-                .step_by(8)
-                .find(|&o| line[o..o + 8] != truth[o..o + 8])
+            let Some((at, expected, got)) = first_difference(self.oracle.truth.raw(pa, n), line)
             else {
                 continue;
             };
-            let (expected, got) = (read_be(&truth[at..at + 8]), read_be(&line[at..at + 8]));
             let dirty = self
                 .dcache
                 .valid_slots()
@@ -578,14 +574,10 @@ impl Machine {
     #[cold]
     fn earlier_write_back(&mut self, slot: usize, pa: u64, (line_life, life): (u32, u32)) {
         let n = self.shape.line_size;
-        let (line, truth) = (self.dcache.line(slot), self.oracle.truth.raw(pa, n));
-        let Some(at) = (0..n)
-            .step_by(8)
-            .find(|&o| line[o..o + 8] != truth[o..o + 8])
-        else {
+        let truth = self.oracle.truth.raw(pa, n);
+        let Some((at, expected, got)) = first_difference(truth, self.dcache.line(slot)) else {
             return;
         };
-        let (expected, got) = (read_be(&truth[at..at + 8]), read_be(&line[at..at + 8]));
         let colour = self.shape.key_colour(self.dcache.key(slot));
         self.oracle.violation(Report {
             kind: ReportKind::EarlierWriteBack {
@@ -682,9 +674,11 @@ impl Machine {
         }
         let off = (pa as usize) & (self.shape.line_size - 1);
         let got = read_be(&self.dcache.line(slot)[off..off + size as usize]);
-        let sh = self.shape;
-        let life = self.dcache.life(slot);
-        let place = || (sh.set_of(va), Some(slot % sh.ways), sh.colour_of(va), life);
+        let (sh, dcache) = (self.shape, &self.dcache);
+        let place = || {
+            let life = dcache.life(slot);
+            (sh.set_of(va), Some(slot % sh.ways), sh.colour_of(va), life)
+        };
         self.oracle
             .check_load(self.step, who, va, pa, size, got, place, (false, required));
         Ok(got)
@@ -752,8 +746,15 @@ impl Machine {
         self.icache.touch(slot);
         let off = (pa as usize) & (ishape.line_size - 1);
         let got = read_be(&self.icache.line(slot)[off..off + 4]);
-        let life = self.icache.life(slot);
-        let place = || (set, Some(slot % ishape.ways), ishape.colour_of(va), life);
+        let icache = &self.icache;
+        let place = || {
+            (
+                set,
+                Some(slot % ishape.ways),
+                ishape.colour_of(va),
+                icache.life(slot),
+            )
+        };
         self.oracle
             .check_load(self.step, who, va, pa, 4, got, place, (true, false));
         Ok(got as u32)
@@ -1037,11 +1038,7 @@ impl Machine {
     /// flush-only one. Returns whether a line came in (false if already cached).
     pub fn move_in(&mut self, cpu: usize, space: SpaceId, va: u64) -> Result<bool, CacheError> {
         self.check_cpu(cpu)?;
-        if !self.config.speculative_move_in {
-            return Err(CacheError::NoMoveIn(
-                "speculative move-in is switched off".into(),
-            ));
-        }
+        self.check_move_in()?;
         let Some(e) = self.cpus[cpu].tlb.peek(space, va >> PAGE_SHIFT) else {
             return Err(CacheError::NoMoveIn(format!(
                 "CPU{cpu} has no TLB entry for {va:#x} in space {}",
@@ -1050,13 +1047,29 @@ impl Machine {
         };
         let pa = (e.pfn << PAGE_SHIFT) | (va & (PAGE_SIZE - 1));
         self.step += 1;
+        Ok(self.move_in_line(va, pa))
+    }
+
+    fn check_move_in(&self) -> Result<(), CacheError> {
+        if self.config.speculative_move_in {
+            Ok(())
+        } else {
+            Err(CacheError::NoMoveIn(
+                "speculative move-in is switched off".into(),
+            ))
+        }
+    }
+
+    /// Moves `pa`'s line in at `va`'s colour unless it is cached there;
+    /// returns whether it came in.
+    fn move_in_line(&mut self, va: u64, pa: u64) -> bool {
         let (set, key) = (self.shape.set_of(va), self.shape.key(pa, va));
         if self.dcache.find(set, key).is_some() {
-            return Ok(false);
+            return false;
         }
         self.dline(va, pa);
         self.counters.move_ins += 1;
-        Ok(true)
+        true
     }
 
     /// A burst of speculative move-ins: every line of every page for which any
@@ -1070,11 +1083,7 @@ impl Machine {
     /// could. The extra lines can only add stale copies, except that in a
     /// full set they change which line is evicted.
     pub fn move_in_burst(&mut self, flush_only: bool) -> Result<u64, CacheError> {
-        if !self.config.speculative_move_in {
-            return Err(CacheError::NoMoveIn(
-                "speculative move-in is switched off".into(),
-            ));
-        }
+        self.check_move_in()?;
         self.step += 1;
         let mut pages: Vec<(u64, u64)> = Vec::new();
         for c in &self.cpus {
@@ -1093,17 +1102,9 @@ impl Machine {
                 continue;
             }
             for off in (0..PAGE_SIZE).step_by(n as usize) {
-                let (set, key) = (
-                    self.shape.set_of(va + off),
-                    self.shape.key(pa + off, va + off),
-                );
-                if self.dcache.find(set, key).is_none() {
-                    self.dline(va + off, pa + off);
-                    moved += 1;
-                }
+                moved += u64::from(self.move_in_line(va + off, pa + off));
             }
         }
-        self.counters.move_ins += moved;
         Ok(moved)
     }
 
@@ -1257,6 +1258,15 @@ impl Machine {
         self.icache.clock = base.iclock;
         true
     }
+}
+
+/// The first 8-byte word where `got` differs from `expected` (two lines of
+/// the same length): its offset and both values.
+fn first_difference(expected: &[u8], got: &[u8]) -> Option<(usize, u64, u64)> {
+    (0..expected.len().min(got.len()))
+        .step_by(8)
+        .find(|&o| expected[o..o + 8] != got[o..o + 8])
+        .map(|o| (o, read_be(&expected[o..o + 8]), read_be(&got[o..o + 8])))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -121,16 +121,9 @@ impl ScenarioArgs {
             })?,
         };
         let move_in = self.move_in.unwrap_or(d.move_in);
+        // Scenario::with_strategy checks the count and the switch.
         let move_ins = match self.move_ins {
-            Some(n) if n > 4 => {
-                return Err(UsageError(format!("--move-ins must be 0 to 4, not {n}")))
-            }
-            Some(n) if n > 0 && !move_in => {
-                return Err(UsageError(
-                    "--move-ins needs speculative move-in: add --move-in on".into(),
-                ))
-            }
-            Some(n) => n as u32,
+            Some(n) => u32::try_from(n).unwrap_or(u32::MAX),
             None if move_in && kind != Kind::MoveIn => d.move_ins.max(1),
             None if move_in => d.move_ins,
             None => 0,
