@@ -63,8 +63,8 @@
 #define VIPT_REPORT_EARLIER_WRITEBACK 3
 
 /*
- Report kind: a device read the frame from memory, which lacked data the
- CPUs stored (lost).
+ Report kind: a page was freed with pageout's copy as its last, and that
+ copy lacked data the CPUs stored (lost).
  */
 #define VIPT_REPORT_LOST_WRITE 4
 

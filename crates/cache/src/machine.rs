@@ -325,23 +325,46 @@ impl Machine {
 
     /// A device reads frame `pfn` from memory (pageout's `writepage`; the
     /// I/O sees memory, and the kernel-colour lines it snoops have been
-    /// flushed by the kernel before). Where memory lacks data the CPUs
-    /// stored, a [`ReportKind::LostWrite`] is filed (one per line), naming a
-    /// dirty cached copy if there is one. Returns the bytes read.
+    /// flushed by the kernel before). Returns the bytes read. Whether data
+    /// was lost is judged only when the page is freed with that copy as its
+    /// last ([`Machine::check_written`]): a page mapped and stored to again
+    /// after its pageout is written again, and loses nothing.
     pub fn device_read(&mut self, who: Who, pfn: u64) -> Result<Vec<u8>, CacheError> {
         self.check_cpu(who.cpu)?;
         self.check_pfn(pfn)?;
         self.step += 1;
+        Ok(self
+            .mem
+            .bytes(pfn << PAGE_SHIFT, PAGE_SIZE as usize)?
+            .to_vec())
+    }
+
+    /// The page of frame `pfn` leaves memory with `written` as its only copy
+    /// (what pageout wrote to disk or swap): where that lacks data the CPUs
+    /// stored, a [`ReportKind::LostWrite`] is filed (one per line), naming a
+    /// dirty cached copy if there is one. Returns how many lines lost data.
+    pub fn check_written(
+        &mut self,
+        who: Who,
+        pfn: u64,
+        written: &[u8],
+    ) -> Result<usize, CacheError> {
+        self.check_cpu(who.cpu)?;
+        self.check_pfn(pfn)?;
+        if written.len() as u64 != PAGE_SIZE {
+            return Err(CacheError::BadSize(written.len() as u32));
+        }
         let base = pfn << PAGE_SHIFT;
-        let data = self.mem.bytes(base, PAGE_SIZE as usize)?.to_vec();
         let n = self.shape.line_size;
         let life = self.oracle.life(pfn);
-        for (i, line) in data.chunks(n).enumerate() {
+        let mut lost = 0;
+        for (i, line) in written.chunks(n).enumerate() {
             let pa = base + (i * n) as u64;
             let Some((at, expected, got)) = first_difference(self.oracle.truth.raw(pa, n), line)
             else {
                 continue;
             };
+            lost += 1;
             let dirty = self
                 .dcache
                 .valid_slots()
@@ -362,7 +385,7 @@ impl Machine {
                 colour,
             });
         }
-        Ok(data)
+        Ok(lost)
     }
 
     /// Drops every cached copy of frame `pfn` from both caches, dirty or not,

@@ -28,9 +28,9 @@
 //!   and returned data other than the current life's;
 //! - [`ReportKind::EarlierWriteBack`]: a dirty line of an earlier life was
 //!   written back over the current life's data;
-//! - [`ReportKind::LostWrite`]: a device read the frame from memory (pageout's
-//!   `writepage`) and memory lacked data the CPUs had stored, so the stored data
-//!   is lost once the frame is freed.
+//! - [`ReportKind::LostWrite`]: a page left memory (freed after pageout's
+//!   `writepage`) and the copy the device had read lacked data the CPUs had
+//!   stored: that data is lost.
 //!
 //! A load from an earlier life's line is judged as an ordinary stale read when
 //! the data it returns equals what DMA began the current life with (the same
@@ -95,8 +95,9 @@ pub enum ReportKind {
         /// The frame's current life.
         life: u32,
     },
-    /// A device read the frame from memory while memory lacked data the CPUs
-    /// had stored (always a violation): the first 8 bytes that differ.
+    /// A page was freed with pageout's copy as its last, and that copy lacks
+    /// data the CPUs had stored (always a violation): the first 8 bytes that
+    /// differ.
     LostWrite {
         /// What the CPUs stored last.
         expected: u64,
@@ -223,7 +224,7 @@ impl fmt::Display for Report {
                 life,
             } => write!(
                 f,
-                "device read of frame {:#x} (life {life}) found {got:#x} at pa {:#x} where the CPUs stored {expected:#x} ({}) — VIOLATION: data lost",
+                "frame {:#x} (life {life}) was freed with pageout's copy holding {got:#x} at pa {:#x} where the CPUs stored {expected:#x} ({}) — VIOLATION: data lost",
                 self.pa >> PAGE_SHIFT,
                 self.pa,
                 if self.way.is_some() {

@@ -169,13 +169,15 @@ fn a_write_back_that_matches_the_new_data_is_no_report() {
 }
 
 #[test]
-fn a_device_read_reports_data_a_dirty_user_line_holds() {
+fn a_page_freed_with_its_pageout_copy_loses_what_a_dirty_user_line_holds() {
     let (mut m, mut pt) = machine();
     m.begin_life(PFN, Owner::PageCache { file: 1, index: 3 })
         .unwrap();
     m.store(U, USER, UVA + 8, 8, 0xbeef, &mut pt).unwrap();
     let data = m.device_read(K, PFN).unwrap();
     assert_eq!(data[8], 0x11, "memory still has the old bytes");
+    assert_eq!(m.oracle().violations, 0, "reading alone loses nothing");
+    assert_eq!(m.check_written(K, PFN, &data).unwrap(), 1);
     let r = m.oracle().first_violation().copied().unwrap();
     assert_eq!(
         r.kind,
@@ -195,7 +197,8 @@ fn a_device_read_reports_data_a_dirty_user_line_holds() {
     let (mut m, mut pt) = machine();
     m.store(U, USER, UVA + 8, 8, 0xbeef, &mut pt).unwrap();
     m.fdc(U, USER, UVA, &mut pt).unwrap();
-    m.device_read(K, PFN).unwrap();
+    let data = m.device_read(K, PFN).unwrap();
+    assert_eq!(m.check_written(K, PFN, &data).unwrap(), 0);
     assert_eq!(m.oracle().violations, 0);
 }
 

@@ -1093,11 +1093,11 @@ fn the_default_explore_finds_the_failures_sleep_sets_missed() {
         ][..],
         &[
             "--scenario",
-            "reclaim",
+            "cow",
             "--strategy",
             "patched-2005",
             "--kernel",
-            "3.x",
+            "2.6.15",
             "--bound",
             "2",
         ],

@@ -57,6 +57,18 @@ pub fn on_kernel(k: Kind, kernel: Kernel) -> Params {
     }
 }
 
+/// The window scenarios of question 8 with A's sibling thread loading the
+/// page instead of the move-in agent (no speculation); `None` for the
+/// others (minifail has neither, fork-writer has its sibling by default).
+pub fn with_sibling(k: Kind, kernel: Kernel) -> Option<Params> {
+    matches!(k, Kind::UnmapWindow | Kind::UnmapReuse | Kind::ReclaimReuse).then(|| Params {
+        move_in: false,
+        move_ins: 0,
+        sibling: true,
+        ..on_kernel(k, kernel)
+    })
+}
+
 /// The profile of question 4's cost sweep.
 pub const COST_KERNEL: Kernel = Kernel::V2_6_14;
 
@@ -526,10 +538,13 @@ fn report_params(c: &Cell) -> String {
     }
 }
 
-/// patched-2005's failure rate over recheck's ("∞" when recheck never failed).
+/// patched-2005's failure rate over recheck's ("∞" when only recheck never
+/// failed; NaN when neither did, which says nothing of the two).
 fn ratio_text(ratio: f64) -> String {
     if ratio.is_finite() {
         format!("{ratio:.2}×")
+    } else if ratio.is_nan() {
+        "- (neither failed)".into()
     } else {
         "∞ (recheck never failed)".into()
     }
@@ -645,6 +660,9 @@ pub fn cell_plan() -> Vec<(Kind, &'static str, Params)> {
     for k in Kind::HISTORY {
         for kernel in Kernel::ALL {
             v.push((k, kernel.flush_dcache_page(), on_kernel(k, kernel)));
+            if let Some(p) = with_sibling(k, kernel) {
+                v.push((k, kernel.flush_dcache_page(), p));
+            }
         }
     }
     v.push((
@@ -1016,7 +1034,9 @@ fn question3(
             };
             let pr = explore(&Scenario::new(k, "patched-2005", p)?, &cfg, None)?;
             let rr = explore(&Scenario::new(k, "recheck", p)?, &cfg, None)?;
-            let ratio = if rr.failing == 0 {
+            let ratio = if rr.failing == 0 && pr.failing == 0 {
+                f64::NAN
+            } else if rr.failing == 0 {
                 f64::INFINITY
             } else {
                 pr.rate() / rr.rate()
@@ -1444,13 +1464,27 @@ fn question7(r: &FullReport) -> Question {
 
 fn question8(r: &FullReport) -> Question {
     let strategies = &STRATEGIES[..5];
-    let mut table = vec![header(&["scenario", "kernel", "_PAGE_FLUSH"], strategies)];
+    let mut table = vec![header(
+        &["scenario", "kernel", "_PAGE_FLUSH", "in the window"],
+        strategies,
+    )];
     let mut row = |k: Kind, kernel: Kernel, p: Params| {
+        let who = match (
+            p.move_ins > 0 || k == Kind::MoveIn,
+            p.sibling,
+            p.scrub_freed,
+        ) {
+            (true, _, true) => "move-in, freed frames scrubbed",
+            (true, _, false) => "move-in",
+            (false, true, _) => "sibling",
+            (false, false, _) => "-",
+        };
         table.push(
             [
                 k.name().to_string(),
                 kernel.to_string(),
                 page_flush_text(kernel).into(),
+                who.into(),
             ]
             .into_iter()
             .chain(verdict_row(r, k, p, strategies))
@@ -1461,23 +1495,33 @@ fn question8(r: &FullReport) -> Question {
         row(Kind::MoveIn, kernel, on_kernel(Kind::MoveIn, kernel));
     }
     let mut open = Vec::new();
+    let mut by_sibling = Vec::new();
+    let list = |on: Vec<&str>| {
+        if on.is_empty() {
+            "no profile".to_string()
+        } else {
+            on.join(", ")
+        }
+    };
     for k in Kind::HISTORY {
-        let mut on: Vec<&str> = Vec::new();
+        let (mut on, mut sib) = (Vec::new(), Vec::new());
         for kernel in Kernel::ALL {
             row(k, kernel, on_kernel(k, kernel));
             if fails(r, k, kernel, kernel.flush_dcache_page()) {
                 on.push(kernel.name());
             }
-        }
-        open.push(format!(
-            "{} fails on {}",
-            k.name(),
-            if on.is_empty() {
-                "no profile".to_string()
-            } else {
-                on.join(", ")
+            if let Some(p) = with_sibling(k, kernel) {
+                row(k, kernel, p);
+                let c = r.cell(k, kernel.flush_dcache_page(), p);
+                if c.is_some_and(|c| c.report.failing > 0) {
+                    sib.push(kernel.name());
+                }
             }
-        ));
+        }
+        open.push(format!("{} fails on {}", k.name(), list(on)));
+        if with_sibling(k, Kernel::V2_6_14).is_some() {
+            by_sibling.push(format!("{} on {}", k.name(), list(sib)));
+        }
     }
     let scrubbed = Params {
         scrub_freed: true,
@@ -1491,6 +1535,9 @@ fn question8(r: &FullReport) -> Question {
             scrubbed,
         )
         .is_some_and(|c| c.verdict_of() == Verdict::Pass);
+    let six_closes = Kind::HISTORY
+        .iter()
+        .all(|&k| passes(r, k, Kernel::V6_10, Kernel::V6_10.flush_dcache_page()));
     let move_in_pass = Kernel::ALL
         .iter()
         .all(|&k| strategies.iter().all(|s| !fails(r, Kind::MoveIn, k, s)));
@@ -1498,9 +1545,15 @@ fn question8(r: &FullReport) -> Question {
         id: 8,
         title: "speculative move-in, sibling threads and page lives".into(),
         answer: format!(
-            "The `move-in` scenario (move-ins only where no pte changes) {}. The windows are in the racers: with the hardware agent's move-in bursts scheduled anywhere, or a second thread of A, and freed frames keeping their lines, each profile with its own flush_dcache_page: {}. 6.10 closes them: its flush_cache_range and __flush_cache_page purge the TLB entry before flushing, so nothing can be moved in after the flush, and copy_user_highpage flushes the source's user alias before copying (the minifail fix). {}",
+            "The `move-in` scenario (move-ins only where no pte changes) {}. The windows are in the racers: with the hardware agent's move-in burst scheduled anywhere (fork-writer: A's sibling storing) and freed frames keeping their lines, each profile with its own flush_dcache_page: {}. {}A real second thread of A loading the page in the window, no speculation, fails {}: a load after the purge takes a fresh TLB entry while the pte is still there, and the zap flushes before it clears the ptes on every profile, while 6.10's ptep_clear_flush (reclaim) flushes after the clear. {}",
             if move_in_pass { "still passes for every strategy on every profile" } else { "fails somewhere (see the table)" },
             open.join("; "),
+            if six_closes {
+                "Against speculation 6.10 closes them: its flush_cache_range and __flush_cache_page purge the TLB entry before flushing, so nothing can be moved in after the flush, and copy_user_highpage flushes the source's user alias before copying (the minifail fix). "
+            } else {
+                ""
+            },
+            by_sibling.join("; "),
             if scrub_passes {
                 "With freed frames scrubbed (the ablation) unmap-reuse passes on 2.6.14: its failure is the line that outlived the page."
             } else {

@@ -97,8 +97,13 @@ pub struct Params {
     /// entries.
     pub move_in_flush_only: bool,
     /// A sibling thread of A (the racer's victim) on CPU 3, in A's mm: it
-    /// loads every line of the page and stores to its second word, through
-    /// its own TLB entries, while the racer runs.
+    /// loads every line of the page through its own TLB entries while the
+    /// racer runs, and, in the scenarios without a writer (`minifail`,
+    /// `fork-writer`), stores to the page's second word. Beside `write()`
+    /// it only loads: its store would share a cache line with `write()`'s,
+    /// and two dirty aliases of one line lose one of the stores on every
+    /// profile, whatever the racer does (the hazard of a user storing through
+    /// a shared mapping while `write()` copies into the same line).
     pub sibling: bool,
     /// Ablation: freed frames lose their cached lines (no kernel does this;
     /// shows which failures come from lines that outlive a page).
@@ -289,6 +294,12 @@ impl Kind {
             self,
             Kind::UnmapWindow | Kind::UnmapReuse | Kind::ReclaimReuse
         )
+    }
+
+    /// Whether CPU 0 runs `write()` (minifail and fork-writer have no
+    /// writer: their question is the COW copy alone).
+    fn has_writer(self) -> bool {
+        !matches!(self, Kind::Minifail | Kind::ForkWriter)
     }
 
     /// Whether the frame is reused by another file's page after everything.
@@ -764,10 +775,9 @@ impl Program for Scenario {
         let built = &st.built;
         let (va, va_t) = (built.va, built.va_t);
         match cpu {
-            // CPU 0: write() into the page (minifail and fork-writer have
-            // no writer: their question is the COW copy alone).
+            // CPU 0: write() into the page.
             0 => {
-                if !matches!(self.kind, Kind::Minifail | Kind::ForkWriter) {
+                if self.kind.has_writer() {
                     let r = sys_write(&mut built.k.borrow_mut(), &built.f, TARGET, VALUE);
                     noting(&st.errors, "write", r.map(|_| ()).map_err(e));
                 }
@@ -823,12 +833,18 @@ impl Program for Scenario {
                     }
                 }
             }
-            // CPU 3: A's sibling thread loads the page and stores to it.
+            // CPU 3: A's sibling thread loads the page (and stores to it
+            // where no write() shares its lines: see `Params::sibling`).
             3 if self.params.sibling => {
                 if let Some(t) = &built.sib {
                     let t = &mut *t.borrow_mut();
-                    let r = read_page(t, va_t, lines)
-                        .and_then(|_| t.user_store(va_t + 8, 8, SIBLING_VALUE).map_err(e));
+                    let r = read_page(t, va_t, lines).and_then(|_| {
+                        if self.kind.has_writer() {
+                            Ok(())
+                        } else {
+                            t.user_store(va_t + 8, 8, SIBLING_VALUE).map_err(e)
+                        }
+                    });
                     noting(&st.errors, "sibling", r);
                 }
             }
@@ -962,7 +978,7 @@ pub fn violation_message(w: &World) -> Option<(&'static str, String)> {
                 "earlier life: a freed page's dirty line was written back over the new owner's data"
             }
             vipt_cache::ReportKind::LostWrite { .. } => {
-                "lost write: pageout wrote the page from memory without data the CPUs had stored"
+                "lost write: the page was freed with pageout's copy lacking data the CPUs had stored"
             }
             vipt_cache::ReportKind::DivergentCopies { .. } => "divergent copies",
         };

@@ -207,3 +207,36 @@ fn roles_name_the_sibling_and_the_bursts() {
     assert_eq!(roles[3], vipt_explore::scenario::SIBLING_ROLE);
     assert_eq!(roles[5], vipt_explore::scenario::MOVE_IN_ROLE);
 }
+
+/// A real second thread of A, loading the page in the window (no
+/// speculation), with each profile's own `flush_dcache_page`: the zap's
+/// window (`unmap-window`) is open on every profile, 6.10 included, since
+/// the zap flushes (`tlb_start_vma`) before it clears the ptes, and a load
+/// in between brings the line back through a fresh TLB entry; the reclaim
+/// window (`reclaim-reuse`) is open until 6.10, whose `ptep_clear_flush`
+/// flushes after the clear.
+#[test]
+fn a_sibling_thread_opens_the_zap_window_everywhere_and_reclaims_until_6_10() {
+    use Kernel::*;
+    for (k, want) in [
+        (Kind::UnmapWindow, [true, true, true, true]),
+        (Kind::ReclaimReuse, [true, true, true, false]),
+    ] {
+        for (i, kernel) in [V2_6_14, V2_6_15, V3x, V6_10].into_iter().enumerate() {
+            let p = Params {
+                move_in: false,
+                move_ins: 0,
+                sibling: true,
+                ..params(k, kernel)
+            };
+            let (failed, r) = fails(k, kernel.flush_dcache_page(), p);
+            assert_eq!(
+                failed,
+                want[i],
+                "{} on {kernel}: {:?}",
+                k.name(),
+                r.failure_kinds
+            );
+        }
+    }
+}

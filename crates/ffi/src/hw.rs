@@ -48,8 +48,8 @@ pub const VIPT_REPORT_EARLIER_LIFE: u32 = 2;
 /// Report kind: a dirty line of an earlier life was written back over the
 /// current life's data.
 pub const VIPT_REPORT_EARLIER_WRITEBACK: u32 = 3;
-/// Report kind: a device read the frame from memory, which lacked data the
-/// CPUs stored (lost).
+/// Report kind: a page was freed with pageout's copy as its last, and that
+/// copy lacked data the CPUs stored (lost).
 pub const VIPT_REPORT_LOST_WRITE: u32 = 4;
 /// The largest cache `size` the C API builds: 64 MiB.
 pub const VIPT_CACHE_MAX_SIZE: u64 = 64 << 20;

@@ -701,8 +701,7 @@ impl Cpu {
     }
 
     /// Reads a frame as a device would (`pageout` after the kernel flushed it):
-    /// memory, not the cache. Data the CPUs stored that memory lacks is
-    /// reported lost (`ReportKind::LostWrite`).
+    /// memory, not the cache.
     pub fn read_memory(&self, pfn: u64, what: &'static str) -> Result<Vec<u8>, MmError> {
         self.point(Op::two(
             OpKind::Page,
@@ -712,6 +711,14 @@ impl Cpu {
         ));
         let who = Who::kernel(self.id);
         Ok(self.hw(|m, _| m.device_read(who, pfn))?)
+    }
+
+    /// The page of `pfn` is being freed with `written` (what pageout wrote)
+    /// as its only copy: data the CPUs stored that it lacks is reported lost
+    /// (`ReportKind::LostWrite`). An oracle check, not a step.
+    pub fn check_written(&self, pfn: u64, written: &[u8]) -> Result<usize, MmError> {
+        let who = Who::kernel(self.id);
+        Ok(self.hw(|m, _| m.check_written(who, pfn, written))?)
     }
 
     /// A step touching `struct page` fields.

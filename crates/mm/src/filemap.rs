@@ -98,8 +98,10 @@ pub fn flush_dcache_page(cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
 
 /// `write(fd, buf, PAGE_SIZE)` at file page `index` (`generic_file_write`):
 /// under the inode's `i_sem` (so never beside a truncate), the page is found
-/// or read and locked, `value` is stored at the start of every
-/// cache line of it through the kernel alias, then `flush_dcache_page`, then the
+/// or read and locked, (from 2.6.24, [`crate::MmShape::write_flushes_first`]:
+/// `flush_dcache_page` if a shared writable mapping maps the file,) `value`
+/// is stored at the start of every cache line of it through the kernel
+/// alias, then `flush_dcache_page`, then the
 /// oracle's coherence point (the write and its flush have completed), then
 /// `set_page_dirty` and `unlock_page`.
 pub fn sys_write(
@@ -134,6 +136,18 @@ fn generic_file_buffered_write(
     cpu.spin_lock(&page.lock, "lock_page");
     page.set_bit(pg::PG_LOCKED);
     let r = (|| {
+        if w.config.kernel.mm_shape().write_flushes_first {
+            // generic_perform_write: the user's stores through a shared
+            // mapping must be in memory before the copy lands on them.
+            cpu.structure_op(
+                Object::Mapping(mapping.id),
+                false,
+                "mapping_writably_mapped",
+            );
+            if mapping.mapping_writably_mapped() {
+                flush_dcache_page(cpu, pfn)?;
+            }
+        }
         let line = w.config.hw.geometry.line_size;
         let mut off = 0;
         while off < vipt_pte::PAGE_SIZE {

@@ -74,6 +74,11 @@ pub struct MmShape {
     pub tree: TreeKind,
     /// `do_wp_page`'s pte switch.
     pub cow: CowSwitch,
+    /// `write()` calls `flush_dcache_page` before its copy into the page
+    /// when `mapping_writably_mapped`, so the copy lands on the user's
+    /// stores (`generic_perform_write`, 2.6.24 on: 3.x and 6.10); 2.6.14's
+    /// `generic_file_buffered_write` flushes only after the copy.
+    pub write_flushes_first: bool,
 }
 
 impl Kernel {
@@ -104,24 +109,28 @@ impl Kernel {
                 zap_lock: ZapLock::WholeZap,
                 tree: TreeKind::Prio,
                 cow: CowSwitch::Establish,
+                write_flushes_first: false,
             },
             Kernel::V2_6_15 => MmShape {
                 split_ptlock: true,
                 zap_lock: ZapLock::PerTable,
                 tree: TreeKind::Prio,
                 cow: CowSwitch::Establish,
+                write_flushes_first: false,
             },
             Kernel::V3x => MmShape {
                 split_ptlock: true,
                 zap_lock: ZapLock::PerTable,
                 tree: TreeKind::Prio,
                 cow: CowSwitch::ClearFlushSet,
+                write_flushes_first: true,
             },
             Kernel::V6_10 => MmShape {
                 split_ptlock: true,
                 zap_lock: ZapLock::PerTable,
                 tree: TreeKind::Interval,
                 cow: CowSwitch::ClearFlushSet,
+                write_flushes_first: true,
             },
         }
     }

@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use crate::any_tree::{AnyTree, TreeKind};
 use crate::interval::{Interval, IntervalIndex, StabCount};
 use crate::lock::{KLock, LockClass};
-use crate::vma::Vma;
+use crate::vma::{VmFlags, Vma};
 
 /// A `struct address_space`.
 #[derive(Debug)]
@@ -80,6 +80,19 @@ impl AddressSpace {
     /// `mapping_mapped`: the tree or the nonlinear list is non-empty.
     pub fn mapping_mapped(&self) -> bool {
         !self.i_mmap.lock().is_empty() || !self.nonlinear.lock().is_empty()
+    }
+
+    /// `mapping_writably_mapped`: a shared vma that may write maps the file
+    /// (the kernel counts them in `i_mmap_writable`; 3.x counts `VM_SHARED`
+    /// vmas, 6.10 those with `VM_MAYWRITE` too, the same set for every vma
+    /// the model makes shared and writable).
+    pub fn mapping_writably_mapped(&self) -> bool {
+        let shared = |v: &Vma| {
+            v.vm_flags
+                .contains(VmFlags::VM_SHARED | VmFlags::VM_MAYWRITE)
+        };
+        let (linear, _) = self.vmas_stabbing(0, u64::MAX >> 1);
+        linear.iter().any(|v| shared(v)) || self.nonlinear.lock().iter().any(|v| shared(v))
     }
 
     /// File size in pages (`i_size >> PAGE_SHIFT`, rounded up).

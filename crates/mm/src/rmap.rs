@@ -363,11 +363,13 @@ pub fn shrink_page(cpu: &mut Cpu, pfn: u64, ignore_young: bool) -> Result<Reclai
         if page.mapped() && try_to_unmap(cpu, pfn, ignore_young)? != SwapResult::Success {
             return Ok(Reclaim::Busy);
         }
+        let mut written = None;
         if page.clear_bit(pg::PG_DIRTY) {
             // pageout → writepage: the device reads memory after the kernel
             // flushed the page's kernel alias.
             cpu.flush_kernel_dcache_page(pfn, "writepage")?;
             let data = cpu.read_memory(pfn, "writepage")?;
+            written = Some(data.clone());
             if page.test_bit(pg::PG_SWAPCACHE) {
                 let off = swp_offset(Pte::from_raw(page.private()));
                 if let Some(slot) = w.swap.lock().slots.get_mut(&off) {
@@ -379,6 +381,10 @@ pub fn shrink_page(cpu: &mut Cpu, pfn: u64, ignore_young: bool) -> Result<Reclai
         }
         if page.mapped() {
             return Ok(Reclaim::Kept);
+        }
+        // The page goes: what pageout wrote is now its only copy.
+        if let Some(data) = &written {
+            cpu.check_written(pfn, data)?;
         }
         if page.test_bit(pg::PG_SWAPCACHE) {
             delete_from_swap_cache(cpu, pfn)?;
