@@ -26,8 +26,9 @@ use crate::{Output, UsageError};
 /// A scenario with its parameters, as on the command line.
 #[derive(Debug, Args)]
 pub struct ScenarioArgs {
-    /// The scenario: swap-pte, reclaim, cow, munmap, truncate, zap-refault,
-    /// inequivalent, pte-lock, move-in.
+    /// The scenario: the races swap-pte, reclaim, cow, munmap, truncate,
+    /// zap-refault, inequivalent, pte-lock, move-in; the parisc history
+    /// unmap-window, unmap-reuse, reclaim-reuse, minifail, fork-writer.
     #[arg(long, value_name = "S")]
     scenario: String,
     /// The flush_dcache_page strategy: legacy-2005, patched-2005, recheck,
@@ -370,6 +371,7 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
             "distinct_failing": r.distinct_failing, "rate": r.rate(), "interval": [lo, hi],
             "complete": r.complete,
             "first": r.first.as_ref().map(|f| f.schedule.to_string()),
+            "first_violation": r.first.as_ref().and_then(|f| f.detail.clone()),
             "schedule": min.as_ref().map(|m| m.schedule.to_string()),
             "preemptions": min.as_ref().map(|m| m.preemptions),
             "failures": r.failure_kinds,
@@ -569,7 +571,7 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
     if a.json {
         let v = json!({
             "scenario": sc.kind.name(), "strategy": sc.strategy_name, "schedule": Schedule::of_run(&run).to_string(),
-            "verdict": verdict, "failures": out.failures, "observed": out.observed, "steps": run.steps.len(),
+            "verdict": verdict, "failures": out.failures, "observed": out.observed, "violation": out.detail, "steps": run.steps.len(),
             "preemptions": run.preemptions(), "ending": ending_name(&run.ending),
             "timeline": timeline::segments(&run.steps).iter().map(|g| json!({"cpu": g.cpu, "first": g.first, "last": g.last, "function": g.what, "ops": g.ops})).collect::<Vec<_>>(),
         });

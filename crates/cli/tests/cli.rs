@@ -323,6 +323,18 @@ fn report_json_has_the_promised_shape() {
         assert!(["pass", "fail", "inconclusive"].contains(&verdict), "{c}");
         assert_eq!(verdict == "fail", c["failing"].as_u64().unwrap() > 0);
         assert_eq!(verdict == "fail", c["schedule"].is_string(), "{c}");
+        // An oracle failure comes with the oracle's structured report.
+        let oracle = c["failures"].as_array().unwrap().iter().any(|f| {
+            let f = f.as_str().unwrap();
+            ["stale", "earlier life", "lost write"]
+                .iter()
+                .any(|p| f.starts_with(p))
+        });
+        if oracle {
+            let f = &c["first_violation"];
+            assert!(f["pfn"].as_str().unwrap().starts_with("0x"), "{c}");
+            assert!(!f["lives"].as_array().unwrap().is_empty(), "{c}");
+        }
         // Every cell says what it covers; a pass rests on the unreduced
         // search one bound lower, and an inconclusive one ran out of budget.
         let cov = &c["coverage"];
@@ -1298,4 +1310,70 @@ fn explore_help_documents_the_exit_statuses() {
     ] {
         assert!(help.contains(needle), "{needle}: {help}");
     }
+}
+
+#[test]
+fn an_earlier_life_violation_carries_its_frame_lives_colour_cpu_and_step() {
+    let args = [
+        "--scenario",
+        "unmap-reuse",
+        "--strategy",
+        "modern",
+        "--kernel",
+        "2.6.14",
+        "--move-in",
+        "on",
+        "--move-ins",
+        "1",
+    ];
+    let mut e = vec!["explore"];
+    e.extend(args);
+    e.push("--json");
+    let v = explore_json(&e);
+    assert_eq!(v["verdict"], "fail", "{v}");
+    let f = &v["first_violation"];
+    assert_eq!(f["kind"], "earlier_life", "{f}");
+    // The frame, both lives with their owners (the first file's page, then
+    // the other file that reused the frame), the colour, CPU and step.
+    let pfn = f["pfn"].as_str().unwrap();
+    assert!(pfn.starts_with("0x"), "{f}");
+    let pa = u64::from_str_radix(f["pa"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(format!("{:#x}", pa >> 12), pfn);
+    let lives = f["lives"].as_array().unwrap();
+    assert_eq!(lives.len(), 2, "{f}");
+    assert!(lives[0]["life"].as_u64() < lives[1]["life"].as_u64(), "{f}");
+    assert!(
+        lives[0]["owner"].as_str().unwrap().contains("file 1"),
+        "{f}"
+    );
+    assert!(
+        lives[1]["owner"].as_str().unwrap().contains("file 2"),
+        "{f}"
+    );
+    assert_ne!(f["expected"], f["got"], "{f}");
+    assert!(
+        f["colour"].is_u64() && f["cpu"].is_u64() && f["step"].is_u64(),
+        "{f}"
+    );
+    assert_eq!(f["agent"], "user");
+    // Replaying the first failing schedule gives the same violation.
+    let mut r = vec!["replay"];
+    r.extend(args);
+    let first = v["first"].as_str().unwrap().to_string();
+    r.push(&first);
+    r.push("--json");
+    let rv = json(&r);
+    assert_eq!(rv["verdict"], "fail");
+    assert_eq!(&rv["violation"], f, "{rv}");
+    // A passing replay has none.
+    let p = json(&[
+        "replay",
+        "--scenario",
+        "swap-pte",
+        "--strategy",
+        "patched-2005",
+        "a",
+        "--json",
+    ]);
+    assert!(p["violation"].is_null(), "{p}");
 }

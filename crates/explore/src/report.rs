@@ -280,6 +280,7 @@ impl Cell {
             "preemptions": self.preemptions,
             "replay": self.replay(),
             "failures": self.report.failure_kinds.keys().collect::<Vec<_>>(),
+            "first_violation": self.report.first.as_ref().and_then(|f| f.detail.clone()),
             "cost": self.report.counters.keys().map(|k| (k.to_string(), self.report.mean(k))).collect::<BTreeMap<_, _>>(),
         })
     }

@@ -924,6 +924,7 @@ impl Program for Scenario {
             failures,
             observed,
             counters,
+            detail: violation_json(w),
         }
     }
 }
@@ -983,6 +984,80 @@ pub fn violation_message(w: &World) -> Option<(&'static str, String)> {
             vipt_cache::ReportKind::DivergentCopies { .. } => "divergent copies",
         };
         Some((what, o.describe(r)))
+    })
+}
+
+/// The oracle's first violation as JSON, for `--json` and the report: its
+/// kind (`stale_read`, `stale_cow_source`, `earlier_life`,
+/// `earlier_write_back`, `lost_write`), the step, CPU and agent that found
+/// it, the frame (`pfn`), physical and virtual addresses, cache set, way and
+/// colour, expected and observed data (hex strings), and the lives involved
+/// with their owners (the line's life first, then the frame's current one).
+pub fn violation_json(w: &World) -> Option<serde_json::Value> {
+    use vipt_cache::ReportKind as K;
+    w.read_hw(|m| {
+        let o = m.oracle();
+        let r = o.first_violation()?;
+        let pfn = r.pa >> vipt_pte::PAGE_SHIFT;
+        let (kind, expected, got, lives) = match r.kind {
+            K::StaleRead {
+                expected,
+                got,
+                required,
+                ..
+            } => (
+                if required {
+                    "stale_cow_source"
+                } else {
+                    "stale_read"
+                },
+                expected,
+                got,
+                vec![o.life(pfn)],
+            ),
+            K::EarlierLife {
+                expected,
+                got,
+                line_life,
+                life,
+                ..
+            } => ("earlier_life", expected, got, vec![line_life, life]),
+            K::EarlierWriteBack {
+                expected,
+                got,
+                line_life,
+                life,
+            } => ("earlier_write_back", expected, got, vec![line_life, life]),
+            K::LostWrite {
+                expected,
+                got,
+                life,
+            } => ("lost_write", expected, got, vec![life]),
+            K::DivergentCopies { .. } => return None,
+        };
+        let hex = |v: u64| format!("{v:#x}");
+        Some(serde_json::json!({
+            "kind": kind,
+            "step": r.step,
+            "cpu": r.who.cpu,
+            "agent": match r.who.agent {
+                vipt_cache::Agent::User => "user",
+                vipt_cache::Agent::Kernel => "kernel",
+            },
+            "pfn": hex(pfn),
+            "pa": hex(r.pa),
+            "va": hex(r.va),
+            "set": r.set,
+            "way": r.way,
+            "colour": r.colour,
+            "expected": hex(expected),
+            "got": hex(got),
+            "lives": lives.iter().map(|&l| serde_json::json!({
+                "life": l,
+                "owner": o.owner(pfn, l).to_string(),
+            })).collect::<Vec<_>>(),
+            "text": o.describe(r),
+        }))
     })
 }
 

@@ -88,6 +88,10 @@ pub struct Outcome {
     pub observed: String,
     /// Cost counters to sum over executions.
     pub counters: Vec<(&'static str, u64)>,
+    /// The first failure in structured form for JSON (the scenarios: the
+    /// oracle's first violation with its frame, lives, colour, CPU and
+    /// step), or `None`.
+    pub detail: Option<serde_json::Value>,
 }
 
 impl Outcome {
@@ -190,6 +194,8 @@ pub struct Failure {
     pub preemptions: usize,
     /// What went wrong.
     pub failures: Vec<String>,
+    /// The execution's [`Outcome::detail`].
+    pub detail: Option<serde_json::Value>,
 }
 
 /// What a search covered: the claim its "no failure found" supports.
@@ -492,6 +498,7 @@ impl Report {
                     schedule: Schedule::of_run(run),
                     preemptions: run.preemptions(),
                     failures: out.failures.clone(),
+                    detail: out.detail.clone(),
                 });
             }
             if distinct.insert(run) {

@@ -131,7 +131,7 @@ impl Program for Toy {
                 vec![]
             },
             observed: observed(&v, &r),
-            counters: vec![],
+            ..Outcome::default()
         }
     }
 }
