@@ -988,6 +988,33 @@ fn question2(r: &FullReport) -> Question {
         list_or_none(&only_without),
         list_or_none(&even_with)
     );
+    // The racers' own flushes, with something in the window between the
+    // flush and the TLB purge (question 8's history scenarios).
+    let mut undone = Vec::new();
+    for k in [Kind::UnmapWindow, Kind::ReclaimReuse] {
+        let mut by = Vec::new();
+        for kernel in Kernel::ALL {
+            let strategy = kernel.flush_dcache_page();
+            if fails(r, k, kernel, strategy) {
+                by.push(format!("{kernel} (move-in)"));
+            }
+            let sib = with_sibling(k, kernel)
+                .and_then(|p| r.cell(k, strategy, p))
+                .is_some_and(|c| c.report.failing > 0);
+            if sib {
+                by.push(format!("{kernel} (sibling)"));
+            }
+        }
+        if !by.is_empty() {
+            undone.push(format!("{} on {}", k.name(), by.join(", ")));
+        }
+    }
+    if !undone.is_empty() {
+        answer += &format!(
+            " The rows above have nothing between a racer's own flush and its TLB purge; with a move-in burst or A's sibling thread there, the racer's flush does not last and each kernel's own strategy leaves stale or earlier-life data: {} (question 8).",
+            undone.join("; ")
+        );
+    }
     answer += " Replay any schedule with the command in the cells (JSON) or `vipt replay`.";
     Question {
         id: 2,
