@@ -493,6 +493,56 @@ static void strings(void)
 	MUST(vipt_strategy_free(s));
 }
 
+/* ---- the search on one thread and on several, and the least failure ---- */
+
+static void threads_and_least(void)
+{
+	struct vipt_explore_config c;
+	struct vipt_strategy *s;
+	struct vipt_scenario *sc;
+	struct vipt_result *r;
+	struct vipt_result_counts one, two;
+	char first[256], least[256];
+	int n;
+
+	MUST(vipt_strategy_builtin("legacy-2005", &s));
+	MUST(vipt_scenario_new("swap-pte", NULL, s, &sc));
+	MUST(vipt_explore_config_default(&c));
+	c.threads = 1;
+	MUST(vipt_explore(sc, &c, &r));
+	MUST(vipt_result_counts(r, &one));
+	MUST(vipt_result_schedule(r, first, sizeof(first)));
+	n = vipt_result_least_schedule(r, least, sizeof(least));
+	CHECK(n > 0 && (int)strlen(least) == n, "least schedule %d", n);
+	MUST(vipt_result_free(r));
+	/* The default search is unreduced and covers its bound: its least
+	 * failure is minimal, and no later than the first in preemptions. */
+	CHECK(one.failing > 0 && one.verdict == VIPT_VERDICT_FAIL, "%llu failing",
+	      (unsigned long long)one.failing);
+	CHECK(one.least_minimal, "least_minimal %d", one.least_minimal);
+	CHECK(one.least_preemptions <= one.first_preemptions, "%llu > %llu",
+	      (unsigned long long)one.least_preemptions,
+	      (unsigned long long)one.first_preemptions);
+	/* Two workers: the same counts and the same first failure. */
+	c.threads = 2;
+	MUST(vipt_explore(sc, &c, &r));
+	MUST(vipt_result_counts(r, &two));
+	CHECK(two.executions == one.executions && two.failing == one.failing &&
+	      two.distinct_failing == one.distinct_failing &&
+	      two.coverage == one.coverage && two.verdict == one.verdict &&
+	      two.least_preemptions == one.least_preemptions,
+	      "%llu/%llu on two threads, %llu/%llu on one",
+	      (unsigned long long)two.failing, (unsigned long long)two.executions,
+	      (unsigned long long)one.failing, (unsigned long long)one.executions);
+	n = vipt_result_schedule(r, least, sizeof(least));
+	CHECK(n > 0 && strcmp(least, first) == 0, "first %s on two threads, %s on one", least,
+	      first);
+	MUST(vipt_result_free(r));
+	MUST(vipt_scenario_free(sc));
+	MUST(vipt_strategy_free(s));
+	EXPECT(vipt_result_least_schedule(NULL, least, sizeof(least)), -EBADF, "is NULL");
+}
+
 /* ---- the panic boundary ---- */
 
 static void panics(void)
@@ -556,6 +606,7 @@ int main(void)
 	world_calls();
 	handles();
 	strings();
+	threads_and_least();
 	panics();
 	builtin_names();
 	return report("test_limits");

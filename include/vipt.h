@@ -209,7 +209,7 @@
 #define VIPT_PCT_MAX_DEPTH 16
 
 /*
- The most worker threads of a random or PCT run (`threads`).
+ The most worker threads of a run (`threads`).
  */
 #define VIPT_MAX_THREADS 64
 
@@ -1239,7 +1239,7 @@ struct vipt_explore_config {
    */
   uint64_t seed;
   /*
-   Random and PCT: worker threads, 0 (one per core) to `VIPT_MAX_THREADS`
+   Worker threads (every mode), 0 (one per core) to `VIPT_MAX_THREADS`
    (64).
    */
   uint32_t threads;
@@ -1304,6 +1304,17 @@ struct vipt_result_counts {
    incomplete, partial or sampled: no pass).
    */
   uint32_t verdict;
+  /*
+   The fewest preemptions of a failing schedule found (0 when none
+   failed); the schedule is `vipt_result_least_schedule`'s.
+   */
+  uint64_t least_preemptions;
+  /*
+   Whether that schedule is minimal: the search was exhaustive without
+   sleep sets and covered its claim, so every schedule with fewer
+   preemptions was run and passed.
+   */
+  bool least_minimal;
 };
 
 /*
@@ -2008,6 +2019,14 @@ int vipt_result_counts(const struct vipt_result *r, struct vipt_result_counts *o
  when nothing failed.
  */
 int vipt_result_schedule(const struct vipt_result *r, char *buf, size_t len);
+
+/*
+ The failing schedule with the fewest preemptions (the first of those)
+ into `buf` (`len` 0 writes nothing, and `buf` may then be NULL); returns
+ its full length without the NUL, or `-ENOENT` when nothing failed.
+ `vipt_result_counts` says whether it is minimal (`least_minimal`).
+ */
+int vipt_result_least_schedule(const struct vipt_result *r, char *buf, size_t len);
 
 /*
  Message `i` (0 up) of the first failing execution into `buf` (`len` 0

@@ -11,7 +11,7 @@ use vipt_explore::report::{self, Budget};
 use vipt_explore::scenario::{Colour, Kind, Params, Scenario};
 use vipt_explore::search::{Coverage, Verdict};
 use vipt_explore::{
-    cost, engine::Ending, explore, minimise, run_one, timeline, Config, Mode, Replay, Schedule,
+    cost, engine::Ending, explore, minimal, run_one, timeline, Config, Mode, Replay, Schedule,
 };
 use vipt_mm::strategy::by_name;
 use vipt_mm::stress;
@@ -329,10 +329,7 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
     };
     let r = explore(&sc, &cfg, Some(&progress))?;
     pb.finish_and_clear();
-    let min = match &r.first {
-        Some(f) => minimise(&sc, &f.schedule, 5_000, cfg.max_steps)?,
-        None => None,
-    };
+    let min = minimal(&sc, &r, 5_000, cfg.max_steps)?;
     let (lo, hi) = r.interval();
     // The minimised failure's timeline.
     let steps = match &min {
@@ -374,6 +371,7 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
             "first_violation": r.first.as_ref().and_then(|f| f.detail.clone()),
             "schedule": min.as_ref().map(|m| m.schedule.to_string()),
             "preemptions": min.as_ref().map(|m| m.preemptions),
+            "minimal": min.as_ref().map(|m| m.proven),
             "failures": r.failure_kinds,
             "cost": r.counters.keys().map(|k| (k.to_string(), r.mean(k))).collect::<std::collections::BTreeMap<_, _>>(),
         });
@@ -427,13 +425,20 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
     if let Some(m) = &min {
         let _ = writeln!(
             s,
-            "minimised: {} ({} preemptions)",
-            m.schedule, m.preemptions
+            "{}: {} ({} preemptions{})",
+            m.claim(),
+            m.schedule,
+            m.preemptions,
+            if m.proven {
+                "; no schedule with fewer fails"
+            } else {
+                "; a search below it did not finish, so it may not be minimal"
+            }
         );
         let _ = writeln!(s, "replay: {}", replay_cmd(&sc, &m.schedule.to_string()));
     }
     if let Some(steps) = &steps {
-        let _ = writeln!(s, "\ntimeline of the minimised schedule:");
+        let _ = writeln!(s, "\ntimeline of that schedule:");
         s += &timeline::text(steps, sc.bodies(), &sc.roles());
         s.push('\n');
     }

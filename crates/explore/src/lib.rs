@@ -3,7 +3,8 @@
 //! The deterministic race explorer: simulated CPUs as coroutines switched at
 //! the mm layer's scheduling points ([`engine`]), schedules as strings
 //! ([`schedule`]), exhaustive / random / PCT search with a report and
-//! minimisation ([`search`]), timelines ([`timeline`]), the built-in
+//! minimisation ([`search`]), the search in parts on every core and in shards
+//! ([`split`]), timelines ([`timeline`]), the built-in
 //! scenarios ([`scenario`]) and the answers to the seed thread's questions
 //! ([`report`]), with the cost sweep ([`cost`]). Native stress is
 //! `vipt_mm::stress`.
@@ -21,8 +22,12 @@ pub mod report;
 pub mod scenario;
 pub mod schedule;
 pub mod search;
+pub mod split;
 pub mod timeline;
 
 pub use engine::{execute, Chooser, Cpus, Enabled, Ending, ExploreSched, Run, Step};
 pub use schedule::{Replay, Schedule};
-pub use search::{explore, minimise, run_one, Config, Failure, Mode, Outcome, Program, Report};
+pub use search::{
+    explore, minimal, minimise, run_one, Config, Failure, Minimised, Mode, Outcome, Program, Report,
+};
+pub use split::{explore_shard, merge_shards, Shard};

@@ -10,7 +10,7 @@ use vipt_pte::{coincidences, Layout};
 
 use crate::cost;
 use crate::scenario::{Colour, Kind, Params, Scenario};
-use crate::search::{explore, minimise, Config, Coverage, Mode, Report, Verdict};
+use crate::search::{explore, minimal, Config, Coverage, Mode, Report, Verdict};
 
 /// The strategies the report runs: the five of the spec and the question-6
 /// variant.
@@ -148,6 +148,8 @@ pub struct Cell {
     pub schedule: Option<String>,
     /// Its preemptions.
     pub preemptions: Option<usize>,
+    /// Whether no schedule with fewer preemptions fails (every one was run).
+    pub minimal: bool,
 }
 
 impl Cell {
@@ -244,6 +246,17 @@ impl Cell {
         }
     }
 
+    /// The failing schedule with its preemptions, marked when it is not
+    /// shown minimal: `a22b8c4 (3)` or `a22b8c4 (3, fewest found)`; empty
+    /// when nothing failed.
+    pub fn schedule_label(&self) -> String {
+        match (&self.schedule, self.preemptions) {
+            (Some(s), Some(p)) if self.minimal => format!("{s} ({p})"),
+            (Some(s), Some(p)) => format!("{s} ({p}, fewest found)"),
+            _ => String::new(),
+        }
+    }
+
     /// The command that replays the failing schedule.
     pub fn replay(&self) -> Option<String> {
         self.schedule.as_ref().map(|s| {
@@ -278,6 +291,7 @@ impl Cell {
             "mode": self.report.mode.to_string(),
             "schedule": self.schedule,
             "preemptions": self.preemptions,
+            "minimal": self.minimal,
             "replay": self.replay(),
             "failures": self.report.failure_kinds.keys().collect::<Vec<_>>(),
             "first_violation": self.report.first.as_ref().and_then(|f| f.detail.clone()),
@@ -598,12 +612,9 @@ pub fn run_cell(k: Kind, strategy: &str, p: Params, b: &Budget) -> Result<Cell, 
         report.absorb(full);
     }
     let max_steps = Config::default().max_steps;
-    let (schedule, preemptions) = match &report.first {
-        Some(f) => match minimise(&sc, &f.schedule, b.minimise, max_steps)? {
-            Some(m) => (Some(m.schedule.to_string()), Some(m.preemptions)),
-            None => (Some(f.schedule.to_string()), Some(f.preemptions)),
-        },
-        None => (None, None),
+    let (schedule, preemptions, minimal) = match minimal(&sc, &report, b.minimise, max_steps)? {
+        Some(m) => (Some(m.schedule.to_string()), Some(m.preemptions), m.proven),
+        None => (None, None, false),
     };
     Ok(Cell {
         scenario: k.name(),
@@ -614,6 +625,7 @@ pub fn run_cell(k: Kind, strategy: &str, p: Params, b: &Budget) -> Result<Cell, 
         reduced,
         schedule,
         preemptions,
+        minimal,
     })
 }
 
@@ -943,9 +955,7 @@ fn question2(r: &FullReport) -> Question {
                 page_flush_text(kernel).into(),
                 c.label(),
                 theory.into(),
-                c.schedule.as_ref().map_or(String::new(), |s| {
-                    format!("{s} ({})", c.preemptions.unwrap_or(0))
-                }),
+                c.schedule_label(),
             ]);
         }
         if !false_on.is_empty() {
@@ -1094,7 +1104,7 @@ fn question3(
                     c.coverage(),
                     c.schedule
                         .as_ref()
-                        .map_or(String::new(), |s| format!("; minimal {s}"))
+                        .map_or(String::new(), |_| format!("; {}", c.schedule_label()))
                 )
             })
         })

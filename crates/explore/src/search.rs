@@ -156,8 +156,13 @@ pub struct Config {
     /// The seed of random and PCT runs (execution i uses a seed derived from
     /// this and i, so results do not depend on the number of threads).
     pub seed: u64,
-    /// Worker threads for random and PCT (exhaustive runs on one).
+    /// Worker threads. The counts and failures found do not depend on it.
     pub threads: usize,
+    /// Subtrees the exhaustive search is split into for more than one
+    /// thread and for shards (at least this many where the search has
+    /// them; 64 by default). The counts do not depend on it either; shards
+    /// of one search must agree on it.
+    pub split: usize,
     /// Steps after which an execution counts as a livelock.
     pub max_steps: usize,
     /// Stop at the first failing execution.
@@ -167,7 +172,8 @@ pub struct Config {
 impl Default for Config {
     /// Exhaustive, preemption bound 2, no sleep sets (sound for its bound: a
     /// finished search is [`Coverage::CompleteWithinBound`]), 10 000
-    /// executions, seed 0, every core for random and PCT, 20 000 steps.
+    /// executions, seed 0, every core, split into 64 subtrees, 20 000
+    /// steps.
     fn default() -> Self {
         Config {
             mode: Mode::Exhaustive {
@@ -177,6 +183,7 @@ impl Default for Config {
             budget: 10_000,
             seed: 0,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            split: 64,
             max_steps: 20_000,
             stop_on_failure: false,
         }
@@ -392,6 +399,10 @@ pub struct Report {
     pub coverage: Coverage,
     /// The first failing execution (lowest index).
     pub first: Option<Failure>,
+    /// The failing execution with the fewest preemptions (the lowest index
+    /// among those). When the search was unreduced and its coverage is a
+    /// proof, no schedule with fewer preemptions fails.
+    pub least: Option<Failure>,
     /// Observed outcomes with their counts.
     pub outcomes: BTreeMap<String, u64>,
     /// Failure messages with their counts.
@@ -403,7 +414,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(mode: Mode, seed: u64) -> Report {
+    pub(crate) fn new(mode: Mode, seed: u64) -> Report {
         Report {
             mode,
             seed,
@@ -414,6 +425,7 @@ impl Report {
             complete: false,
             coverage: Coverage::Sampled { executions: 0 },
             first: None,
+            least: None,
             outcomes: BTreeMap::new(),
             failure_kinds: BTreeMap::new(),
             counters: BTreeMap::new(),
@@ -471,7 +483,7 @@ impl Report {
         }
     }
 
-    fn record(&mut self, index: u64, run: &Run, out: &Outcome, distinct: &mut Distinct) {
+    pub(crate) fn record(&mut self, index: u64, run: &Run, out: &Outcome, distinct: &mut Distinct) {
         self.executions += 1;
         self.max_steps = self.max_steps.max(run.steps.len());
         if !out.observed.is_empty() {
@@ -492,14 +504,28 @@ impl Report {
                     }
                 }
             }
-            if self.first.as_ref().is_none_or(|f| index < f.index) {
-                self.first = Some(Failure {
+            let preemptions = run.preemptions();
+            let first = self.first.as_ref().is_none_or(|f| index < f.index);
+            let least = self
+                .least
+                .as_ref()
+                .is_none_or(|f| (preemptions, index) < (f.preemptions, f.index));
+            if first || least {
+                let f = Failure {
                     index,
                     schedule: Schedule::of_run(run),
-                    preemptions: run.preemptions(),
+                    preemptions,
                     failures: out.failures.clone(),
                     detail: out.detail.clone(),
-                });
+                };
+                if first && least {
+                    self.first = Some(f.clone());
+                    self.least = Some(f);
+                } else if first {
+                    self.first = Some(f);
+                } else {
+                    self.least = Some(f);
+                }
             }
             if distinct.insert(run) {
                 self.distinct_failing += 1;
@@ -529,7 +555,7 @@ impl Report {
         }
     }
 
-    fn merge(&mut self, o: Report) {
+    pub(crate) fn merge(&mut self, o: Report) {
         self.executions += o.executions;
         self.pruned += o.pruned;
         self.failing += o.failing;
@@ -547,6 +573,23 @@ impl Report {
             if self.first.as_ref().is_none_or(|g| f.index < g.index) {
                 self.first = Some(f);
             }
+        }
+        if let Some(f) = o.least {
+            if self
+                .least
+                .as_ref()
+                .is_none_or(|g| (f.preemptions, f.index) < (g.preemptions, g.index))
+            {
+                self.least = Some(f);
+            }
+        }
+    }
+
+    /// Shifts every execution index by `by` (a part of a search placed after
+    /// `by` earlier runs).
+    pub(crate) fn shift(&mut self, by: u64) {
+        for f in self.first.iter_mut().chain(self.least.iter_mut()) {
+            f.index += by;
         }
     }
 }
@@ -630,7 +673,7 @@ pub fn run_one<P: Program, C: Chooser>(
 /// A search node of the exhaustive mode: the CPUs that could run, the one
 /// chosen, those already explored from here, and those asleep.
 #[derive(Debug, Clone)]
-struct Node {
+pub(crate) struct Node {
     enabled: Vec<(usize, Op)>,
     prev: Option<usize>,
     preemptions: u32,
@@ -649,15 +692,53 @@ fn preempts(prev: Option<usize>, enabled: &[(usize, Op)], c: usize) -> u32 {
 }
 
 /// Depth-first search over schedules, replaying the path to the newest node.
+///
+/// A part of the search ([`crate::split`]) starts from a prefix of nodes it
+/// never backtracks into (`floor`); the split itself stops every run at a
+/// depth (`cut`) and keeps the path to it (`cut_prefix`).
 #[derive(Debug)]
-struct Dfs {
-    stack: Vec<Node>,
+pub(crate) struct Dfs {
+    pub(crate) stack: Vec<Node>,
     bound: Option<u32>,
     reduction: bool,
     diverged: Option<usize>,
+    floor: usize,
+    cut: Option<usize>,
+    pub(crate) cut_prefix: Option<Vec<Node>>,
 }
 
 impl Dfs {
+    /// The whole search.
+    pub(crate) fn new(bound: Option<u32>, reduction: bool) -> Dfs {
+        Dfs {
+            stack: Vec::new(),
+            bound,
+            reduction,
+            diverged: None,
+            floor: 0,
+            cut: None,
+            cut_prefix: None,
+        }
+    }
+
+    /// The subtree below `prefix`, exactly as the whole search explores it.
+    pub(crate) fn below(prefix: Vec<Node>, bound: Option<u32>, reduction: bool) -> Dfs {
+        Dfs {
+            floor: prefix.len(),
+            stack: prefix,
+            ..Dfs::new(bound, reduction)
+        }
+    }
+
+    /// The search cut at depth `depth`: a run that gets there is abandoned
+    /// and its path kept.
+    pub(crate) fn cut_at(depth: usize, bound: Option<u32>, reduction: bool) -> Dfs {
+        Dfs {
+            cut: Some(depth),
+            ..Dfs::new(bound, reduction)
+        }
+    }
+
     /// The next CPU to explore at `node`: the running one first (no
     /// preemption), then in CPU order; skipping explored, asleep and
     /// over-bound choices.
@@ -675,9 +756,11 @@ impl Dfs {
             })
     }
 
-    /// Moves to the next unexplored branch; false when the search is over.
-    fn backtrack(&mut self) -> bool {
-        while let Some(mut top) = self.stack.pop() {
+    /// Moves to the next unexplored branch; false when the search (or the
+    /// part above its floor) is over.
+    pub(crate) fn backtrack(&mut self) -> bool {
+        while self.stack.len() > self.floor {
+            let mut top = self.stack.pop().expect("above the floor");
             top.tried.push(top.chosen);
             if let Some(c) = self.next(&top) {
                 top.chosen = c;
@@ -703,6 +786,10 @@ impl Chooser for Dfs {
                 return None;
             }
             return Some(n.chosen);
+        }
+        if self.cut == Some(step) {
+            self.cut_prefix = Some(self.stack.clone());
+            return None;
         }
         let (sleep, preemptions) = match self.stack.last() {
             None => (Vec::new(), 0),
@@ -844,21 +931,76 @@ fn exhaustive<P: Program>(
     reduction: bool,
     progress: Option<Progress<'_>>,
 ) -> Result<Report, String> {
-    let mut report = Report::new(config.mode, config.seed);
-    let mut distinct = Distinct::default();
-    let mut dfs = Dfs {
-        stack: Vec::new(),
+    if config.threads > 1 {
+        return crate::split::parallel(program, config, bound, reduction, progress);
+    }
+    let tick = |done: u64| {
+        if let Some(p) = progress {
+            p(done, config.budget);
+        }
+    };
+    let part = search_part(
+        program,
+        config,
+        Dfs::new(bound, reduction),
+        config.budget,
+        &tick,
+    )?;
+    let runs = part.runs();
+    Ok(conclude(
+        part.report,
+        part.end,
+        runs,
+        config,
         bound,
         reduction,
-        diverged: None,
-    };
+    ))
+}
+
+/// How a part of an exhaustive search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    /// Every schedule of the part was run.
+    Finished,
+    /// The cap of runs was reached with schedules left.
+    Capped,
+    /// It stopped at its first failure ([`Config::stop_on_failure`]).
+    Stopped,
+}
+
+/// A part of an exhaustive search (the whole search, or the subtree below
+/// a prefix): its report with execution indices from 0, and how it ended.
+#[derive(Debug, Clone)]
+pub(crate) struct Part {
+    pub(crate) report: Report,
+    pub(crate) end: End,
+}
+
+impl Part {
+    /// Runs made: judged and pruned.
+    pub(crate) fn runs(&self) -> u64 {
+        self.report.executions + self.report.pruned
+    }
+}
+
+/// Runs `dfs`'s schedules, at most `cap` of them (judged or pruned), in
+/// depth-first order; `tick` hears the runs made every 256.
+pub(crate) fn search_part<P: Program>(
+    program: &P,
+    config: &Config,
+    mut dfs: Dfs,
+    cap: u64,
+    tick: &dyn Fn(u64),
+) -> Result<Part, String> {
+    let mut report = Report::new(config.mode, config.seed);
+    let mut distinct = Distinct::default();
     let mut index = 0;
     loop {
-        if index >= config.budget {
-            report.coverage = Coverage::Incomplete {
-                budget: config.budget,
-            };
-            break;
+        if index >= cap {
+            return Ok(Part {
+                report,
+                end: End::Capped,
+            });
         }
         let (run, out) = run_one(program, &mut dfs, config.max_steps)?;
         if let Some(step) = dfs.diverged {
@@ -866,35 +1008,53 @@ fn exhaustive<P: Program>(
                 "the program is not deterministic: execution {index} diverged at step {step}"
             ));
         }
+        index += 1;
         match out {
             Some(out) => {
-                report.record(index, &run, &out, &mut distinct);
+                report.record(index - 1, &run, &out, &mut distinct);
                 if out.failed() && config.stop_on_failure {
-                    report.coverage = Coverage::Stopped {
-                        executions: index + 1,
-                    };
-                    break;
+                    return Ok(Part {
+                        report,
+                        end: End::Stopped,
+                    });
                 }
             }
             None => report.pruned += 1,
         }
-        index += 1;
-        if let Some(p) = progress {
-            if index % 256 == 0 {
-                p(index, config.budget);
-            }
+        if index % 256 == 0 {
+            tick(index);
         }
         if !dfs.backtrack() {
-            report.complete = true;
-            report.coverage = match bound {
-                None => Coverage::Complete,
-                Some(bound) if reduction => Coverage::PartialWithinBound { bound },
-                Some(bound) => Coverage::CompleteWithinBound { bound },
-            };
-            break;
+            return Ok(Part {
+                report,
+                end: End::Finished,
+            });
         }
     }
-    Ok(report)
+}
+
+/// The coverage of an exhaustive search of `runs` runs that ended so.
+pub(crate) fn conclude(
+    mut report: Report,
+    end: End,
+    runs: u64,
+    config: &Config,
+    bound: Option<u32>,
+    reduction: bool,
+) -> Report {
+    report.complete = end == End::Finished;
+    report.coverage = match end {
+        End::Stopped => Coverage::Stopped { executions: runs },
+        End::Capped => Coverage::Incomplete {
+            budget: config.budget,
+        },
+        End::Finished => match bound {
+            None => Coverage::Complete,
+            Some(bound) if reduction => Coverage::PartialWithinBound { bound },
+            Some(bound) => Coverage::CompleteWithinBound { bound },
+        },
+    };
+    report
 }
 
 fn sampled<P: Program>(
@@ -994,7 +1154,7 @@ fn sampled<P: Program>(
 /// The distinct failing schedules seen, under a fast hash: a failing
 /// execution whose schedule was seen before allocates nothing.
 #[derive(Debug, Default)]
-struct Distinct {
+pub(crate) struct Distinct {
     set: HashSet<Schedule, rustc_hash::FxBuildHasher>,
     buf: Vec<u8>,
 }
@@ -1020,13 +1180,72 @@ pub struct Minimised {
     pub preemptions: usize,
     /// What went wrong in it.
     pub failures: Vec<String>,
+    /// Whether no schedule with fewer preemptions fails: every one of them
+    /// was run (an unreduced search that covered every bound below), so
+    /// the schedule is minimal, not only the smallest found.
+    pub proven: bool,
+}
+
+impl Minimised {
+    /// "minimal" or "fewest found" (the word for its claim).
+    pub fn claim(&self) -> &'static str {
+        if self.proven {
+            "minimal"
+        } else {
+            "fewest preemptions found"
+        }
+    }
+}
+
+/// The failing schedule with the fewest preemptions of a search's report,
+/// and whether it is minimal. When the search itself was unreduced and
+/// covered its claim ([`Coverage::is_proof`]), its least-preemption failure
+/// ([`Report::least`]) is minimal as it stands: every schedule with fewer
+/// preemptions was within the bound and was run. Otherwise
+/// [`minimise`] searches below it with `budget` executions per bound.
+pub fn minimal<P: Program>(
+    program: &P,
+    report: &Report,
+    budget: u64,
+    max_steps: usize,
+) -> Result<Option<Minimised>, String> {
+    let Some(least) = &report.least else {
+        return Ok(None);
+    };
+    let unreduced = matches!(
+        report.mode,
+        Mode::Exhaustive {
+            reduction: false,
+            ..
+        }
+    );
+    if unreduced && report.coverage.is_proof() {
+        return Ok(Some(Minimised {
+            schedule: least.schedule.clone(),
+            preemptions: least.preemptions,
+            failures: least.failures.clone(),
+            proven: true,
+        }));
+    }
+    Ok(
+        minimise(program, &least.schedule, budget, max_steps)?.or_else(|| {
+            Some(Minimised {
+                schedule: least.schedule.clone(),
+                preemptions: least.preemptions,
+                failures: least.failures.clone(),
+                proven: false,
+            })
+        }),
+    )
 }
 
 /// Looks for a failing schedule with fewer preemptions than `failing`: an
 /// exhaustive search at bound 0, 1, … below the failing schedule's count,
-/// with sleep sets and then without, `budget` executions per search. Returns the failing
-/// schedule itself (replayed) when nothing smaller fails within the budget,
-/// or `None` when `failing` does not fail.
+/// with sleep sets (cheap, to find one) and then without (to prove there is
+/// none), `budget` executions per search. Returns the first failing
+/// schedule found at the lowest bound, or `failing` itself (replayed) when
+/// nothing smaller fails; [`Minimised::proven`] when every unreduced search
+/// below it finished. `None` when `failing` does not fail.
 pub fn minimise<P: Program>(
     program: &P,
     failing: &Schedule,
@@ -1039,9 +1258,10 @@ pub fn minimise<P: Program>(
         return Ok(None);
     };
     let have = run.preemptions();
+    // Whether every unreduced search below the current bound finished
+    // without a failure.
+    let mut proven = true;
     for b in 0..have as u32 {
-        // Reduced first (cheap); unreduced too, since sleep sets under a
-        // bound can prune the only small representative.
         for reduction in [true, false] {
             let config = Config {
                 mode: Mode::Exhaustive {
@@ -1051,6 +1271,7 @@ pub fn minimise<P: Program>(
                 budget,
                 max_steps,
                 stop_on_failure: true,
+                threads: 1,
                 ..Config::default()
             };
             let r = explore(program, &config, None)?;
@@ -1059,7 +1280,11 @@ pub fn minimise<P: Program>(
                     schedule: f.schedule,
                     preemptions: f.preemptions,
                     failures: f.failures,
+                    proven,
                 }));
+            }
+            if !reduction && !r.coverage.is_proof() {
+                proven = false;
             }
         }
     }
@@ -1067,6 +1292,7 @@ pub fn minimise<P: Program>(
         schedule: Schedule::of_run(&run),
         preemptions: have,
         failures: out.failures,
+        proven,
     }))
 }
 

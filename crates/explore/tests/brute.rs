@@ -609,3 +609,122 @@ fn sleep_sets_keep_outcomes_across_lock_handoffs() {
     assert!(r.complete);
     assert_eq!(got, want, "with sleep sets");
 }
+
+/// The fields of a search's report that must not depend on how it was
+/// split: counts, outcomes, failures (first and least, by index and
+/// schedule), coverage.
+fn same_search(a: &vipt_explore::Report, b: &vipt_explore::Report) -> Result<(), String> {
+    let key = |r: &vipt_explore::Report| {
+        let f = |f: &Option<vipt_explore::Failure>| {
+            f.as_ref()
+                .map(|f| (f.index, f.schedule.to_string(), f.preemptions))
+        };
+        format!(
+            "executions {} pruned {} failing {} distinct {} complete {} coverage {} first {:?} least {:?} outcomes {:?} kinds {:?} counters {:?} max_steps {}",
+            r.executions,
+            r.pruned,
+            r.failing,
+            r.distinct_failing,
+            r.complete,
+            r.coverage,
+            f(&r.first),
+            f(&r.least),
+            r.outcomes,
+            r.failure_kinds,
+            r.counters,
+            r.max_steps
+        )
+    };
+    let (ka, kb) = (key(a), key(b));
+    if ka == kb {
+        Ok(())
+    } else {
+        Err(format!("\n  one thread: {ka}\n  split:      {kb}"))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The exhaustive search on 2 or 3 workers, and in 1, 2 or 3 shards put
+    /// back together, gives the one-threaded search's report, with and
+    /// without sleep sets, bounded or not, with budgets that run out
+    /// inside a part and with the stop at the first failure.
+    #[test]
+    fn parallel_and_sharded_searches_equal_one_thread(
+        p in program(),
+        bound in prop_oneof![Just(None), (0..3u32).prop_map(Some)],
+        reduction in any::<bool>(),
+        budget in prop_oneof![Just(1_000_000u64), 1..60u64],
+        stop_on_failure in any::<bool>(),
+        split in 1..12usize,
+    ) {
+        let cfg = |threads| Config {
+            mode: Mode::Exhaustive { bound, reduction },
+            budget,
+            threads,
+            split,
+            stop_on_failure,
+            ..Config::default()
+        };
+        let one = explore(&p, &cfg(1), None).unwrap();
+        for threads in [2, 3] {
+            let par = explore(&p, &cfg(threads), None).unwrap();
+            prop_assert!(same_search(&one, &par).is_ok(), "{} threads: {}", threads, same_search(&one, &par).unwrap_err());
+        }
+        for n in [1, 2, 3] {
+            let shards: Vec<_> = (0..n)
+                .map(|k| vipt_explore::explore_shard(&p, &cfg(2), k, n, None).unwrap())
+                .collect();
+            // Through JSON, as vipt merge reads them.
+            let shards: Vec<_> = shards
+                .iter()
+                .map(|s| vipt_explore::Shard::from_json(&s.json(), cfg(1).mode, 0).unwrap())
+                .collect();
+            let merged = vipt_explore::merge_shards(&p, &cfg(1), &shards).unwrap();
+            prop_assert!(same_search(&one, &merged).is_ok(), "{} shards: {}", n, same_search(&one, &merged).unwrap_err());
+        }
+    }
+}
+
+#[test]
+fn shards_of_different_searches_or_missing_ones_are_refused() {
+    let p = Toy {
+        threads: vec![vec![T::Read(0), T::Write(0, 1, true)]; 3],
+        vars: 2,
+        bad: 1,
+    };
+    let cfg = Config {
+        mode: Mode::Exhaustive {
+            bound: Some(2),
+            reduction: false,
+        },
+        budget: 10_000,
+        threads: 1,
+        ..Config::default()
+    };
+    let s0 = vipt_explore::explore_shard(&p, &cfg, 0, 2, None).unwrap();
+    let s1 = vipt_explore::explore_shard(&p, &cfg, 1, 2, None).unwrap();
+    let err = |shards: &[vipt_explore::Shard], c: &Config| {
+        vipt_explore::merge_shards(&p, c, shards).unwrap_err()
+    };
+    assert!(err(std::slice::from_ref(&s0), &cfg).contains("shard 1 of 2 is missing"));
+    assert!(err(&[s0.clone(), s0.clone()], &cfg).contains("given twice"));
+    let other = Config {
+        budget: 9_999,
+        ..cfg
+    };
+    assert!(err(&[s0.clone(), s1.clone()], &other).contains("is not of the search"));
+    assert!(vipt_explore::explore_shard(&p, &cfg, 2, 2, None).is_err());
+    let random = Config {
+        mode: Mode::Random,
+        ..cfg
+    };
+    assert!(vipt_explore::explore_shard(&p, &random, 0, 2, None)
+        .unwrap_err()
+        .contains("only an exhaustive search"));
+    let merged = vipt_explore::merge_shards(&p, &cfg, &[s1, s0]).unwrap();
+    let one = explore(&p, &cfg, None).unwrap();
+    same_search(&one, &merged).unwrap();
+    assert!(one.failing > 0 && one.coverage.is_proof());
+}

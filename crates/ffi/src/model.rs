@@ -3,7 +3,7 @@
 //!
 //! A C strategy registered with `vipt_strategy_register` runs wherever a
 //! built-in one does: the explorer calls it on its simulated CPUs (from
-//! several threads for random and PCT runs, so it must be thread-safe), and
+//! several threads at once, so it must be thread-safe), and
 //! every kernel operation it calls (`kcpu.rs`) is a scheduling point.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -51,7 +51,7 @@ pub const VIPT_MODE_PCT: u32 = 2;
 
 /// The deepest PCT run (`depth`), as `vipt explore --depth` allows.
 pub const VIPT_PCT_MAX_DEPTH: u32 = 16;
-/// The most worker threads of a random or PCT run (`threads`).
+/// The most worker threads of a run (`threads`).
 pub const VIPT_MAX_THREADS: u32 = 64;
 /// The longest execution (`max_steps`), and the longest replayed schedule, in
 /// steps: 2^22.
@@ -122,7 +122,7 @@ pub struct vipt_explore_config {
     pub budget: u64,
     /// Random and PCT: the seed, any value.
     pub seed: u64,
-    /// Random and PCT: worker threads, 0 (one per core) to `VIPT_MAX_THREADS`
+    /// Worker threads (every mode), 0 (one per core) to `VIPT_MAX_THREADS`
     /// (64).
     pub threads: u32,
     /// Steps after which an execution counts as a livelock: 1 to
@@ -162,6 +162,13 @@ pub struct vipt_result_counts {
     /// `VIPT_VERDICT_INCONCLUSIVE` (no failure found, but the search was
     /// incomplete, partial or sampled: no pass).
     pub verdict: u32,
+    /// The fewest preemptions of a failing schedule found (0 when none
+    /// failed); the schedule is `vipt_result_least_schedule`'s.
+    pub least_preemptions: u64,
+    /// Whether that schedule is minimal: the search was exhaustive without
+    /// sleep sets and covered its claim, so every schedule with fewer
+    /// preemptions was run and passed.
+    pub least_minimal: bool,
 }
 
 /// Coverage: every schedule was explored (no preemption bound).
@@ -582,6 +589,7 @@ fn config_in(c: &vipt_explore_config) -> Result<Config> {
         // At most VIPT_MAX_STEPS, so it fits.
         max_steps: c.max_steps as usize,
         stop_on_failure: false,
+        ..d
     })
 }
 
@@ -707,6 +715,16 @@ pub extern "C" fn vipt_result_counts(r: *const vipt_result, out: *mut vipt_resul
                 coverage_bound,
                 coverage_executions,
                 verdict,
+                least_preemptions: rep.least.as_ref().map_or(0, |f| f.preemptions as u64),
+                least_minimal: rep.least.is_some()
+                    && rep.coverage.is_proof()
+                    && matches!(
+                        rep.mode,
+                        vipt_explore::Mode::Exhaustive {
+                            reduction: false,
+                            ..
+                        }
+                    ),
             },
         )?;
         Ok(0)
@@ -727,6 +745,27 @@ pub extern "C" fn vipt_result_schedule(
         let f = d
             .report
             .first
+            .as_ref()
+            .ok_or_else(|| Error::new(errno::ENOENT, "no execution failed"))?;
+        write_cstr(buf, len, &f.schedule.to_string())
+    })
+}
+
+/// The failing schedule with the fewest preemptions (the first of those)
+/// into `buf` (`len` 0 writes nothing, and `buf` may then be NULL); returns
+/// its full length without the NUL, or `-ENOENT` when nothing failed.
+/// `vipt_result_counts` says whether it is minimal (`least_minimal`).
+#[no_mangle]
+pub extern "C" fn vipt_result_least_schedule(
+    r: *const vipt_result,
+    buf: *mut c_char,
+    len: usize,
+) -> c_int {
+    guard("vipt_result_least_schedule", || {
+        let d = result(r)?;
+        let f = d
+            .report
+            .least
             .as_ref()
             .ok_or_else(|| Error::new(errno::ENOENT, "no execution failed"))?;
         write_cstr(buf, len, &f.schedule.to_string())
