@@ -483,6 +483,29 @@ impl Report {
         }
     }
 
+    /// Counts run `index` of an exhaustive search: judged (`out`) or pruned
+    /// (`None`); whether the search stops here (it failed and
+    /// [`Config::stop_on_failure`]).
+    pub(crate) fn judge(
+        &mut self,
+        index: u64,
+        run: &Run,
+        out: Option<Outcome>,
+        distinct: &mut Distinct,
+        config: &Config,
+    ) -> bool {
+        match out {
+            Some(out) => {
+                self.record(index, run, &out, distinct);
+                out.failed() && config.stop_on_failure
+            }
+            None => {
+                self.pruned += 1;
+                false
+            }
+        }
+    }
+
     pub(crate) fn record(&mut self, index: u64, run: &Run, out: &Outcome, distinct: &mut Distinct) {
         self.executions += 1;
         self.max_steps = self.max_steps.max(run.steps.len());
@@ -583,6 +606,21 @@ impl Report {
                 self.least = Some(f);
             }
         }
+    }
+
+    /// Whether [`least`](Report::least) is minimal as it stands: the search
+    /// was exhaustive without sleep sets and covered its claim, so every
+    /// schedule with fewer preemptions was run and passed.
+    pub fn least_is_minimal(&self) -> bool {
+        self.least.is_some()
+            && self.coverage.is_proof()
+            && matches!(
+                self.mode,
+                Mode::Exhaustive {
+                    reduction: false,
+                    ..
+                }
+            )
     }
 
     /// Shifts every execution index by `by` (a part of a search placed after
@@ -1009,17 +1047,11 @@ pub(crate) fn search_part<P: Program>(
             ));
         }
         index += 1;
-        match out {
-            Some(out) => {
-                report.record(index - 1, &run, &out, &mut distinct);
-                if out.failed() && config.stop_on_failure {
-                    return Ok(Part {
-                        report,
-                        end: End::Stopped,
-                    });
-                }
-            }
-            None => report.pruned += 1,
+        if report.judge(index - 1, &run, out, &mut distinct, config) {
+            return Ok(Part {
+                report,
+                end: End::Stopped,
+            });
         }
         if index % 256 == 0 {
             tick(index);
@@ -1212,31 +1244,16 @@ pub fn minimal<P: Program>(
     let Some(least) = &report.least else {
         return Ok(None);
     };
-    let unreduced = matches!(
-        report.mode,
-        Mode::Exhaustive {
-            reduction: false,
-            ..
-        }
-    );
-    if unreduced && report.coverage.is_proof() {
-        return Ok(Some(Minimised {
-            schedule: least.schedule.clone(),
-            preemptions: least.preemptions,
-            failures: least.failures.clone(),
-            proven: true,
-        }));
+    let as_is = |proven| Minimised {
+        schedule: least.schedule.clone(),
+        preemptions: least.preemptions,
+        failures: least.failures.clone(),
+        proven,
+    };
+    if report.least_is_minimal() {
+        return Ok(Some(as_is(true)));
     }
-    Ok(
-        minimise(program, &least.schedule, budget, max_steps)?.or_else(|| {
-            Some(Minimised {
-                schedule: least.schedule.clone(),
-                preemptions: least.preemptions,
-                failures: least.failures.clone(),
-                proven: false,
-            })
-        }),
-    )
+    Ok(minimise(program, &least.schedule, budget, max_steps)?.or_else(|| Some(as_is(false))))
 }
 
 /// Looks for a failing schedule with fewer preemptions than `failing`: an

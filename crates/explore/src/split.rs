@@ -73,16 +73,11 @@ pub(crate) fn split<P: Program>(
                 below += 1;
             } else {
                 let mut report = Report::new(config.mode, config.seed);
-                let mut end = End::Finished;
-                match out {
-                    Some(out) => {
-                        report.record(0, &run, &out, &mut Distinct::default());
-                        if out.failed() && config.stop_on_failure {
-                            end = End::Stopped;
-                        }
-                    }
-                    None => report.pruned = 1,
-                }
+                let end = if report.judge(0, &run, out, &mut Distinct::default(), config) {
+                    End::Stopped
+                } else {
+                    End::Finished
+                };
                 pieces.push(Piece::Done(Box::new(Part { report, end })));
             }
             if pieces.len() > limit {

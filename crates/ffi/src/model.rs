@@ -716,15 +716,7 @@ pub extern "C" fn vipt_result_counts(r: *const vipt_result, out: *mut vipt_resul
                 coverage_executions,
                 verdict,
                 least_preemptions: rep.least.as_ref().map_or(0, |f| f.preemptions as u64),
-                least_minimal: rep.least.is_some()
-                    && rep.coverage.is_proof()
-                    && matches!(
-                        rep.mode,
-                        vipt_explore::Mode::Exhaustive {
-                            reduction: false,
-                            ..
-                        }
-                    ),
+                least_minimal: rep.least_is_minimal(),
             },
         )?;
         Ok(0)
@@ -740,13 +732,22 @@ pub extern "C" fn vipt_result_schedule(
     buf: *mut c_char,
     len: usize,
 ) -> c_int {
-    guard("vipt_result_schedule", || {
+    failing_schedule("vipt_result_schedule", r, buf, len, |rep| {
+        rep.first.as_ref()
+    })
+}
+
+/// The schedule of the failure `pick` chooses into `buf`, for `call`.
+fn failing_schedule(
+    call: &'static str,
+    r: *const vipt_result,
+    buf: *mut c_char,
+    len: usize,
+    pick: fn(&vipt_explore::Report) -> Option<&vipt_explore::Failure>,
+) -> c_int {
+    guard(call, || {
         let d = result(r)?;
-        let f = d
-            .report
-            .first
-            .as_ref()
-            .ok_or_else(|| Error::new(errno::ENOENT, "no execution failed"))?;
+        let f = pick(&d.report).ok_or_else(|| Error::new(errno::ENOENT, "no execution failed"))?;
         write_cstr(buf, len, &f.schedule.to_string())
     })
 }
@@ -761,14 +762,8 @@ pub extern "C" fn vipt_result_least_schedule(
     buf: *mut c_char,
     len: usize,
 ) -> c_int {
-    guard("vipt_result_least_schedule", || {
-        let d = result(r)?;
-        let f = d
-            .report
-            .least
-            .as_ref()
-            .ok_or_else(|| Error::new(errno::ENOENT, "no execution failed"))?;
-        write_cstr(buf, len, &f.schedule.to_string())
+    failing_schedule("vipt_result_least_schedule", r, buf, len, |rep| {
+        rep.least.as_ref()
     })
 }
 
