@@ -11,7 +11,8 @@ use vipt_explore::report::{self, Budget};
 use vipt_explore::scenario::{Colour, Kind, Params, Scenario};
 use vipt_explore::search::{Coverage, Verdict};
 use vipt_explore::{
-    cost, engine::Ending, explore, minimal, run_one, timeline, Config, Mode, Replay, Schedule,
+    cost, engine::Ending, explore, explore_shard, merge_shards, minimal, run_one, timeline, Config,
+    Mode, Replay, Report, Schedule, Shard,
 };
 use vipt_mm::strategy::by_name;
 use vipt_mm::stress;
@@ -182,6 +183,43 @@ pub struct ExploreArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// Worker threads of the exhaustive search (at least 1; every core by
+    /// default). The counts and the failures found do not depend on it.
+    #[arg(long, value_name = "N", value_parser = parse_usize, allow_hyphen_values = true)]
+    threads: Option<usize>,
+    /// Explore only shard K of N (0 ≤ K < N) of the exhaustive search and
+    /// print that shard's result as JSON, for `vipt merge`: a deterministic
+    /// 1/N of the search, so a batch system (a Slurm job array) can run the
+    /// shards on different machines.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with_all = ["svg", "json"])]
+    shard: Option<(usize, usize)>,
+}
+
+/// Parses `K/N`, shard K of N: 0 ≤ K < N.
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("'{s}' is not K/N with 0 <= K < N, e.g. 0/4 (shards are numbered from 0)");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let k = parse_usize(k).map_err(|_| bad())?;
+    let n = parse_usize(n).map_err(|_| bad())?;
+    if k >= n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+/// Arguments of `vipt merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard files `vipt explore --shard K/N` wrote, every K of one N
+    /// once, of one search.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+    /// Write the minimised failing schedule's swim-lane picture here.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    /// Print one JSON object, as `vipt explore --json` does.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `vipt replay`.
@@ -304,37 +342,174 @@ fn replay_cmd(sc: &Scenario, schedule: &str) -> String {
     )
 }
 
-/// `vipt explore`.
-pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
-    let sc = a.scenario.build()?;
-    let mode = parse_mode(&a)?;
-    if a.budget == 0 {
-        return Err(UsageError("--budget must be at least 1".into()));
+/// A search as `vipt explore` was asked for it: the scenario, its
+/// configuration, and the flags that give both again (kept in shard files,
+/// so `vipt merge` rebuilds the search the shards came from).
+struct Search {
+    sc: Scenario,
+    cfg: Config,
+    flags: Vec<String>,
+}
+
+impl ExploreArgs {
+    fn search(&self) -> Result<Search, UsageError> {
+        let sc = self.scenario.build()?;
+        let mode = parse_mode(self)?;
+        if self.budget == 0 {
+            return Err(UsageError("--budget must be at least 1".into()));
+        }
+        let mut cfg = Config {
+            mode,
+            budget: self.budget,
+            seed: self.seed,
+            ..Config::default()
+        };
+        match self.threads {
+            Some(0) => return Err(UsageError("--threads must be at least 1".into())),
+            Some(n) => cfg.threads = n,
+            None => {}
+        }
+        // The flags in canonical form: shards of one search, however its
+        // flags were spelled, carry the same ones.
+        let mut flags: Vec<String> = vec![
+            "--scenario".into(),
+            sc.kind.name().into(),
+            "--strategy".into(),
+            sc.strategy_name.clone(),
+        ];
+        flags.extend(
+            report::param_flags(sc.params, sc.kind.defaults())
+                .split_whitespace()
+                .map(str::to_string),
+        );
+        flags.extend(["--mode".into(), self.mode.clone()]);
+        flags.extend(["--budget".into(), self.budget.to_string()]);
+        flags.extend(["--seed".into(), self.seed.to_string()]);
+        flags.extend(["--bound".into(), self.bound.to_string()]);
+        if self.reduction {
+            flags.push("--reduction".into());
+        }
+        if let Mode::Pct { depth } = mode {
+            flags.extend(["--depth".into(), depth.to_string()]);
+        }
+        Ok(Search { sc, cfg, flags })
     }
-    if let Some(path) = &a.svg {
-        probe_file("--svg", path)?;
-    }
-    let cfg = Config {
-        mode,
-        budget: a.budget,
-        seed: a.seed,
-        ..Config::default()
-    };
-    let pb = bar(a.budget, "exploring");
+}
+
+/// A progress bar for a search of `budget` executions, and the callback
+/// the search moves it with.
+fn search_bar(budget: u64) -> (ProgressBar, impl Fn(u64, u64) + Sync) {
+    let pb = bar(budget, "exploring");
     let pbm = Mutex::new(pb.clone());
     let progress = move |d: u64, _: u64| {
         if let Ok(p) = pbm.lock() {
             p.set_position(d);
         }
     };
-    let r = explore(&sc, &cfg, Some(&progress))?;
+    (pb, progress)
+}
+
+/// `vipt explore`.
+pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
+    let search = a.search()?;
+    if let Some(path) = &a.svg {
+        probe_file("--svg", path)?;
+    }
+    let (pb, progress) = search_bar(a.budget);
+    if let Some((k, n)) = a.shard {
+        let shard = explore_shard(&search.sc, &search.cfg, k, n, Some(&progress))?;
+        pb.finish_and_clear();
+        let mut v = shard.json();
+        v["vipt"] = json!(env!("CARGO_PKG_VERSION"));
+        v["command"] = json!(format!(
+            "vipt explore {} --shard {k}/{n}",
+            search.flags.join(" ")
+        ));
+        v["flags"] = json!(search.flags);
+        return Ok(Output::text(format!("{v:#}\n")));
+    }
+    let r = explore(&search.sc, &search.cfg, Some(&progress))?;
     pb.finish_and_clear();
-    let min = minimal(&sc, &r, 5_000, cfg.max_steps)?;
+    explore_output(&search, &r, a.svg.as_ref(), a.json)
+}
+
+/// `vipt merge`: the shards' search as `vipt explore` prints it.
+pub fn run_merge(a: MergeArgs) -> Result<Output, UsageError> {
+    if let Some(path) = &a.svg {
+        probe_file("--svg", path)?;
+    }
+    let mut shards = Vec::new();
+    let mut first: Option<(PathBuf, Vec<String>, Search)> = None;
+    for path in &a.files {
+        let at = |e: String| UsageError(format!("{}: {e}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| at(format!("not a shard file (JSON: {e})")))?;
+        let flags: Vec<String> = v["flags"]
+            .as_array()
+            .and_then(|f| f.iter().map(|x| x.as_str().map(str::to_string)).collect())
+            .ok_or_else(|| at("not a shard file: no 'flags' list of strings".into()))?;
+        if let Some((p0, f0, _)) = &first {
+            if *f0 != flags {
+                return Err(at(format!(
+                    "a shard of another search: `{}` here, `{}` in {}",
+                    flags.join(" "),
+                    f0.join(" "),
+                    p0.display()
+                )));
+            }
+        } else {
+            let args = <MergeFlags as clap::Parser>::try_parse_from(
+                std::iter::once("vipt explore".to_string()).chain(flags.iter().cloned()),
+            )
+            .map_err(|e| {
+                let e = e.render().to_string();
+                at(format!(
+                    "its flags do not parse here: {}",
+                    e.lines().next().unwrap_or("").trim_start_matches("error: ")
+                ))
+            })?;
+            first = Some((
+                path.clone(),
+                flags,
+                args.explore.search().map_err(|e| at(e.0))?,
+            ));
+        }
+        let Some((_, _, search)) = &first else {
+            unreachable!("set above")
+        };
+        let (mode, seed) = (search.cfg.mode, search.cfg.seed);
+        shards.push(Shard::from_json(&v, mode, seed).map_err(at)?);
+    }
+    let Some((_, _, search)) = first else {
+        return Err(UsageError("no shard files given".into()));
+    };
+    let r = merge_shards(&search.sc, &search.cfg, &shards)?;
+    explore_output(&search, &r, a.svg.as_ref(), a.json)
+}
+
+/// `vipt explore`'s flags, as a shard file keeps them.
+#[derive(Debug, clap::Parser)]
+struct MergeFlags {
+    #[command(flatten)]
+    explore: ExploreArgs,
+}
+
+/// What `vipt explore` and `vipt merge` print for the search's report `r`.
+fn explore_output(
+    search: &Search,
+    r: &Report,
+    svg: Option<&PathBuf>,
+    json_out: bool,
+) -> Result<Output, UsageError> {
+    let (sc, cfg) = (&search.sc, &search.cfg);
+    let mode = cfg.mode;
+    let min = minimal(sc, r, 5_000, cfg.max_steps)?;
     let (lo, hi) = r.interval();
     // The minimised failure's timeline.
     let steps = match &min {
         Some(m) => Some(std::mem::take(
-            &mut run_one(&sc, &mut Replay::new(m.schedule.clone()), cfg.max_steps)?
+            &mut run_one(sc, &mut Replay::new(m.schedule.clone()), cfg.max_steps)?
                 .0
                 .steps,
         )),
@@ -345,7 +520,7 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
         status,
         ..Output::text(String::new())
     };
-    match (&a.svg, &steps) {
+    match (svg, &steps) {
         (Some(path), Some(steps)) => {
             let title = format!("{} / {} / {}", sc.kind.name(), sc.strategy_name, sc.params);
             output.files.push((
@@ -359,7 +534,7 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
         )),
         (None, _) => {}
     }
-    if a.json {
+    if json_out {
         let v = json!({
             "scenario": sc.kind.name(), "strategy": sc.strategy_name, "params": sc.params.to_string(),
             "mode": r.mode.to_string(), "seed": r.seed,
@@ -435,7 +610,7 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
                 "; a search below it did not finish, so it may not be minimal"
             }
         );
-        let _ = writeln!(s, "replay: {}", replay_cmd(&sc, &m.schedule.to_string()));
+        let _ = writeln!(s, "replay: {}", replay_cmd(sc, &m.schedule.to_string()));
     }
     if let Some(steps) = &steps {
         let _ = writeln!(s, "\ntimeline of that schedule:");
@@ -850,6 +1025,71 @@ mod tests {
         let mut r = clean();
         r.stale_reads = 3;
         assert!(stress_ok(&r));
+    }
+
+    /// The flags a printed replay command and a shard file carry give the
+    /// scenario back: every parameter, against every scenario's defaults.
+    #[test]
+    fn param_flags_give_the_params_back() {
+        use vipt_explore::scenario::Colour;
+        let mut tried = 0;
+        for kind in Kind::every() {
+            let d = kind.defaults();
+            for kernel in [Kernel::V2_6_14, Kernel::V6_10] {
+                for bits in 0u32..64 {
+                    let b = |i: u32| bits >> i & 1 == 1;
+                    let move_in = b(0) ^ d.move_in;
+                    let p = Params {
+                        kernel,
+                        vmas: if b(1) { 3 } else { d.vmas },
+                        lines: if b(2) { 4 } else { d.lines },
+                        colour: if b(3) { Colour::MapFixed } else { d.colour },
+                        page_flush: b(4) ^ kernel.flush_only_ptes(),
+                        move_in,
+                        move_ins: match (move_in, b(5)) {
+                            (false, _) => 0,
+                            (true, false) => 2,
+                            (true, true) if d.move_in => d.move_ins,
+                            (true, true) => 1,
+                        },
+                        move_in_flush_only: move_in && b(1),
+                        sibling: b(2) ^ d.sibling,
+                        scrub_freed: b(3),
+                    };
+                    let Ok(sc) = Scenario::new(kind, "patched-2005", p) else {
+                        continue;
+                    };
+                    let flags = report::param_flags(sc.params, d);
+                    let argv = [
+                        "vipt explore",
+                        "--scenario",
+                        kind.name(),
+                        "--strategy",
+                        "patched-2005",
+                    ]
+                    .into_iter()
+                    .map(str::to_string)
+                    .chain(flags.split_whitespace().map(str::to_string));
+                    let a = <MergeFlags as clap::Parser>::try_parse_from(argv)
+                        .unwrap_or_else(|e| panic!("{flags}: {e}"));
+                    let back = a.explore.scenario.build().unwrap();
+                    assert_eq!(back.params, p, "{} {flags}", kind.name());
+                    tried += 1;
+                }
+            }
+        }
+        assert!(tried > 500, "{tried}");
+    }
+
+    #[test]
+    fn shards_are_k_of_n() {
+        assert_eq!(parse_shard("0/1"), Ok((0, 1)));
+        assert_eq!(parse_shard("3/4"), Ok((3, 4)));
+        assert_eq!(parse_shard("0x1/0x2"), Ok((1, 2)));
+        for bad in ["", "1", "4/4", "1/0", "-1/2", "a/b", "1/2/3", "/2"] {
+            let e = parse_shard(bad).unwrap_err();
+            assert!(e.contains("0 <= K < N"), "{bad}: {e}");
+        }
     }
 
     #[test]

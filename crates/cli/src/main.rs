@@ -32,8 +32,8 @@ use clap::{CommandFactory, Parser, Subcommand};
     propagate_version = true,
     after_help = "Numbers are decimal or 0x-hex. On/off flags take on/off, yes/no, true/false or \
                   1/0, in any case. Bad input prints one line on stderr and exits with status 2; \
-                  `vipt stress` exits with status 1 when its run is not ok; `vipt explore` exits \
-                  with 0 (pass), 1 (failure found) or 3 (no failure found, but the search was \
+                  `vipt stress` exits with status 1 when its run is not ok; `vipt explore` and \
+                  `vipt merge` exit with 0 (pass), 1 (failure found) or 3 (no failure found, but the search was \
                   incomplete, partial or sampled)."
 )]
 struct Cli {
@@ -65,6 +65,10 @@ enum Command {
     /// Search a scenario's schedules for a strategy's failures.
     #[command(after_help = EXPLORE_HELP)]
     Explore(explore_cmd::ExploreArgs),
+    /// Put the shards of `vipt explore --shard K/N` together: the one
+    /// search's verdict, counts and failing schedules.
+    #[command(after_help = EXPLORE_HELP)]
+    Merge(explore_cmd::MergeArgs),
     /// Replay one schedule step for step, with its timeline.
     Replay(explore_cmd::ReplayArgs),
     /// Question 4: flush_dcache_page cost against vmas and present ptes.
@@ -244,6 +248,7 @@ fn main() -> ExitCode {
         Command::Pte(c) => pte_cmd::run(c).map(Output::text),
         Command::Report(a) => explore_cmd::run_report(a),
         Command::Explore(a) => explore_cmd::run_explore(a),
+        Command::Merge(a) => explore_cmd::run_merge(a),
         Command::Replay(a) => explore_cmd::run_replay(a),
         Command::Cost(a) => explore_cmd::run_cost(a),
         Command::Stress(a) => explore_cmd::run_stress(a),

@@ -267,6 +267,7 @@ fn every_subcommand_has_help() {
         &["pte", "coincide", "--help"],
         &["report", "--help"],
         &["explore", "--help"],
+        &["merge", "--help"],
         &["replay", "--help"],
         &["cost", "--help"],
         &["stress", "--help"],
@@ -1376,4 +1377,144 @@ fn an_earlier_life_violation_carries_its_frame_lives_colour_cpu_and_step() {
         "--json",
     ]);
     assert!(p["violation"].is_null(), "{p}");
+}
+
+/// Runs `vipt explore ARGS --shard K/N` for every K, writing the shard
+/// files into `dir`; returns their paths.
+fn shard_files(dir: &std::path::Path, args: &[&str], n: usize) -> Vec<String> {
+    (0..n)
+        .map(|k| {
+            let mut a = args.to_vec();
+            let spec = format!("{k}/{n}");
+            let threads = if k % 2 == 0 { "1" } else { "2" };
+            a.extend(["--shard", &spec, "--threads", threads]);
+            let out = vipt(&a);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{a:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: Value = serde_json::from_slice(&out.stdout).expect("a shard is JSON");
+            assert_eq!(v["shard"], k);
+            assert_eq!(v["of"], n);
+            assert!(v["command"].as_str().unwrap().ends_with(&spec), "{v}");
+            let path = dir.join(format!("shard-{k}.json"));
+            std::fs::write(&path, &out.stdout).unwrap();
+            path.to_string_lossy().into_owned()
+        })
+        .collect()
+}
+
+/// `vipt merge` of every shard prints what the unsharded `vipt explore`
+/// prints, text and JSON, with its exit status: for a failing search, a
+/// passing one and one whose budget ran out.
+#[test]
+fn merged_shards_are_the_unsharded_search() {
+    let dir = scratch("merge");
+    for (args, status) in [
+        (
+            &["explore", "--scenario", "cow", "--strategy", "patched-2005"][..],
+            1,
+        ),
+        (
+            &[
+                "explore",
+                "--scenario",
+                "swap-pte",
+                "--strategy",
+                "tmpalias",
+            ],
+            0,
+        ),
+        (
+            &[
+                "explore",
+                "--scenario",
+                "truncate",
+                "--strategy",
+                "recheck",
+                "--page-flush",
+                "off",
+                "--budget",
+                "700",
+            ],
+            3,
+        ),
+        (
+            &[
+                "explore",
+                "--scenario",
+                "swap-pte",
+                "--strategy",
+                "legacy-2005",
+                "--bound",
+                "none",
+                "--reduction",
+                "--budget",
+                "1000",
+            ],
+            1,
+        ),
+    ] {
+        for n in [1, 3] {
+            let files = shard_files(&dir, args, n);
+            let one = vipt(args);
+            assert_eq!(one.status.code(), Some(status), "{args:?}");
+            let mut merge: Vec<&str> = vec!["merge"];
+            merge.extend(files.iter().rev().map(String::as_str));
+            let merged = vipt(&merge);
+            assert_eq!(merged.status.code(), Some(status), "{args:?} in {n}");
+            assert_eq!(
+                String::from_utf8_lossy(&merged.stdout),
+                String::from_utf8_lossy(&one.stdout),
+                "{args:?} in {n}"
+            );
+            let mut json_args = args.to_vec();
+            json_args.push("--json");
+            merge.push("--json");
+            let (a, b) = (explore_json(&json_args), explore_json(&merge));
+            assert_eq!(a, b, "{args:?} in {n}");
+        }
+    }
+}
+
+#[test]
+fn shards_that_are_not_one_search_are_refused() {
+    let dir = scratch("merge-bad");
+    let cow = ["explore", "--scenario", "cow", "--strategy", "patched-2005"];
+    let files = shard_files(&dir, &cow, 2);
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let mut bounded = cow.to_vec();
+    bounded.extend(["--bound", "1"]);
+    let others = shard_files(&other, &bounded, 2);
+    assert_usage_error(&["merge", &files[0]], "shard 1 of 2 is missing");
+    assert_usage_error(&["merge", &files[0], &files[0], &files[1]], "given twice");
+    assert_usage_error(&["merge", &files[0], &others[1]], "another search");
+    let junk = dir.join("junk.json");
+    std::fs::write(&junk, "{\"shard\": 0").unwrap();
+    assert_usage_error(&["merge", junk.to_str().unwrap()], "not a shard file");
+    assert_usage_error(
+        &["merge", "/nonexistent/shard.json"],
+        "/nonexistent/shard.json",
+    );
+    let mut random = cow.to_vec();
+    random.extend(["--mode", "random", "--shard", "0/2"]);
+    assert_usage_error(&random, "only an exhaustive search can be sharded");
+    let mut past = cow.to_vec();
+    past.extend(["--shard", "2/2"]);
+    assert_usage_error(&past, "0 <= K < N");
+    let mut zero = cow.to_vec();
+    zero.extend(["--threads", "0"]);
+    assert_usage_error(&zero, "--threads must be at least 1");
+    // A shard file edited to another scenario: its flags are checked
+    // against the first file's, and the program must split the same.
+    let text = std::fs::read_to_string(&files[1]).unwrap();
+    let edited = dir.join("edited.json");
+    std::fs::write(&edited, text.replace("\"cow\"", "\"munmap\"")).unwrap();
+    assert_usage_error(
+        &["merge", &files[0], edited.to_str().unwrap()],
+        "another search",
+    );
 }

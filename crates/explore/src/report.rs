@@ -325,8 +325,29 @@ pub fn param_flags(p: Params, d: Params) -> String {
     if p.page_flush != page_flush {
         s += &format!(" --page-flush {}", if p.page_flush { "on" } else { "off" });
     }
+    let on_off = |b: bool| if b { "on" } else { "off" };
     if p.move_in != d.move_in {
-        s += &format!(" --move-in {}", if p.move_in { "on" } else { "off" });
+        s += &format!(" --move-in {}", on_off(p.move_in));
+    }
+    // The bursts `vipt explore` gives by default (`ScenarioArgs::build`):
+    // none without move-in, the scenario's own with it, at least one where
+    // move-in is an option rather than the scenario's racer.
+    let move_ins = match (p.move_in, d.move_in) {
+        (false, _) => 0,
+        (true, true) => d.move_ins,
+        (true, false) => d.move_ins.max(1),
+    };
+    if p.move_ins != move_ins {
+        s += &format!(" --move-ins {}", p.move_ins);
+    }
+    if p.move_in_flush_only != d.move_in_flush_only {
+        s += &format!(" --move-in-flush-only {}", on_off(p.move_in_flush_only));
+    }
+    if p.sibling != d.sibling {
+        s += &format!(" --sibling {}", on_off(p.sibling));
+    }
+    if p.scrub_freed != d.scrub_freed {
+        s += &format!(" --scrub-freed {}", on_off(p.scrub_freed));
     }
     s
 }
