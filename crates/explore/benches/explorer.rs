@@ -16,6 +16,10 @@ use vipt_explore::{explore, Config, Mode};
 mod small;
 use small::{Small, NEW};
 
+// `../shared/bench/reclaim.pml`, the SPIN peer model, as an explorer program.
+#[path = "../tests/peer/mod.rs"]
+mod peer;
+
 fn shuttle_small() {
     use shuttle::sync::atomic::AtomicU64 as A;
     use shuttle::sync::{Arc, Mutex};
@@ -238,6 +242,30 @@ fn bench(c: &mut Criterion) {
     g.bench_function("reclaim race/vipt exhaustive", |b| {
         b.iter(|| explore(&reclaim, &exh, None).unwrap())
     });
+    g.finish();
+    // The SPIN peer model, unbounded: sleep sets alone against sleep sets
+    // with the state cache (one iteration is the whole search).
+    let mut g = c.benchmark_group("reclaim.pml");
+    g.sample_size(10);
+    let pml = peer::PmlReclaim { lines: 2 };
+    for cache in [false, true] {
+        let cfg = Config {
+            mode: Mode::Exhaustive {
+                bound: None,
+                reduction: true,
+            },
+            budget: 10_000_000,
+            threads: 1,
+            state_cache: cache,
+            ..Config::default()
+        };
+        let name = if cache {
+            "L=2 sleep sets + state cache"
+        } else {
+            "L=2 sleep sets"
+        };
+        g.bench_function(name, |b| b.iter(|| explore(&pml, &cfg, None).unwrap()));
+    }
     g.finish();
 }
 

@@ -182,6 +182,40 @@ pub trait Chooser {
     fn reads_ops(&self) -> bool {
         true
     }
+
+    /// Whether the chooser wants to see the execution's state at each
+    /// choice ([`Chooser::choose_viewing`]; the state cache does). No by
+    /// default.
+    fn views_state(&self) -> bool {
+        false
+    }
+
+    /// [`Chooser::choose`] with a view of the state the choice is made in;
+    /// called instead of it when [`Chooser::views_state`] says so and the
+    /// runner has a view to give.
+    fn choose_viewing(
+        &mut self,
+        step: usize,
+        prev: Option<usize>,
+        enabled: Enabled<'_>,
+        view: &dyn StateView,
+    ) -> Option<usize> {
+        let _ = view;
+        self.choose(step, prev, enabled)
+    }
+}
+
+/// The state of an execution between two steps, as a chooser may look at
+/// it: the program's words for it ([`crate::Program::fingerprint`] and
+/// [`crate::Program::observe`]).
+pub trait StateView {
+    /// Appends the words of the state to `out`; false when it cannot be
+    /// read now (nothing is cached then).
+    fn fingerprint(&self, out: &mut Vec<u64>) -> bool;
+
+    /// Appends the words of what `op`, which `cpu` is about to perform,
+    /// will read.
+    fn observe(&self, cpu: usize, op: &Op, out: &mut Vec<u64>);
 }
 
 /// A borrowed chooser (a `&mut dyn Chooser`, say) chooses as it would.
@@ -192,6 +226,20 @@ impl<C: Chooser + ?Sized> Chooser for &mut C {
 
     fn reads_ops(&self) -> bool {
         (**self).reads_ops()
+    }
+
+    fn views_state(&self) -> bool {
+        (**self).views_state()
+    }
+
+    fn choose_viewing(
+        &mut self,
+        step: usize,
+        prev: Option<usize>,
+        enabled: Enabled<'_>,
+        view: &dyn StateView,
+    ) -> Option<usize> {
+        (**self).choose_viewing(step, prev, enabled, view)
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use vipt_mm::Op;
 
-use crate::engine::{execute, Chooser, Enabled, Ending, Run};
+use crate::engine::{execute, Chooser, Enabled, Ending, Run, StateView};
 use crate::schedule::{default_choice, Schedule, MAX_CPUS};
 
 /// Called with `true` first and `false` last on every worker thread a search
@@ -77,6 +77,66 @@ pub trait Program: Sync {
 
     /// Judges a finished (or deadlocked, or panicked) execution.
     fn check(&self, state: Self::State, run: &Run) -> Outcome;
+
+    /// The state between two steps, for the state cache
+    /// ([`Config::state_cache`]): words appended to `out` that, with the
+    /// operations each CPU has performed and what [`Program::observe`] said
+    /// of each, fix everything the rest of the execution and its check can
+    /// depend on: the shared state, whatever records the check reads (an
+    /// oracle's history, lockdep's order graph), and each CPU's local state
+    /// not already fixed by its operations so far. Two states with the same
+    /// words must behave the same from there on; words that differ cost
+    /// only a lost cache hit. Called while the CPUs are suspended at their
+    /// scheduling points, so a `RefCell` one holds across a point is
+    /// borrowed: return false then, and for any state that cannot be
+    /// written down (nothing is cached there). The default, false
+    /// everywhere, turns the cache off.
+    fn fingerprint(&self, state: &Self::State, out: &mut Vec<u64>) -> bool {
+        let _ = (state, out);
+        false
+    }
+
+    /// What `op`, which CPU `cpu` is about to perform, will read, as words
+    /// appended to `out`: with the CPU's earlier operations and
+    /// observations they fix its local state after the step (for a kernel
+    /// path, the values of the objects of the operation's footprint). The
+    /// default, nothing, is right for a program whose CPUs keep every value
+    /// they read in the state [`Program::fingerprint`] writes down.
+    fn observe(&self, state: &Self::State, cpu: usize, op: &Op, out: &mut Vec<u64>) {
+        let _ = (state, cpu, op, out);
+    }
+}
+
+/// A program's state as a chooser sees it between steps.
+struct View<'a, P: Program> {
+    program: &'a P,
+    state: &'a P::State,
+}
+
+impl<P: Program> StateView for View<'_, P> {
+    fn fingerprint(&self, out: &mut Vec<u64>) -> bool {
+        self.program.fingerprint(self.state, out)
+    }
+
+    fn observe(&self, cpu: usize, op: &Op, out: &mut Vec<u64>) {
+        self.program.observe(self.state, cpu, op, out);
+    }
+}
+
+/// A chooser that is shown the state at every choice.
+struct Viewing<'a, C: ?Sized> {
+    inner: &'a mut C,
+    view: &'a dyn StateView,
+}
+
+impl<C: Chooser + ?Sized> Chooser for Viewing<'_, C> {
+    fn choose(&mut self, step: usize, prev: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
+        self.inner.choose_viewing(step, prev, enabled, self.view)
+    }
+
+    fn reads_ops(&self) -> bool {
+        self.inner.reads_ops()
+    }
 }
 
 /// The verdict on one execution.
@@ -167,6 +227,17 @@ pub struct Config {
     pub max_steps: usize,
     /// Stop at the first failing execution.
     pub stop_on_failure: bool,
+    /// The exhaustive search keeps the states it has been in (the
+    /// program's [`Program::fingerprint`], each CPU's operations and
+    /// observations, the CPU that ran last) and ends a run that reaches
+    /// one it has explored from with as many preemptions left and no more
+    /// CPUs asleep: the run is counted as pruned. Verdicts and coverage are
+    /// those of the search without it; the counts are of the runs made.
+    /// The cached search runs on one thread, whatever `threads` says (its
+    /// counts then depend on nothing but the program), and cannot be
+    /// sharded. Off by default; a program without a fingerprint is searched
+    /// as without it.
+    pub state_cache: bool,
 }
 
 impl Default for Config {
@@ -186,6 +257,7 @@ impl Default for Config {
             split: 64,
             max_steps: 20_000,
             stop_on_failure: false,
+            state_cache: false,
         }
     }
 }
@@ -686,7 +758,20 @@ pub fn run_one<P: Program, C: Chooser>(
     if n > MAX_CPUS {
         return Err(format!("{n} CPUs; at most {MAX_CPUS}"));
     }
-    let run = execute(n, &|cpu| program.run(&state, cpu), chooser, max_steps);
+    let body = |cpu| program.run(&state, cpu);
+    let run = if chooser.views_state() {
+        let view = View {
+            program,
+            state: &state,
+        };
+        let mut viewing = Viewing {
+            inner: chooser,
+            view: &view,
+        };
+        execute(n, &body, &mut viewing, max_steps)
+    } else {
+        execute(n, &body, chooser, max_steps)
+    };
     if run.ending == Ending::Abandoned {
         return Ok((run, None));
     }
@@ -718,6 +803,52 @@ pub(crate) struct Node {
     sleep: Vec<usize>,
     tried: Vec<usize>,
     chosen: usize,
+    /// With the state cache: each CPU's history (a hash of its operations
+    /// and observations) in this node's state, and what the chosen CPU's
+    /// operation observes here (computed when it is chosen).
+    history: Vec<u64>,
+    observed: Option<u64>,
+}
+
+/// A hash of `words` under `seed` (SipHash-1-3, the standard library's).
+fn words_hash(seed: u64, words: &[u64]) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    seed.hash(&mut h);
+    words.hash(&mut h);
+    h.finish()
+}
+
+/// The states an exhaustive search has explored from: by a 128-bit key, the
+/// preemption counts and sleep sets they were entered with (the fewest
+/// preemptions that no visit with fewer asleep covers).
+#[derive(Debug, Default)]
+pub(crate) struct StateCache {
+    seen: rustc_hash::FxHashMap<u128, Vec<(u32, Vec<usize>)>>,
+    words: Vec<u64>,
+    /// Runs ended because they reached a state explored from.
+    pub(crate) hits: u64,
+}
+
+impl StateCache {
+    /// Whether the state `key`, entered with `preemptions` and `sleep`, is
+    /// covered by a visit; records it if not.
+    fn visit(&mut self, key: u128, preemptions: u32, sleep: &[usize]) -> bool {
+        let visits = self.seen.entry(key).or_default();
+        // An earlier visit explored every choice not asleep then, with at
+        // least as many preemptions left: it covers this one when this one
+        // has every CPU asleep that it had.
+        if visits
+            .iter()
+            .any(|(p, s)| *p <= preemptions && s.iter().all(|c| sleep.contains(c)))
+        {
+            self.hits += 1;
+            return true;
+        }
+        visits.retain(|(p, s)| !(preemptions <= *p && sleep.iter().all(|c| s.contains(c))));
+        visits.push((preemptions, sleep.to_vec()));
+        false
+    }
 }
 
 fn op_of(enabled: &[(usize, Op)], c: usize) -> Option<&Op> {
@@ -743,6 +874,7 @@ pub(crate) struct Dfs {
     floor: usize,
     cut: Option<usize>,
     pub(crate) cut_prefix: Option<Vec<Node>>,
+    pub(crate) cache: Option<StateCache>,
 }
 
 impl Dfs {
@@ -756,7 +888,15 @@ impl Dfs {
             floor: 0,
             cut: None,
             cut_prefix: None,
+            cache: None,
         }
+    }
+
+    /// The same search with the state cache ([`Config::state_cache`]) on
+    /// or off.
+    pub(crate) fn caching(mut self, on: bool) -> Dfs {
+        self.cache = on.then(StateCache::default);
+        self
     }
 
     /// The subtree below `prefix`, exactly as the whole search explores it.
@@ -802,6 +942,7 @@ impl Dfs {
             top.tried.push(top.chosen);
             if let Some(c) = self.next(&top) {
                 top.chosen = c;
+                top.observed = None;
                 self.stack.push(top);
                 return true;
             }
@@ -810,8 +951,44 @@ impl Dfs {
     }
 }
 
-impl Chooser for Dfs {
-    fn choose(&mut self, step: usize, prev: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
+impl Dfs {
+    /// What the chosen CPU's operation at `node` observes, computed once.
+    fn observe(node: &mut Node, view: &dyn StateView, words: &mut Vec<u64>) {
+        if node.observed.is_none() {
+            words.clear();
+            if let Some(op) = op_of(&node.enabled, node.chosen) {
+                view.observe(node.chosen, op, words);
+            }
+            node.observed = Some(words_hash(2, words));
+        }
+    }
+
+    /// The CPUs' histories in the state after `p`'s step.
+    fn histories_after(p: &Node) -> Vec<u64> {
+        let mut h = p.history.clone();
+        let c = p.chosen;
+        if h.len() <= c {
+            h.resize(c + 1, 0);
+        }
+        let op = op_of(&p.enabled, c).expect("chosen was enabled");
+        let mut words = vec![h[c], p.observed.unwrap_or(0)];
+        {
+            use std::hash::{Hash as _, Hasher as _};
+            let mut oh = std::collections::hash_map::DefaultHasher::new();
+            op.hash(&mut oh);
+            words.push(oh.finish());
+        }
+        h[c] = words_hash(3, &words);
+        h
+    }
+
+    fn choose_with(
+        &mut self,
+        step: usize,
+        prev: Option<usize>,
+        enabled: Enabled<'_>,
+        view: Option<&dyn StateView>,
+    ) -> Option<usize> {
         if let Some(n) = self.stack.get(step) {
             // Lock ids differ between worlds; kinds and functions must not.
             let same = n.enabled.len() == enabled.len()
@@ -823,7 +1000,11 @@ impl Chooser for Dfs {
                 self.diverged = Some(step);
                 return None;
             }
-            return Some(n.chosen);
+            let c = n.chosen;
+            if let (Some(view), Some(cache)) = (view, self.cache.as_mut()) {
+                Dfs::observe(&mut self.stack[step], view, &mut cache.words);
+            }
+            return Some(c);
         }
         if self.cut == Some(step) {
             self.cut_prefix = Some(self.stack.clone());
@@ -853,6 +1034,29 @@ impl Chooser for Dfs {
                 )
             }
         };
+        let history = match (&self.cache, self.stack.last()) {
+            (Some(_), Some(p)) => Dfs::histories_after(p),
+            _ => Vec::new(),
+        };
+        if let (Some(view), Some(cache)) = (view, self.cache.as_mut()) {
+            cache.words.clear();
+            if view.fingerprint(&mut cache.words) {
+                let n = cache.words.len() as u64;
+                cache.words.push(n);
+                cache.words.push(prev.map_or(u64::MAX, |p| p as u64));
+                // A CPU that has not run has history 0, whether or not the
+                // vector reaches it. (Below a split's prefix the histories
+                // start from the prefix's end: every state of the subtree
+                // shares that prefix, and each subtree has its own cache.)
+                let len = history.iter().rposition(|&h| h != 0).map_or(0, |i| i + 1);
+                cache.words.extend(&history[..len]);
+                let key = u128::from(words_hash(0, &cache.words)) << 64
+                    | u128::from(words_hash(1, &cache.words));
+                if cache.visit(key, preemptions, &sleep) {
+                    return None;
+                }
+            }
+        }
         let mut node = Node {
             enabled: enabled.to_vec(),
             prev,
@@ -860,11 +1064,36 @@ impl Chooser for Dfs {
             sleep,
             tried: Vec::new(),
             chosen: 0,
+            history,
+            observed: None,
         };
         let c = self.next(&node)?;
         node.chosen = c;
+        if let (Some(view), Some(cache)) = (view, self.cache.as_mut()) {
+            Dfs::observe(&mut node, view, &mut cache.words);
+        }
         self.stack.push(node);
         Some(c)
+    }
+}
+
+impl Chooser for Dfs {
+    fn choose(&mut self, step: usize, prev: Option<usize>, enabled: Enabled<'_>) -> Option<usize> {
+        self.choose_with(step, prev, enabled, None)
+    }
+
+    fn views_state(&self) -> bool {
+        self.cache.is_some()
+    }
+
+    fn choose_viewing(
+        &mut self,
+        step: usize,
+        prev: Option<usize>,
+        enabled: Enabled<'_>,
+        view: &dyn StateView,
+    ) -> Option<usize> {
+        self.choose_with(step, prev, enabled, Some(view))
     }
 }
 
@@ -969,7 +1198,11 @@ fn exhaustive<P: Program>(
     reduction: bool,
     progress: Option<Progress<'_>>,
 ) -> Result<Report, String> {
-    if config.threads > 1 {
+    // The cached search runs on one thread, with one cache for the whole
+    // tree: a cache per subtree of the split would keep few states worth
+    // keeping, and one shared between workers would make the counts depend
+    // on their timing.
+    if config.threads > 1 && !config.state_cache {
         return crate::split::parallel(program, config, bound, reduction, progress);
     }
     let tick = |done: u64| {
@@ -980,7 +1213,7 @@ fn exhaustive<P: Program>(
     let part = search_part(
         program,
         config,
-        Dfs::new(bound, reduction),
+        Dfs::new(bound, reduction).caching(config.state_cache),
         config.budget,
         &tick,
     )?;

@@ -304,6 +304,11 @@ pub fn explore_shard<P: Program>(
         ));
     }
     let (bound, reduction) = exhaustive_mode(config)?;
+    if config.state_cache {
+        return Err(
+            "a search with the state cache runs on one machine: it cannot be sharded".into(),
+        );
+    }
     let pieces = split(program, config, bound, reduction)?;
     let mine = |i: usize| i % count == index;
     let results = run_pieces(program, config, bound, reduction, &pieces, &mine, progress)?;
@@ -322,8 +327,16 @@ pub fn explore_shard<P: Program>(
 
 fn search_id(config: &Config) -> String {
     format!(
-        "{}, budget {}, {} steps, split {}",
-        config.mode, config.budget, config.max_steps, config.split
+        "{}, budget {}, {} steps, split {}{}",
+        config.mode,
+        config.budget,
+        config.max_steps,
+        config.split,
+        if config.state_cache {
+            ", state cache"
+        } else {
+            ""
+        }
     )
 }
 

@@ -116,6 +116,17 @@ impl Program for Toy {
         }
     }
 
+    /// The variables, the registers and the lock's owner: with each
+    /// thread's operations so far (its position), the whole state.
+    fn fingerprint(&self, st: &State, out: &mut Vec<u64>) -> bool {
+        let (Ok(vars), Ok(regs)) = (st.vars.try_borrow(), st.regs.try_borrow()) else {
+            return false;
+        };
+        out.extend(vars.iter().chain(regs.iter()));
+        out.push(st.owner.get().map_or(u64::MAX, |o| o as u64));
+        true
+    }
+
     fn check(&self, state: State, run: &Run) -> Outcome {
         if matches!(run.ending, vipt_explore::Ending::Deadlock(_)) {
             return Outcome {
@@ -195,6 +206,14 @@ fn brute(p: &Toy) -> BTreeSet<String> {
 }
 
 fn outcomes(p: &Toy, mode: Mode) -> (BTreeSet<String>, vipt_explore::Report) {
+    outcomes_cached(p, mode, false)
+}
+
+fn outcomes_cached(
+    p: &Toy,
+    mode: Mode,
+    state_cache: bool,
+) -> (BTreeSet<String>, vipt_explore::Report) {
     let budget = if matches!(mode, Mode::Exhaustive { .. }) {
         1_000_000
     } else {
@@ -204,6 +223,7 @@ fn outcomes(p: &Toy, mode: Mode) -> (BTreeSet<String>, vipt_explore::Report) {
         mode,
         budget,
         threads: 2,
+        state_cache,
         ..Config::default()
     };
     let r = explore(p, &cfg, None).unwrap();
@@ -279,6 +299,29 @@ proptest! {
         prop_assert!(got.is_subset(&want));
         let (got, _) = outcomes(&p, Mode::Pct { depth: 2 });
         prop_assert!(got.is_subset(&want));
+    }
+
+    /// The state cache changes which runs are made, never what they can
+    /// reach: for every bound and with sleep sets on and off, the cached
+    /// search finds the outcomes and the failure the search without it
+    /// finds, with its coverage, in no more executions.
+    #[test]
+    fn the_state_cache_keeps_every_outcome_and_failure(p in program()) {
+        for bound in [None, Some(0), Some(1), Some(2)] {
+            for reduction in [false, true] {
+                let mode = Mode::Exhaustive { bound, reduction };
+                let (want, rw) = outcomes(&p, mode);
+                let (got, rg) = outcomes_cached(&p, mode, true);
+                prop_assert_eq!(rw.complete, rg.complete);
+                if !rw.complete {
+                    continue;
+                }
+                prop_assert_eq!(&got, &want, "{}", mode);
+                prop_assert_eq!(rg.failing > 0, rw.failing > 0, "{}", mode);
+                prop_assert_eq!(rg.coverage, rw.coverage);
+                prop_assert!(rg.executions <= rw.executions, "{}", mode);
+            }
+        }
     }
 
     #[test]
@@ -727,4 +770,30 @@ fn shards_of_different_searches_or_missing_ones_are_refused() {
     let one = explore(&p, &cfg, None).unwrap();
     same_search(&one, &merged).unwrap();
     assert!(one.failing > 0 && one.coverage.is_proof());
+}
+
+/// Where interleavings meet in one state, the cache ends the runs that get
+/// there again: two threads writing their own variable twice reach each
+/// mix of positions by many paths.
+#[test]
+fn the_state_cache_ends_runs_in_states_already_explored() {
+    let p = Toy {
+        threads: vec![
+            vec![T::Write(0, 1, false), T::Write(0, 1, false), T::Read(1)],
+            vec![T::Write(1, 2, false), T::Write(1, 2, false), T::Read(0)],
+        ],
+        vars: 2,
+        bad: 7,
+    };
+    let (want, plain) = outcomes(&p, EXH_FULL);
+    let (got, cached) = outcomes_cached(&p, EXH_FULL, true);
+    assert_eq!(got, want);
+    assert!(plain.complete && cached.complete);
+    assert!(
+        cached.pruned > 0 && cached.executions < plain.executions,
+        "cached {} + {} pruned, plain {}",
+        cached.executions,
+        cached.pruned,
+        plain.executions
+    );
 }

@@ -129,7 +129,7 @@ pub enum OpKind {
 }
 
 /// A model operation as the hook sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Op {
     /// What kind.
     pub kind: OpKind,
