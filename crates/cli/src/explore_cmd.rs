@@ -507,13 +507,13 @@ fn explore_output(
     let min = minimal(sc, r, 5_000, cfg.max_steps)?;
     let (lo, hi) = r.interval();
     // The minimised failure's timeline.
-    let steps = match &min {
-        Some(m) => Some(std::mem::take(
-            &mut run_one(sc, &mut Replay::new(m.schedule.clone()), cfg.max_steps)?
-                .0
-                .steps,
-        )),
-        None => None,
+    let (steps, check) = match &min {
+        Some(m) => {
+            let (mut run, out) = run_one(sc, &mut Replay::new(m.schedule.clone()), cfg.max_steps)?;
+            let check = out.and_then(|o| o.detail).as_ref().and_then(failing_check);
+            (Some(std::mem::take(&mut run.steps)), check)
+        }
+        None => (None, None),
     };
     let status = explore_status(r.verdict());
     let mut output = Output {
@@ -615,6 +615,9 @@ fn explore_output(
     if let Some(steps) = &steps {
         let _ = writeln!(s, "\ntimeline of that schedule:");
         s += &timeline::text(steps, sc.bodies(), &sc.roles());
+        if let Some(c) = &check {
+            let _ = writeln!(s, "{c}");
+        }
         s.push('\n');
     }
     let _ = writeln!(s, "mean cost per execution:");
@@ -623,6 +626,32 @@ fn explore_output(
     }
     output.stdout = s;
     Ok(output)
+}
+
+/// The oracle's first violation as the line under a timeline: which CPU
+/// read what where, and what it should have read.
+fn failing_check(d: &serde_json::Value) -> Option<String> {
+    let s = |k: &str| d[k].as_str().unwrap_or("?");
+    let cpu = d["cpu"].as_u64()?;
+    let letter = char::from(b'a' + u8::try_from(cpu).ok().filter(|&c| c < 26)?);
+    let kind = match s("kind") {
+        "stale_read" => "a stale read after the coherence point",
+        "stale_cow_source" => "a COW copy read stale source data",
+        "earlier_life" => "data of the frame's earlier life",
+        "earlier_write_back" => "an earlier life's write-back over the new owner's data",
+        "lost_write" => "a lost write (the page was freed without it)",
+        k => k,
+    };
+    Some(format!(
+        "failing check ({}): {letter} CPU{cpu} {} access at va {} (pa {}, colour {}) got {}, expected {}: {kind}",
+        s("when"),
+        s("agent"),
+        s("va"),
+        s("pa"),
+        d["colour"],
+        s("got"),
+        s("expected"),
+    ))
 }
 
 /// `vipt explore`'s exit status: 1 for a failure, 0 for none in a search
@@ -760,6 +789,9 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
     }
     let mut s = format!("{title}\n\n");
     s += &timeline::text(&run.steps, sc.bodies(), &sc.roles());
+    if let Some(c) = out.detail.as_ref().and_then(failing_check) {
+        let _ = writeln!(s, "{c}");
+    }
     let _ = writeln!(
         s,
         "\n{} steps, {} preemptions, ending: {}",

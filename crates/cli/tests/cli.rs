@@ -1518,3 +1518,48 @@ fn shards_that_are_not_one_search_are_refused() {
         "another search",
     );
 }
+
+/// The failing read is written under the timeline, with its CPU, address,
+/// colour, value and the value it should have been, and the racer's column
+/// says which racer runs; the JSON says when the check failed.
+#[test]
+fn a_failure_shows_its_failing_read_under_the_timeline() {
+    let args = [
+        "replay",
+        "--scenario",
+        "cow",
+        "--strategy",
+        "patched-2005",
+        "b15c4a16b10a11",
+    ];
+    let out = vipt(&args);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("b CPU1 racer: A's COW write (do_wp_page)"),
+        "{text}"
+    );
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("failing check"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        line,
+        "failing check (final read): c CPU2 user access at va 0x4001b800 (pa 0x1800, colour 27) \
+         got 0x1000000010100, expected 0xc0ffee: a stale read after the coherence point"
+    );
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let v: Value = serde_json::from_slice(&vipt(&json_args).stdout).unwrap();
+    assert_eq!(v["violation"]["when"], "final read", "{v}");
+    // A COW copy that reads stale source data fails during the run.
+    let v = explore_json(&[
+        "explore",
+        "--scenario",
+        "minifail",
+        "--strategy",
+        "patched-2005",
+        "--json",
+    ]);
+    assert_eq!(v["first_violation"]["when"], "during the run", "{v}");
+    assert_eq!(v["first_violation"]["kind"], "stale_cow_source", "{v}");
+}

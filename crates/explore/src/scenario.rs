@@ -287,6 +287,24 @@ impl Kind {
         }
     }
 
+    /// The racer's column heading in timelines: what CPU 1 runs, short.
+    pub fn racer_role(self) -> &'static str {
+        match self {
+            Kind::SwapPte | Kind::Inequivalent => "racer: none",
+            Kind::Reclaim | Kind::PteLock => "racer: try_to_unmap_one(A)",
+            Kind::Cow => "racer: A's COW write (do_wp_page)",
+            Kind::Minifail => "racer: A's COW write, C's dirty line",
+            Kind::ForkWriter => "racer: fork(A), A's COW write",
+            Kind::Munmap | Kind::UnmapWindow | Kind::UnmapReuse => {
+                "racer: munmap(A) (zap_pte_range)"
+            }
+            Kind::Truncate => "racer: truncate (vmtruncate)",
+            Kind::ZapRefault => "racer: zap_page_range(A), refault",
+            Kind::MoveIn => "racer: move-in through A's TLB",
+            Kind::ReclaimReuse => "racer: shrink_page (unmap, pageout, free)",
+        }
+    }
+
     /// Whether B maps the file only after everything (so `flush_dcache_page`
     /// finds no mapping of B during the race).
     fn b_maps_after(self) -> bool {
@@ -431,6 +449,12 @@ impl Scenario {
     /// Each body's role, for timelines ([`ROLES`] and the optional ones).
     pub fn roles(&self) -> Vec<&'static str> {
         let mut v = ROLES.to_vec();
+        v[0] = if self.kind.has_writer() {
+            ROLES[0]
+        } else {
+            "writer: none (no write())"
+        };
+        v[1] = self.kind.racer_role();
         if self.params.sibling {
             v.push(SIBLING_ROLE);
         }
@@ -865,6 +889,9 @@ impl Program for Scenario {
         let finished = run.ending == crate::engine::Ending::Finished;
         // The user reads once more after everything completed (mapping the
         // file, or the file that reused the frame, first if it has not).
+        // The machine counts a step before it records it: reports with a
+        // later step than this come from the final read.
+        let run_end = w.read_hw(|m| m.step());
         let (after, vb) = if finished {
             match self.epilogue(&st.built) {
                 Ok(vb) => (
@@ -920,11 +947,20 @@ impl Program for Scenario {
             let (_, n) = w.oracle_counts();
             observed += &format!("; {n} oracle violations, the first: {detail}");
         }
+        let mut detail = violation_json(w);
+        if let Some(d) = detail.as_mut() {
+            let during = d["step"].as_u64().is_some_and(|s| s <= run_end);
+            d["when"] = serde_json::json!(if during {
+                "during the run"
+            } else {
+                "final read"
+            });
+        }
         Outcome {
             failures,
             observed,
             counters,
-            detail: violation_json(w),
+            detail,
         }
     }
 }
