@@ -258,7 +258,10 @@
 /*
  Coverage: the search within `coverage_bound` preemptions finished with
  sleep sets, which can prune a failure's only schedules within the bound
- (Coons, Musuvathi, McKinley, OOPSLA 2013): not a proof.
+ (Coons, Musuvathi, McKinley, OOPSLA 2013): not a proof. With
+ `coverage_bound` -1: the unbounded search with sleep sets finished, but
+ the scenarios' footprints do not yet cover every access (the footprint
+ audit), so that is no proof either.
  */
 #define VIPT_COVERAGE_PARTIAL_WITHIN_BOUND 2
 

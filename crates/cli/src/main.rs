@@ -45,14 +45,15 @@ struct Cli {
 const EXPLORE_HELP: &str = "\
 Every verdict says what the search covered: complete (every schedule; --bound none), complete \
 within bound B (every schedule with at most B preemptions), partial within bound B (sleep sets \
-with a bound, which may miss failures), incomplete (the budget ran out) or sampled (random, pct: \
+with a bound, which may miss failures), partial (sleep sets without a bound, over footprints \
+not yet audited exact), incomplete (the budget ran out) or sampled (random, pct: \
 no coverage claim).
 
 Exit status:
   0  no failure, and the search was complete or complete within its bound (pass)
   1  a failing schedule was found
   2  bad input, or output that could not be written
-  3  no failure found, but the search was incomplete, partial (--reduction with a bound) or \
+  3  no failure found, but the search was incomplete, partial (--reduction) or \
 sampled (random, pct)";
 
 #[derive(Debug, Subcommand)]

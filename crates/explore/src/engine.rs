@@ -600,6 +600,88 @@ pub fn in_execution() -> bool {
     CTX.with(|c| !c.get().is_null())
 }
 
+thread_local! {
+    /// Accesses the running step's footprint did not cover, while
+    /// [`audit_footprints`] runs: a description and how often.
+    static UNCOVERED: std::cell::RefCell<std::collections::BTreeMap<String, u64>> =
+        const { std::cell::RefCell::new(std::collections::BTreeMap::new()) };
+}
+
+/// The auditor: an access on a simulated CPU, during an execution, that
+/// its running step's announced footprint does not cover is recorded.
+fn audit_access(obj: vipt_mm::Object, write: bool) {
+    let Some(ctx) = current() else { return };
+    if !ctx.flag(RUNNING) {
+        return;
+    }
+    let cur = ctx.cur.get();
+    // SAFETY: see `Ctx`: a CPU's step runs between the executor's choices;
+    // nothing else refers into `steps` while it does, and this reference
+    // ends here.
+    let op = unsafe {
+        (*ctx.steps.get())
+            .last()
+            .filter(|s| s.cpu == cur)
+            .map(|s| s.op)
+    };
+    if op.is_some_and(|op| op.fp.iter().any(|f| f.covers(obj, write))) {
+        return;
+    }
+    // Lock ids differ from world to world, and frames from scenario to
+    // scenario: name objects by kind only.
+    let name = |o: vipt_mm::Object| {
+        use vipt_mm::Object as O;
+        match o {
+            O::None => "nothing",
+            O::Pte { .. } => "pte",
+            O::Lock(_) => "lock",
+            O::Memory => "memory",
+            O::Tlb(_) => "TLB",
+            O::Page(_) => "struct page",
+            O::Mapping(_) => "mapping",
+            O::Vmas(_) => "vmas",
+            O::Translations => "translations",
+        }
+    };
+    let what = op.map_or_else(
+        || "before its first step".to_string(),
+        |op| {
+            let fp: Vec<String> = op
+                .fp
+                .iter()
+                .filter(|f| f.obj != vipt_mm::Object::None)
+                .map(|f| {
+                    format!(
+                        "{} {}",
+                        if f.write { "writes" } else { "reads" },
+                        name(f.obj)
+                    )
+                })
+                .collect();
+            format!("{} ({})", op.what, fp.join(", "))
+        },
+    );
+    let obj = name(obj);
+    let line = format!(
+        "{what} then {} {obj}",
+        if write { "writes" } else { "reads" }
+    );
+    UNCOVERED.with(|u| *u.borrow_mut().entry(line).or_default() += 1);
+}
+
+/// Runs `f` with the footprint auditor on this thread: every access the
+/// model audits (`vipt_mm::set_access_audit`) that the running step's
+/// announced footprint does not cover is counted. Returns `f`'s result and
+/// the uncovered accesses: the step's operation (function, kind and
+/// footprint) and the access, with how many times it was seen.
+pub fn audit_footprints<R>(f: impl FnOnce() -> R) -> (R, std::collections::BTreeMap<String, u64>) {
+    let before = vipt_mm::set_access_audit(Some(audit_access));
+    UNCOVERED.with(|u| u.borrow_mut().clear());
+    let r = f();
+    vipt_mm::set_access_audit(before);
+    (r, UNCOVERED.with(|u| std::mem::take(&mut *u.borrow_mut())))
+}
+
 /// The executor's context, if this thread is inside an execution, the
 /// calling code is on a simulated CPU's coroutine, and no unwinding is in
 /// progress (an aborted body must not suspend again). The reference must

@@ -25,7 +25,9 @@ pub mod search;
 pub mod split;
 pub mod timeline;
 
-pub use engine::{execute, Chooser, Cpus, Enabled, Ending, ExploreSched, Run, StateView, Step};
+pub use engine::{
+    audit_footprints, execute, Chooser, Cpus, Enabled, Ending, ExploreSched, Run, StateView, Step,
+};
 pub use schedule::{Replay, Schedule};
 pub use search::{
     explore, minimal, minimise, run_one, Config, Failure, Minimised, Mode, Outcome, Program, Report,

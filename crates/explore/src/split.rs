@@ -238,7 +238,15 @@ fn join<P: Program>(
             }
         }
     }
-    Ok(conclude(total, end, used, config, bound, reduction))
+    Ok(conclude(
+        total,
+        end,
+        used,
+        config,
+        bound,
+        reduction,
+        program.exact_footprints(),
+    ))
 }
 
 /// The exhaustive search on `config.threads` workers: the same report as

@@ -178,7 +178,10 @@ pub const VIPT_COVERAGE_COMPLETE: u32 = 0;
 pub const VIPT_COVERAGE_COMPLETE_WITHIN_BOUND: u32 = 1;
 /// Coverage: the search within `coverage_bound` preemptions finished with
 /// sleep sets, which can prune a failure's only schedules within the bound
-/// (Coons, Musuvathi, McKinley, OOPSLA 2013): not a proof.
+/// (Coons, Musuvathi, McKinley, OOPSLA 2013): not a proof. With
+/// `coverage_bound` -1: the unbounded search with sleep sets finished, but
+/// the scenarios' footprints do not yet cover every access (the footprint
+/// audit), so that is no proof either.
 pub const VIPT_COVERAGE_PARTIAL_WITHIN_BOUND: u32 = 2;
 /// Coverage: the exhaustive search's budget ran out.
 pub const VIPT_COVERAGE_INCOMPLETE: u32 = 3;
@@ -202,6 +205,8 @@ fn coverage_of(rep: &Report) -> (u32, i32, u64, u32) {
     let bound = |b: u32| i32::try_from(b).unwrap_or(i32::MAX);
     let (c, b, n) = match rep.coverage {
         Coverage::Complete => (VIPT_COVERAGE_COMPLETE, -1, 0),
+        // Unbounded sleep sets over unaudited footprints: partial, bound -1.
+        Coverage::Partial => (VIPT_COVERAGE_PARTIAL_WITHIN_BOUND, -1, 0),
         Coverage::CompleteWithinBound { bound: b } => {
             (VIPT_COVERAGE_COMPLETE_WITHIN_BOUND, bound(b), 0)
         }

@@ -185,6 +185,7 @@ fn truncate_count(cpu: &Cpu, mapping: &crate::mapping::AddressSpace) -> u64 {
         false,
         "truncate_count",
     );
+    mapping.audit(false);
     mapping
         .truncate_count
         .load(std::sync::atomic::Ordering::SeqCst)

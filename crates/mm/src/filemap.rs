@@ -59,7 +59,7 @@ pub fn find_or_read_page(
     page.set_bit(pg::PG_UPTODATE);
     let raced = cpu.write_locked_irq(&mapping.tree_lock, "add_to_page_cache", |cpu| {
         cpu.structure_op(Object::Mapping(mapping.id), true, "radix_tree_insert");
-        let mut pages = mapping.pages.lock();
+        let mut pages = mapping.pages_lock(true);
         if let Some(&other) = pages.get(&index) {
             w.page(other)?.get();
             return Ok(Some(other));
@@ -129,6 +129,7 @@ fn generic_file_buffered_write(
     let w = cpu.world().clone();
     if index >= mapping.size_pages() {
         // Extend the file, as a write past the end does.
+        mapping.audit(true);
         mapping.size.store(index + 1, Ordering::SeqCst);
     }
     let pfn = find_or_read_page(cpu, mapping, index)?;
@@ -180,7 +181,7 @@ pub fn remove_from_page_cache(
     let idx = w.page(pfn)?.index();
     cpu.write_locked_irq(&mapping.tree_lock, "remove_from_page_cache", |cpu| {
         cpu.structure_op(Object::Mapping(mapping.id), true, "radix_tree_delete");
-        mapping.pages.lock().remove(&idx);
+        mapping.pages_lock(true).remove(&idx);
         Ok(())
     })?;
     put_page(cpu, pfn)

@@ -48,7 +48,10 @@ pub use mm_struct::MmStruct;
 pub use mmap::{MapFlags, Prot};
 pub use page::Page;
 pub use prio_tree::PrioTree;
-pub use sched::{Contended, Footprint, Native, Object, Op, OpKind, Recorder, Sched};
+pub use sched::{
+    set_access_audit, AccessAudit, Contended, Footprint, Native, Object, Op, OpKind, Recorder,
+    Sched,
+};
 pub use strategy::FlushStrategy;
 pub use vma::{VmFlags, Vma};
 pub use world::{Colouring, World, WorldConfig};

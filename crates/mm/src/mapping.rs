@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::any_tree::{AnyTree, TreeKind};
 use crate::interval::{Interval, IntervalIndex, StabCount};
 use crate::lock::{KLock, LockClass};
+use crate::sched::{audit, Object};
 use crate::vma::{VmFlags, Vma};
 
 /// A `struct address_space`.
@@ -48,6 +49,30 @@ pub struct AddressSpace {
 }
 
 impl AddressSpace {
+    /// Tells the footprint auditor of an access to this address space's
+    /// page cache, `i_mmap` or size ([`Object::Mapping`]).
+    pub(crate) fn audit(&self, write: bool) {
+        audit(Object::Mapping(self.id), write);
+    }
+
+    /// The page cache, audited.
+    pub(crate) fn pages_lock(&self, write: bool) -> MutexGuard<'_, BTreeMap<u64, u64>> {
+        self.audit(write);
+        self.pages.lock()
+    }
+
+    /// The `i_mmap` index, audited.
+    pub(crate) fn i_mmap_lock(&self, write: bool) -> MutexGuard<'_, AnyTree<Arc<Vma>>> {
+        self.audit(write);
+        self.i_mmap.lock()
+    }
+
+    /// The nonlinear list, audited.
+    pub(crate) fn nonlinear_lock(&self, write: bool) -> MutexGuard<'_, Vec<Arc<Vma>>> {
+        self.audit(write);
+        self.nonlinear.lock()
+    }
+
     pub(crate) fn new(id: u32, kaddr: u64, tree: TreeKind, bits: u32, pages: u64) -> Self {
         AddressSpace {
             id,
@@ -69,17 +94,17 @@ impl AddressSpace {
     /// teardown: a vma holds its file, so a linked vma keeps both alive).
     pub(crate) fn unlink_all(&self) {
         let old = {
-            let mut t = self.i_mmap.lock();
+            let mut t = self.i_mmap_lock(true);
             let kind = t.kind();
             std::mem::replace(&mut *t, AnyTree::new(kind, 64))
         };
-        let nonlinear = std::mem::take(&mut *self.nonlinear.lock());
+        let nonlinear = std::mem::take(&mut *self.nonlinear_lock(true));
         drop((old, nonlinear));
     }
 
     /// `mapping_mapped`: the tree or the nonlinear list is non-empty.
     pub fn mapping_mapped(&self) -> bool {
-        !self.i_mmap.lock().is_empty() || !self.nonlinear.lock().is_empty()
+        !self.i_mmap_lock(false).is_empty() || !self.nonlinear_lock(false).is_empty()
     }
 
     /// `mapping_writably_mapped`: a shared vma that may write maps the file
@@ -92,17 +117,18 @@ impl AddressSpace {
                 .contains(VmFlags::VM_SHARED | VmFlags::VM_MAYWRITE)
         };
         let (linear, _) = self.vmas_stabbing(0, u64::MAX >> 1);
-        linear.iter().any(|v| shared(v)) || self.nonlinear.lock().iter().any(|v| shared(v))
+        linear.iter().any(|v| shared(v)) || self.nonlinear_lock(false).iter().any(|v| shared(v))
     }
 
     /// File size in pages (`i_size >> PAGE_SHIFT`, rounded up).
     pub fn size_pages(&self) -> u64 {
+        self.audit(false);
         self.size.load(Ordering::SeqCst)
     }
 
     /// Which index `i_mmap` uses.
     pub fn tree_kind(&self) -> TreeKind {
-        self.i_mmap.lock().kind()
+        self.i_mmap_lock(false).kind()
     }
 
     /// The vmas whose range covers file pages `[first, last]`, in the index's
@@ -110,7 +136,7 @@ impl AddressSpace {
     /// caller holds `i_mmap_lock` or `flush_dcache_mmap_lock`, which is what
     /// makes a snapshot equal to a lazy walk.
     pub fn vmas_stabbing(&self, first: u64, last: u64) -> (Vec<Arc<Vma>>, u64) {
-        let t = self.i_mmap.lock();
+        let t = self.i_mmap_lock(false);
         let Ok(q) = Interval::new(first, last) else {
             return (Vec::new(), 0);
         };
@@ -121,27 +147,27 @@ impl AddressSpace {
 
     /// Height of the `i_mmap` index.
     pub fn tree_height(&self) -> usize {
-        self.i_mmap.lock().height()
+        self.i_mmap_lock(false).height()
     }
 
     /// Checks the `i_mmap` index's invariants.
     pub fn check_tree(&self) -> Result<(), String> {
-        self.i_mmap.lock().check()
+        self.i_mmap_lock(false).check()
     }
 
     /// The pfn caching file page `index`, if any (`find_get_page` without the
     /// reference).
     pub fn cached_pfn(&self, index: u64) -> Option<u64> {
-        self.pages.lock().get(&index).copied()
+        self.pages_lock(false).get(&index).copied()
     }
 
     /// Number of cached pages (`nrpages`).
     pub fn nrpages(&self) -> usize {
-        self.pages.lock().len()
+        self.pages_lock(false).len()
     }
 
     /// The nonlinear vmas.
     pub fn nonlinear_vmas(&self) -> Vec<Arc<Vma>> {
-        self.nonlinear.lock().clone()
+        self.nonlinear_lock(false).clone()
     }
 }

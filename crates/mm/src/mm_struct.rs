@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use vipt_cache::SpaceId;
 use vipt_pte::Layout;
 
 use crate::lock::{KLock, LockClass};
 use crate::pgtable::{PageTables, PteTable};
+use crate::sched::{audit, Object};
 use crate::vma::Vma;
 
 /// A `struct mm_struct`.
@@ -29,6 +30,12 @@ pub struct MmStruct {
 }
 
 impl MmStruct {
+    /// The vma list, audited ([`Object::Vmas`]).
+    pub(crate) fn vmas_lock(&self, write: bool) -> MutexGuard<'_, BTreeMap<u64, Arc<Vma>>> {
+        audit(Object::Vmas(self.context.0), write);
+        self.vmas.lock()
+    }
+
     pub(crate) fn new(context: SpaceId, layout: Layout, split_ptlock: bool) -> MmStruct {
         let n = context.0;
         MmStruct {
@@ -46,14 +53,14 @@ impl MmStruct {
 
     /// `find_vma` restricted to a vma containing `addr`.
     pub fn find_vma(&self, addr: u64) -> Option<Arc<Vma>> {
-        let v = self.vmas.lock();
+        let v = self.vmas_lock(false);
         let (_, vma) = v.range(..=addr).next_back()?;
         vma.contains(addr).then(|| vma.clone())
     }
 
     /// Every vma, in address order.
     pub fn vmas(&self) -> Vec<Arc<Vma>> {
-        self.vmas.lock().values().cloned().collect()
+        self.vmas_lock(false).values().cloned().collect()
     }
 
     /// The lock guarding the pte of `addr`: the split pte lock of its table, or

@@ -183,10 +183,10 @@ fn link_file(cpu: &mut Cpu, vma: &Arc<Vma>, after: Option<&Arc<Vma>>) -> Result<
         cpu.write_locked_irq(&f.tree_lock, "flush_dcache_mmap_lock", |cpu| {
             cpu.structure_op(Object::Mapping(f.id), true, "vma_prio_tree_insert");
             if vma.vm_flags.contains(VmFlags::VM_NONLINEAR) {
-                f.nonlinear.lock().push(vma.clone());
+                f.nonlinear_lock(true).push(vma.clone());
                 return Ok(());
             }
-            let mut t = f.i_mmap.lock();
+            let mut t = f.i_mmap_lock(true);
             let at = after.and_then(|a| *a.tree_id.lock());
             let id = match at {
                 Some(at) => t.insert_after(at, vma.clone())?,
@@ -210,9 +210,9 @@ fn unlink_file(cpu: &mut Cpu, vma: &Arc<Vma>) -> Result<(), MmError> {
         cpu.write_locked_irq(&f.tree_lock, "flush_dcache_mmap_lock", |cpu| {
             cpu.structure_op(Object::Mapping(f.id), true, "vma_prio_tree_remove");
             if let Some(id) = vma.tree_id.lock().take() {
-                f.i_mmap.lock().remove(id)?;
+                f.i_mmap_lock(true).remove(id)?;
             }
-            f.nonlinear.lock().retain(|v| !Arc::ptr_eq(v, vma));
+            f.nonlinear_lock(true).retain(|v| !Arc::ptr_eq(v, vma));
             Ok(())
         })
     })
@@ -252,7 +252,7 @@ fn vma_link(
     after: Option<&Arc<Vma>>,
 ) -> Result<(), MmError> {
     cpu.structure_op(Object::Vmas(mm.context.0), true, "vma_link");
-    mm.vmas.lock().insert(vma.vm_start, vma.clone());
+    mm.vmas_lock(true).insert(vma.vm_start, vma.clone());
     link_file(cpu, vma, after)
 }
 
@@ -506,7 +506,7 @@ fn split_out(
     }
     unlink_file(cpu, vma)?;
     cpu.structure_op(Object::Vmas(mm.context.0), true, "split_vma");
-    let mut v = mm.vmas.lock();
+    let mut v = mm.vmas_lock(true);
     v.remove(&vma.vm_start);
     for p in pieces {
         v.insert(p.vm_start, p);
@@ -534,7 +534,7 @@ pub fn do_munmap(cpu: &mut Cpu, addr: u64, len: u64) -> Result<(), MmError> {
                 true,
                 "detach_vmas_to_be_unmapped",
             );
-            mm.vmas.lock().remove(&mid.vm_start);
+            mm.vmas_lock(true).remove(&mid.vm_start);
             unmap_region(cpu, &mm, &mid)?;
         }
         Ok(())
@@ -590,7 +590,7 @@ pub fn exit_mmap(cpu: &mut Cpu) -> Result<(), MmError> {
         zap(cpu, &mut gather)?;
     }
     cpu.structure_op(Object::Vmas(mm.context.0), true, "exit_mmap");
-    mm.vmas.lock().clear();
+    mm.vmas_lock(true).clear();
     for v in &vmas {
         unlink_file(cpu, v)?;
     }
@@ -695,6 +695,7 @@ pub fn unmap_mapping_range(
 ) -> Result<(), MmError> {
     cpu.locked(&mapping.i_mmap_lock, "unmap_mapping_range", |cpu| {
         cpu.structure_op(Object::Mapping(mapping.id), true, "truncate_count++");
+        mapping.audit(true);
         mapping
             .truncate_count
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);

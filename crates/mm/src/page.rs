@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 
 use crate::lock::{KLock, LockClass};
 use crate::mapping::AddressSpace;
+use crate::sched::{audit, Object};
 use crate::vma::AnonVma;
 
 /// Page flag bit numbers (2.6.14 `page-flags.h` names).
@@ -76,50 +77,60 @@ impl Page {
 
     /// `test_bit(bit, &page->flags)`.
     pub fn test_bit(&self, bit: u32) -> bool {
+        audit(Object::Page(self.pfn), false);
         self.flags.load(Ordering::SeqCst) >> bit & 1 == 1
     }
 
     /// `set_bit`; returns the old value (`test_and_set_bit`).
     pub(crate) fn set_bit(&self, bit: u32) -> bool {
+        audit(Object::Page(self.pfn), true);
         self.flags.fetch_or(1 << bit, Ordering::SeqCst) >> bit & 1 == 1
     }
 
     /// `clear_bit`; returns the old value (`test_and_clear_bit`).
     pub(crate) fn clear_bit(&self, bit: u32) -> bool {
+        audit(Object::Page(self.pfn), true);
         self.flags.fetch_and(!(1 << bit), Ordering::SeqCst) >> bit & 1 == 1
     }
 
     /// All flag bits.
     pub fn flags(&self) -> u64 {
+        audit(Object::Page(self.pfn), false);
         self.flags.load(Ordering::SeqCst)
     }
 
     /// `page->mapping`.
     pub fn mapping(&self) -> PageMapping {
+        audit(Object::Page(self.pfn), false);
         self.mapping.lock().clone()
     }
 
     pub(crate) fn set_mapping(&self, m: PageMapping) {
+        audit(Object::Page(self.pfn), true);
         *self.mapping.lock() = m;
     }
 
     /// `PageAnon`.
     pub fn is_anon(&self) -> bool {
+        audit(Object::Page(self.pfn), false);
         matches!(*self.mapping.lock(), PageMapping::Anon(_))
     }
 
     /// `page->index`: the offset in the file (in pages), or the swap entry value
     /// for a swap-cache page's index in the swapper space.
     pub fn index(&self) -> u64 {
+        audit(Object::Page(self.pfn), false);
         self.index.load(Ordering::SeqCst)
     }
 
     pub(crate) fn set_index(&self, i: u64) {
+        audit(Object::Page(self.pfn), true);
         self.index.store(i, Ordering::SeqCst)
     }
 
     /// `page_mapcount`: how many ptes map the page.
     pub fn mapcount(&self) -> i64 {
+        audit(Object::Page(self.pfn), false);
         self.mapcount.load(Ordering::SeqCst) + 1
     }
 
@@ -129,37 +140,45 @@ impl Page {
     }
 
     pub(crate) fn inc_mapcount(&self) -> bool {
+        audit(Object::Page(self.pfn), true);
         self.mapcount.fetch_add(1, Ordering::SeqCst) == -1
     }
 
     pub(crate) fn dec_mapcount(&self) -> bool {
+        audit(Object::Page(self.pfn), true);
         self.mapcount.fetch_sub(1, Ordering::SeqCst) == 0
     }
 
     /// `page_count`: references.
     pub fn count(&self) -> i64 {
+        audit(Object::Page(self.pfn), false);
         self.count.load(Ordering::SeqCst)
     }
 
     pub(crate) fn get(&self) {
+        audit(Object::Page(self.pfn), true);
         self.count.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Drops a reference; true if it was the last.
     pub(crate) fn put(&self) -> bool {
+        audit(Object::Page(self.pfn), true);
         self.count.fetch_sub(1, Ordering::SeqCst) == 1
     }
 
     /// `page_private`: the swap entry of a swap-cache page.
     pub fn private(&self) -> u64 {
+        audit(Object::Page(self.pfn), false);
         self.private.load(Ordering::SeqCst)
     }
 
     pub(crate) fn set_private(&self, v: u64) {
+        audit(Object::Page(self.pfn), true);
         self.private.store(v, Ordering::SeqCst)
     }
 
     pub(crate) fn reset(&self) {
+        audit(Object::Page(self.pfn), true);
         self.flags.store(0, Ordering::SeqCst);
         self.set_mapping(PageMapping::None);
         self.index.store(0, Ordering::SeqCst);

@@ -134,7 +134,7 @@ pub fn add_to_swap(cpu: &mut Cpu, pfn: u64) -> Result<Pte, MmError> {
         p.set_private(entry.raw());
         p.set_bit(pg::PG_SWAPCACHE);
         p.get();
-        sw.pages.lock().insert(entry.raw(), pfn);
+        sw.pages_lock(true).insert(entry.raw(), pfn);
         Ok(())
     })?;
     Ok(entry)
@@ -147,7 +147,7 @@ pub fn delete_from_swap_cache(cpu: &mut Cpu, pfn: u64) -> Result<(), MmError> {
     let entry = Pte::from_raw(w.page(pfn)?.private());
     cpu.write_locked_irq(&sw.tree_lock, "delete_from_swap_cache", |cpu| {
         cpu.structure_op(Object::Mapping(0), true, "delete_from_swap_cache");
-        sw.pages.lock().remove(&entry.raw());
+        sw.pages_lock(true).remove(&entry.raw());
         let p = w.page(pfn)?;
         p.clear_bit(pg::PG_SWAPCACHE);
         p.set_private(0);

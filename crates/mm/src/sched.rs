@@ -7,6 +7,7 @@
 //! locks are taken and dropped inside one step; only the model locks
 //! ([`crate::lock::KLock`]) are held across steps, and the hook sees them.
 
+use std::cell::Cell;
 use std::fmt;
 
 use crate::lock::{LockClass, LockId};
@@ -78,6 +79,15 @@ impl Footprint {
         obj: Object::None,
         write: false,
     };
+
+    /// Whether this footprint allows an access to `obj` (a write only if it
+    /// writes): the same object, or every translation for a pte or a TLB.
+    pub fn covers(&self, obj: Object, write: bool) -> bool {
+        let same = self.obj == obj
+            || (self.obj == Object::Translations
+                && matches!(obj, Object::Pte { .. } | Object::Tlb(_)));
+        same && (self.write || !write)
+    }
 
     /// Whether two footprints conflict (same object, at least one writes).
     pub fn conflicts(&self, other: &Footprint) -> bool {
@@ -251,5 +261,32 @@ impl Sched for Recorder {
 
     fn contended(&self, _: usize, _: LockId) -> Contended {
         Contended::Block
+    }
+}
+
+/// A footprint auditor: told of each audited access (object, write).
+pub type AccessAudit = fn(Object, bool);
+
+thread_local! {
+    /// The footprint auditor of this thread ([`set_access_audit`]).
+    static AUDIT: Cell<Option<AccessAudit>> = const { Cell::new(None) };
+}
+
+/// Installs `f` as this thread's footprint auditor, or removes it (`None`);
+/// returns the one it replaces. The model calls it at each access to shared
+/// state it audits (`struct page` fields, an address space's page cache and
+/// `i_mmap`, an mm's vmas, the machine) with the object and whether the
+/// access may change it, so an explorer can check that the running step's
+/// announced footprint covers it: partial-order reduction and the state
+/// cache both rest on that.
+pub fn set_access_audit(f: Option<AccessAudit>) -> Option<AccessAudit> {
+    AUDIT.with(|a| a.replace(f))
+}
+
+/// Tells the auditor, if any, of an access to `obj`.
+#[inline]
+pub(crate) fn audit(obj: Object, write: bool) {
+    if let Some(f) = AUDIT.with(Cell::get) {
+        f(obj, write);
     }
 }
