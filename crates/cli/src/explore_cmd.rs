@@ -235,8 +235,12 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
     /// Print one JSON object.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ladder")]
     json: bool,
+    /// Print only the CPU0/CPU1/CPU2 ladder kernel commit messages use, and
+    /// the failing read under it: ready to paste.
+    #[arg(long)]
+    ladder: bool,
 }
 
 /// Arguments of `vipt cost`.
@@ -787,6 +791,16 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
             "timeline": timeline::segments(&run.steps).iter().map(|g| json!({"cpu": g.cpu, "first": g.first, "last": g.last, "function": g.what, "ops": g.ops})).collect::<Vec<_>>(),
         });
         output.stdout = format!("{v:#}\n");
+        return Ok(output);
+    }
+    if a.ladder {
+        // About 100 columns in all, however many CPUs.
+        let width = (102 / sc.bodies().max(1)).max(24);
+        let mut s = timeline::ladder(&run.steps, sc.bodies(), &sc.roles(), width);
+        if let Some(c) = out.detail.as_ref().and_then(failing_check) {
+            let _ = writeln!(s, "\n{c}");
+        }
+        output.stdout = s;
         return Ok(output);
     }
     let mut s = format!("{title}\n\n");

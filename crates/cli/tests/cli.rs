@@ -1537,7 +1537,7 @@ fn a_failure_shows_its_failing_read_under_the_timeline() {
     let out = vipt(&args);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("b CPU1 racer: A's COW write (do_wp_page)"),
+        text.contains("b CPU1 racer: do_wp_page (A's COW)"),
         "{text}"
     );
     let line = text
@@ -1564,4 +1564,54 @@ fn a_failure_shows_its_failing_read_under_the_timeline() {
     ]);
     assert_eq!(v["first_violation"]["when"], "during the run", "{v}");
     assert_eq!(v["first_violation"]["kind"], "stale_cow_source", "{v}");
+}
+
+/// `vipt replay --ladder` prints the commit-message ladder: a column per
+/// CPU with what it runs, each segment in its CPU's column, no step numbers,
+/// lines of at most about 100 characters, and the failing read under it.
+#[test]
+fn replay_ladder_is_ready_to_paste() {
+    let out = vipt(&[
+        "replay",
+        "--scenario",
+        "cow",
+        "--strategy",
+        "patched-2005",
+        "b15c4a16b10a11",
+        "--ladder",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("CPU0") && lines[0].contains("CPU1") && lines[0].contains("CPU2"));
+    assert!(
+        lines[1].starts_with("writer: write()") && lines[1].contains("racer: do_wp_page (A's COW)")
+    );
+    assert!(lines[2].starts_with("---"));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.chars().count() <= 102 || l.starts_with("failing check")),
+        "{text}"
+    );
+    // CPU1's COW fault comes first, in the second column; the writer's
+    // write() in the first.
+    let col = |needle: &str| {
+        let l = lines
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle}: {text}"));
+        l.chars().take_while(|c| *c == ' ').count()
+    };
+    assert_eq!(col("set_pte_at: pte write"), 34);
+    assert_eq!(col("generic_file_write: lock i_sem"), 0);
+    assert_eq!(col("user load: user load×4"), 68);
+    assert!(!text.contains("TreeLock") && !text.contains("»"), "{text}");
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("failing check (final read): c CPU2"),
+        "{text}"
+    );
 }

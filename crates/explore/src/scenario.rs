@@ -287,21 +287,22 @@ impl Kind {
         }
     }
 
-    /// The racer's column heading in timelines: what CPU 1 runs, short.
+    /// The racer's column heading in timelines: what CPU 1 runs, in at most
+    /// 32 characters (a ladder's column).
     pub fn racer_role(self) -> &'static str {
         match self {
             Kind::SwapPte | Kind::Inequivalent => "racer: none",
             Kind::Reclaim | Kind::PteLock => "racer: try_to_unmap_one(A)",
-            Kind::Cow => "racer: A's COW write (do_wp_page)",
-            Kind::Minifail => "racer: A's COW write, C's dirty line",
+            Kind::Cow => "racer: do_wp_page (A's COW)",
+            Kind::Minifail => "racer: COW, C's dirty line",
             Kind::ForkWriter => "racer: fork(A), A's COW write",
             Kind::Munmap | Kind::UnmapWindow | Kind::UnmapReuse => {
                 "racer: munmap(A) (zap_pte_range)"
             }
             Kind::Truncate => "racer: truncate (vmtruncate)",
-            Kind::ZapRefault => "racer: zap_page_range(A), refault",
+            Kind::ZapRefault => "racer: zap_page_range, refault",
             Kind::MoveIn => "racer: move-in through A's TLB",
-            Kind::ReclaimReuse => "racer: shrink_page (unmap, pageout, free)",
+            Kind::ReclaimReuse => "racer: shrink_page, frame reused",
         }
     }
 

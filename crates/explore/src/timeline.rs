@@ -136,6 +136,59 @@ pub fn text(steps: &[Step], cpus: usize, names: &[&str]) -> String {
     s
 }
 
+/// The ladder kernel commit messages draw a race with: a column per CPU,
+/// headed by the CPU and what it runs, a row per segment (function and
+/// operations) in its CPU's column, in step order; each column
+/// `width` characters (at least 16), cells cut with "…". No step numbers or
+/// Rust names: ready to paste.
+pub fn ladder(steps: &[Step], cpus: usize, names: &[&str], width: usize) -> String {
+    let w = width.max(16);
+    let fit = |t: &str| {
+        if t.chars().count() <= w - 2 {
+            t.to_string()
+        } else {
+            t.chars().take(w - 3).collect::<String>() + "…"
+        }
+    };
+    let row = |cells: &[String]| {
+        let mut line = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                line += c;
+            } else {
+                let pad = w.saturating_sub(c.chars().count());
+                line += c;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        line.trim_end().to_string()
+    };
+    let mut s = String::new();
+    let heads: Vec<String> = (0..cpus).map(|c| format!("CPU{c}")).collect();
+    let _ = writeln!(s, "{}", row(&heads));
+    let roles: Vec<String> = (0..cpus)
+        .map(|c| fit(names.get(c).copied().unwrap_or("")))
+        .collect();
+    let _ = writeln!(s, "{}", row(&roles));
+    let dashes: Vec<String> = (0..cpus).map(|_| "-".repeat(w - 2)).collect();
+    let _ = writeln!(s, "{}", row(&dashes));
+    for seg in segments(steps) {
+        let whole = format!("{}: {}", seg.what, seg.ops);
+        // Too long for the column: the function, then its operations.
+        let lines = if whole.chars().count() <= w - 2 {
+            vec![whole]
+        } else {
+            vec![format!("{}:", seg.what), format!("  {}", seg.ops)]
+        };
+        for l in lines {
+            let mut cells = vec![String::new(); seg.cpu + 1];
+            cells[seg.cpu] = fit(&l);
+            let _ = writeln!(s, "{}", row(&cells));
+        }
+    }
+    s
+}
+
 fn colour(k: OpKind) -> &'static str {
     match k {
         OpKind::PteRead => "#9ecae1",

@@ -40,7 +40,10 @@ fn pc_flags(pc: &str) -> Vec<String> {
                 continue;
             }
         }
-        if let Some(v) = line.strip_prefix("Cflags:").or_else(|| line.strip_prefix("Libs:")) {
+        if let Some(v) = line
+            .strip_prefix("Cflags:")
+            .or_else(|| line.strip_prefix("Libs:"))
+        {
             flags.extend(expand(v, &vars).split_whitespace().map(str::to_string));
         }
     }
