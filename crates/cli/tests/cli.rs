@@ -314,6 +314,30 @@ fn report_json_has_the_promised_shape() {
     );
     let cells = v["cells"].as_array().unwrap();
     assert!(cells.len() >= 54);
+    // The verdict matrix: a header, then a row per scenario, kernel and
+    // parameters, each cell's verdict in its strategy's column.
+    let m = v["verdicts"].as_array().unwrap();
+    assert_eq!(m[0][0], "scenario");
+    assert_eq!(m[0][3], "legacy-2005");
+    let shown: usize = m[1..]
+        .iter()
+        .map(|r| {
+            r.as_array().unwrap()[3..]
+                .iter()
+                .filter(|x| !x.as_str().unwrap().is_empty())
+                .count()
+        })
+        .sum();
+    assert_eq!(shown, cells.len(), "every cell once in the matrix");
+    let fails = m[1..]
+        .iter()
+        .flat_map(|r| r.as_array().unwrap()[3..].to_vec())
+        .filter(|x| x.as_str().unwrap().starts_with("FAIL "))
+        .count();
+    assert_eq!(
+        fails,
+        cells.iter().filter(|c| c["verdict"] == "fail").count()
+    );
     for c in cells {
         for k in [
             "scenario", "strategy", "verdict", "explored", "failing", "rate", "schedule",

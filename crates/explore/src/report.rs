@@ -455,9 +455,60 @@ pub struct FullReport {
 }
 
 impl FullReport {
+    /// Every cell at a glance: a row per scenario, kernel and parameters
+    /// (as `vipt explore` flags beyond the kernel's own), a column per
+    /// strategy; `pass`, `FAIL failing/explored`, `incomplete`, or empty
+    /// where the report ran no such cell. The header row first.
+    pub fn verdict_matrix(&self) -> Vec<Vec<String>> {
+        let mut head = vec!["scenario".to_string(), "kernel".into(), "parameters".into()];
+        head.extend(STRATEGIES.iter().map(|s| s.to_string()));
+        let mut rows: Vec<(String, String, String)> = Vec::new();
+        for c in &self.cells {
+            let key = (
+                c.scenario.to_string(),
+                c.params.kernel.to_string(),
+                report_params(c),
+            );
+            if !rows.contains(&key) {
+                rows.push(key);
+            }
+        }
+        // A scenario's rows together, its profiles in the plan's order.
+        let first = |sc: &str| rows.iter().position(|r| r.0 == sc).unwrap_or(0);
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&i| (first(&rows[i].0), i));
+        let rows: Vec<(String, String, String)> =
+            order.into_iter().map(|i| rows[i].clone()).collect();
+        let mut t = vec![head];
+        for (scenario, kernel, params) in rows {
+            let mut row = vec![scenario.clone(), kernel.clone(), params.clone()];
+            for st in STRATEGIES {
+                let cell = self.cells.iter().find(|c| {
+                    c.scenario == scenario
+                        && c.strategy == st
+                        && c.params.kernel.to_string() == kernel
+                        && report_params(c) == params
+                });
+                row.push(match cell {
+                    None => String::new(),
+                    Some(c) => match c.verdict_of() {
+                        Verdict::Fail => {
+                            format!("FAIL {}/{}", c.report.failing, c.report.executions)
+                        }
+                        Verdict::Pass => "pass".into(),
+                        Verdict::Inconclusive => "incomplete".into(),
+                    },
+                });
+            }
+            t.push(row);
+        }
+        t
+    }
+
     /// `{"questions": [...], "cells": [...]}`.
     pub fn json(&self) -> Value {
         json!({
+            "verdicts": self.verdict_matrix(),
             "questions": self.questions.iter().map(Question::json).collect::<Vec<_>>(),
             "own_flush_dcache_page": self.own_flush.json(),
             "cells": self.cells.iter().map(Cell::json).collect::<Vec<_>>(),
@@ -504,6 +555,21 @@ impl FullReport {
                 short.join(", ")
             );
         }
+        let m = self.verdict_matrix();
+        let fails = self.cells.iter().filter(|c| c.report.failing > 0).count();
+        let passes = self
+            .cells
+            .iter()
+            .filter(|c| c.verdict_of() == Verdict::Pass)
+            .count();
+        s += &format!(
+            "## Verdicts at a glance\n\n{} cells: {fails} FAIL (a failing schedule, failing/explored), {passes} pass ({}), {} incomplete (a budget ran out, or only the partial search ran). The questions below draw on these cells.\n\n",
+            self.cells.len(),
+            coverage_header(self.budget.bound),
+            self.cells.len() - fails - passes,
+        );
+        s += &table_text(&m);
+        s.push('\n');
         for q in &self.questions {
             s += &q.text();
             s.push('\n');
