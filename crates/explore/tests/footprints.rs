@@ -1,6 +1,7 @@
 //! The footprint auditor over every scenario: the accesses to `struct page`,
-//! an address space's page cache and `i_mmap`, and an mm's vmas that the
-//! running step's announced footprint does not cover.
+//! an address space's page cache and `i_mmap`, an mm's vmas and pte cells
+//! (through the page-table walks and scans) that the running step's
+//! announced footprint does not cover.
 //!
 //! Sleep sets (and a state cache keyed by footprints) take two steps whose
 //! footprints do not conflict to commute. An access outside the footprint
@@ -46,6 +47,7 @@ const KNOWN: &[&str] = &[
     "try_to_unmap_file (writes lock) then reads struct page",
     "try_to_unmap_file (writes lock) then writes struct page",
     "try_to_unmap_one (writes lock) then reads struct page",
+    "vma_link (writes lock) then reads pte",
     "vma_prio_tree_foreach (reads mapping) then reads struct page",
 ];
 

@@ -169,6 +169,13 @@ impl PageTables {
         while a < end {
             match self.pte_offset(a) {
                 Ok(Some((_, c))) => {
+                    crate::sched::audit(
+                        crate::sched::Object::Pte {
+                            space: self.space,
+                            va: a,
+                        },
+                        false,
+                    );
                     let p = c.load();
                     if p != Pte::NONE {
                         v.push((a, p));

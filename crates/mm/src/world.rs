@@ -551,6 +551,14 @@ impl Walker for MmWalker<'_> {
     fn walk(&mut self, space: SpaceId, va: u64, access: Access) -> Option<Pte> {
         let mm = self.world.mm(space)?;
         let (_, cell) = mm.pgd.pte_offset(va).ok()??;
+        // A walk may set the accessed or dirty bit: a write of the pte.
+        crate::sched::audit(
+            crate::sched::Object::Pte {
+                space: space.0,
+                va: va & !(vipt_pte::PAGE_SIZE - 1),
+            },
+            !matches!(access, Access::NonAccess),
+        );
         Some(match access {
             Access::Data | Access::Ifetch => cell.tlb_miss_mark_accessed().unwrap_or(cell.load()),
             Access::DirtyTrap => match cell.dirty_trap(&self.world.pa_dbit_lock) {
