@@ -324,6 +324,26 @@ static void test_sound_defaults(void)
 	CHECK(c.verdict != VIPT_VERDICT_PASS);
 	vipt_result_free(r);
 
+	/* Sleep sets without a bound rest on the footprints, which the audit
+	 * has not cleared: partial, bound -1, never a pass. */
+	{
+		struct vipt_strategy *tmpalias;
+		struct vipt_scenario *swap;
+
+		EXPECT(vipt_strategy_builtin("tmpalias", &tmpalias), 0);
+		EXPECT(vipt_scenario_new("swap-pte", NULL, tmpalias, &swap), 0);
+		cfg.bound = -1;
+		EXPECT(vipt_explore(swap, &cfg, &r), 0);
+		EXPECT(vipt_result_counts(r, &c), 0);
+		CHECK(c.failing == 0);
+		CHECK(c.coverage == VIPT_COVERAGE_PARTIAL_WITHIN_BOUND && c.coverage_bound == -1);
+		CHECK(c.verdict == VIPT_VERDICT_INCONCLUSIVE);
+		vipt_result_free(r);
+		vipt_scenario_free(swap);
+		vipt_strategy_free(tmpalias);
+		cfg.bound = 2;
+	}
+
 	cfg.reduction = false;
 	cfg.budget = 5;
 	EXPECT(vipt_explore(cow, &cfg, &r), 0);

@@ -1224,9 +1224,11 @@ struct vipt_explore_config {
    */
   int32_t bound;
   /*
-   Exhaustive: sleep-set reduction (off by default). Sound without a
-   bound; with one it may miss failures, and the result's coverage is
-   then `VIPT_COVERAGE_PARTIAL_WITHIN_BOUND`, never a pass.
+   Exhaustive: sleep-set reduction (off by default). With a bound it may
+   miss failures; without one it rests on the steps' footprints, which
+   the audit has not cleared for the scenarios. Either way the result's
+   coverage is then `VIPT_COVERAGE_PARTIAL_WITHIN_BOUND` (with
+   `coverage_bound` -1 when unbounded), never a pass.
    */
   bool reduction;
   /*

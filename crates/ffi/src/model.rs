@@ -112,9 +112,11 @@ pub struct vipt_explore_config {
     pub mode: u32,
     /// Exhaustive: the preemption bound, 0 to `INT32_MAX`, or -1 for none.
     pub bound: i32,
-    /// Exhaustive: sleep-set reduction (off by default). Sound without a
-    /// bound; with one it may miss failures, and the result's coverage is
-    /// then `VIPT_COVERAGE_PARTIAL_WITHIN_BOUND`, never a pass.
+    /// Exhaustive: sleep-set reduction (off by default). With a bound it may
+    /// miss failures; without one it rests on the steps' footprints, which
+    /// the audit has not cleared for the scenarios. Either way the result's
+    /// coverage is then `VIPT_COVERAGE_PARTIAL_WITHIN_BOUND` (with
+    /// `coverage_bound` -1 when unbounded), never a pass.
     pub reduction: bool,
     /// PCT: the depth, 1 to `VIPT_PCT_MAX_DEPTH` (16).
     pub depth: u32,
