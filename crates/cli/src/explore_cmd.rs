@@ -512,14 +512,17 @@ fn explore_output(
     let min = minimal(sc, r, 5_000, cfg.max_steps)?;
     let (lo, hi) = r.interval();
     // The minimised failure's timeline.
-    let (steps, check) = match &min {
+    let (steps, detail) = match &min {
         Some(m) => {
             let (mut run, out) = run_one(sc, &mut Replay::new(m.schedule.clone()), cfg.max_steps)?;
-            let check = out.and_then(|o| o.detail).as_ref().and_then(failing_check);
-            (Some(std::mem::take(&mut run.steps)), check)
+            (
+                Some(std::mem::take(&mut run.steps)),
+                out.and_then(|o| o.detail),
+            )
         }
         None => (None, None),
     };
+    let check = detail.as_ref().and_then(failing_check);
     let status = explore_status(r.verdict());
     let mut output = Output {
         status,
@@ -530,7 +533,13 @@ fn explore_output(
             let title = format!("{} / {} / {}", sc.kind.name(), sc.strategy_name, sc.params);
             output.files.push((
                 path.clone(),
-                timeline::svg(steps, sc.bodies(), &sc.roles(), &title),
+                timeline::svg(
+                    steps,
+                    sc.bodies(),
+                    &sc.roles(),
+                    &title,
+                    svg_check(&detail, &check),
+                ),
             ));
         }
         (Some(path), None) => output.notes.push(format!(
@@ -777,9 +786,16 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
     let mut output = Output::text(String::new());
     if let Some(path) = &a.svg {
         // The run's timeline exists whether it failed or not.
+        let check = out.detail.as_ref().and_then(failing_check);
         output.files.push((
             path.clone(),
-            timeline::svg(&run.steps, sc.bodies(), &sc.roles(), &title),
+            timeline::svg(
+                &run.steps,
+                sc.bodies(),
+                &sc.roles(),
+                &title,
+                svg_check(&out.detail, &check),
+            ),
         ));
     }
     let verdict = if out.failed() { "fail" } else { "pass" };
@@ -1015,7 +1031,9 @@ pub fn run_report(a: ReportArgs) -> Result<Output, UsageError> {
 fn cell_timeline(c: &report::Cell) -> Result<(String, String), UsageError> {
     let sc = Scenario::new(scenario_kind(c.scenario)?, &c.strategy, c.params)?;
     let sched: Schedule = c.schedule.as_deref().unwrap_or_default().parse()?;
-    let (run, _) = run_one(&sc, &mut Replay::new(sched), Config::default().max_steps)?;
+    let (run, out) = run_one(&sc, &mut Replay::new(sched), Config::default().max_steps)?;
+    let detail = out.and_then(|o| o.detail);
+    let check = detail.as_ref().and_then(failing_check);
     let name = format!(
         "{}-{}{}.svg",
         c.scenario,
@@ -1027,8 +1045,28 @@ fn cell_timeline(c: &report::Cell) -> Result<(String, String), UsageError> {
     let title = format!("{} / {} / {}", c.scenario, c.strategy, c.params);
     Ok((
         name,
-        timeline::svg(&run.steps, sc.bodies(), &sc.roles(), &title),
+        timeline::svg(
+            &run.steps,
+            sc.bodies(),
+            &sc.roles(),
+            &title,
+            svg_check(&detail, &check),
+        ),
     ))
+}
+
+/// The failing check as a picture marks it: its CPU's lane, at the end for
+/// the final read.
+fn svg_check<'a>(
+    detail: &Option<serde_json::Value>,
+    text: &'a Option<String>,
+) -> Option<timeline::Check<'a>> {
+    let (d, text) = (detail.as_ref()?, text.as_deref()?);
+    Some(timeline::Check {
+        cpu: usize::try_from(d["cpu"].as_u64()?).ok()?,
+        after: d["when"] == "final read",
+        text,
+    })
 }
 
 #[cfg(test)]

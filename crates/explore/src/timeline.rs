@@ -212,12 +212,114 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The SVG swim-lane picture: a lane per CPU, a box per step coloured by
-/// the kind of operation, each function's name above its run.
-pub fn svg(steps: &[Step], cpus: usize, names: &[&str], title: &str) -> String {
-    let (w, lane, left, top) = (14usize, 70usize, 150usize, 50usize);
-    let width = left + w * steps.len().max(1) + 20;
-    let height = top + lane * cpus + 90;
+/// The failing check to mark on a picture: the CPU that made it, whether it
+/// was the final read after every CPU finished, and the words.
+#[derive(Debug, Clone, Copy)]
+pub struct Check<'a> {
+    /// The CPU (its lane).
+    pub cpu: usize,
+    /// Made after the run (marked at the end of the lane), not during it.
+    pub after: bool,
+    /// What failed, one line.
+    pub text: &'a str,
+}
+
+/// Approximate advance of a monospace character at `size` px.
+fn char_w(size: f64) -> f64 {
+    size * 0.61
+}
+
+/// The swim-lane picture: a lane per CPU headed by what it runs, a bar per
+/// step coloured by its kind, each segment's function written above its
+/// first step (slanted, so neighbours do not overlap), a red line at each
+/// preemption, a step axis, a legend of every kind, and the failing check
+/// marked and written under it.
+pub fn svg(
+    steps: &[Step],
+    cpus: usize,
+    names: &[&str],
+    title: &str,
+    check: Option<Check<'_>>,
+) -> String {
+    let w = 14.0;
+    let heads: Vec<String> = (0..cpus)
+        .map(|c| {
+            format!(
+                "{} CPU{c} {}",
+                (b'a' + c as u8) as char,
+                names.get(c).copied().unwrap_or("")
+            )
+        })
+        .collect();
+    let left = 20.0
+        + heads
+            .iter()
+            .map(|h| h.chars().count() as f64 * char_w(11.0))
+            .fold(0.0, f64::max);
+    let segs = segments(steps);
+    // Labels slant at 60°: their height is their length times sin 60°.
+    let longest = segs
+        .iter()
+        .map(|g| g.what.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40) as f64;
+    let label_h = longest * char_w(10.0) * 0.87 + 8.0;
+    let lane = label_h + 34.0;
+    let top = 40.0;
+    let n = steps.len().max(1) as f64;
+    let chart_right = left + w * n + 30.0;
+    let legend: [(&str, OpKind); 12] = [
+        ("pte read", OpKind::PteRead),
+        ("pte write", OpKind::PteWrite),
+        (
+            "lock",
+            OpKind::Lock {
+                class: vipt_mm::LockClass::PteLock,
+                shared: false,
+            },
+        ),
+        (
+            "unlock",
+            OpKind::Unlock {
+                class: vipt_mm::LockClass::PteLock,
+            },
+        ),
+        ("user access", OpKind::UserLoad),
+        ("kernel access", OpKind::KernelAccess),
+        ("fdc / flush", OpKind::Fdc),
+        ("TLB purge", OpKind::TlbPurge),
+        ("tmpalias map", OpKind::TmpaliasMap),
+        ("struct page / structure", OpKind::Page),
+        ("coherence point", OpKind::CoherencePoint),
+        ("move-in", OpKind::MoveIn),
+    ];
+    let title_w = 20.0 + title.chars().count() as f64 * char_w(14.0);
+    let check_w = check.map_or(0.0, |c| 30.0 + c.text.chars().count() as f64 * char_w(11.0));
+    // A label slanted from the last step reaches half its length right.
+    let label_right = left + w * n + 10.0 + longest * char_w(10.0) * 0.5;
+    let width = chart_right
+        .max(label_right)
+        .max(title_w)
+        .max(check_w)
+        .max(640.0)
+        .ceil();
+    // The legend, wrapped to the width.
+    let mut items = Vec::new();
+    let (mut lx, mut lrow) = (10.0, 0usize);
+    for (name, k) in legend {
+        let adv = 16.0 + name.chars().count() as f64 * char_w(11.0) + 18.0;
+        if lx + adv > width - 10.0 && lx > 10.0 {
+            lx = 10.0;
+            lrow += 1;
+        }
+        items.push((lx, lrow, name, k));
+        lx += adv;
+    }
+    let axis_y = top + lane * cpus as f64 + 4.0;
+    let legend_y = axis_y + 30.0;
+    let notes_y = legend_y + 20.0 * (lrow + 1) as f64 + 8.0;
+    let height = (notes_y + if check.is_some() { 40.0 } else { 20.0 }).ceil();
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -226,78 +328,107 @@ pub fn svg(steps: &[Step], cpus: usize, names: &[&str], title: &str) -> String {
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
         s,
-        r#"<text x="10" y="20" font-size="14">{}</text>"#,
+        r#"<text x="10" y="22" font-size="14">{}</text>"#,
         esc(title)
     );
-    for c in 0..cpus {
-        let y = top + c * lane;
-        let name = names.get(c).copied().unwrap_or("");
+    let bar_y = |c: usize| top + c as f64 * lane + label_h;
+    for (c, h) in heads.iter().enumerate() {
+        let y = bar_y(c);
         let _ = writeln!(
             s,
-            r##"<line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="#ddd"/><text x="10" y="{}">{} CPU{c} {}</text>"##,
-            y + 40,
-            width - 10,
-            y + 40,
-            y + 44,
-            (b'a' + c as u8) as char,
-            esc(name)
+            r##"<line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="#ddd"/><text x="10" y="{}">{}</text>"##,
+            y + 10.0,
+            chart_right - 10.0,
+            y + 10.0,
+            y + 14.0,
+            esc(h)
         );
     }
     for (i, st) in steps.iter().enumerate() {
-        let x = left + i * w;
-        let y = top + st.cpu * lane + 30;
+        let x = left + i as f64 * w;
         let _ = writeln!(
             s,
-            r#"<rect x="{x}" y="{y}" width="{}" height="20" fill="{}"><title>{i}: {}</title></rect>"#,
-            w - 2,
+            r#"<rect x="{x}" y="{}" width="{}" height="20" fill="{}"><title>{i}: {}</title></rect>"#,
+            bar_y(st.cpu),
+            w - 2.0,
             colour(st.op.kind),
             esc(&st.op.to_string())
         );
         if st.preemption {
             let _ = writeln!(
                 s,
-                r#"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="red" stroke-width="2"/>"#,
-                top,
-                top + lane * cpus
+                r#"<line x1="{x}" y1="{top}" x2="{x}" y2="{}" stroke="red" stroke-width="2"/>"#,
+                axis_y
             );
         }
     }
-    for seg in segments(steps) {
-        let x = left + seg.first * w;
-        let y = top + seg.cpu * lane + 25 - (seg.first % 2) * 10;
+    for g in &segs {
+        let x = left + g.first as f64 * w + 4.0;
+        let y = bar_y(g.cpu) - 4.0;
+        let what: String = g.what.chars().take(40).collect();
         let _ = writeln!(
             s,
-            r#"<text x="{x}" y="{y}" font-size="9">{}</text>"#,
-            esc(seg.what)
+            r#"<text x="{x}" y="{y}" font-size="10" transform="rotate(-60 {x} {y})"><title>{}: {}</title>{}</text>"#,
+            esc(g.what),
+            esc(&g.ops),
+            esc(&what)
         );
     }
-    let legend = [
-        ("pte read", OpKind::PteRead),
-        ("pte write", OpKind::PteWrite),
-        ("fdc", OpKind::Fdc),
-        ("TLB purge", OpKind::TlbPurge),
-        ("user access", OpKind::UserLoad),
-        ("kernel access", OpKind::KernelAccess),
-        ("coherence point", OpKind::CoherencePoint),
-        ("page/structure", OpKind::Page),
-        ("move-in", OpKind::MoveIn),
-    ];
-    let ly = top + lane * cpus + 30;
-    for (i, (n, k)) in legend.iter().enumerate() {
-        let x = 10 + i * 110;
+    // The step axis: a tick every 5 steps.
+    let _ = writeln!(
+        s,
+        r##"<line x1="{left}" y1="{axis_y}" x2="{}" y2="{axis_y}" stroke="#999"/>"##,
+        left + w * n
+    );
+    for i in (0..steps.len().max(1)).step_by(5) {
+        let x = left + i as f64 * w;
         let _ = writeln!(
             s,
-            r#"<rect x="{x}" y="{ly}" width="12" height="12" fill="{}"/><text x="{}" y="{}">{n}</text>"#,
-            colour(*k),
-            x + 16,
-            ly + 10
+            r##"<line x1="{x}" y1="{axis_y}" x2="{x}" y2="{}" stroke="#999"/><text x="{x}" y="{}" font-size="9" fill="#555">{i}</text>"##,
+            axis_y + 4.0,
+            axis_y + 14.0
         );
     }
     let _ = writeln!(
         s,
-        r#"<text x="10" y="{}">red line: preemption</text>"#,
-        ly + 35
+        r##"<text x="{}" y="{}" font-size="9" fill="#555">step</text>"##,
+        left + w * n + 6.0,
+        axis_y + 14.0
     );
+    for (x, row, name, k) in items {
+        let y = legend_y + row as f64 * 20.0;
+        let _ = writeln!(
+            s,
+            r#"<rect x="{x}" y="{y}" width="12" height="12" fill="{}"/><text x="{}" y="{}">{}</text>"#,
+            colour(k),
+            x + 16.0,
+            y + 10.0,
+            esc(name)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<line x1="10" y1="{}" x2="24" y2="{}" stroke="red" stroke-width="2"/><text x="30" y="{}">preemption</text>"#,
+        notes_y - 4.0,
+        notes_y - 4.0,
+        notes_y
+    );
+    if let Some(c) = check {
+        if c.after && c.cpu < cpus {
+            let x = left + w * n + 4.0;
+            let _ = writeln!(
+                s,
+                r#"<text x="{x}" y="{}" font-size="16" fill="red">✗</text>"#,
+                bar_y(c.cpu) + 16.0
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="10" y="{}" fill="red">✗ {}</text>"#,
+            notes_y + 22.0,
+            esc(c.text)
+        );
+    }
     s.push_str("</svg>\n");
     s
 }
@@ -334,10 +465,53 @@ mod tests {
         assert_eq!(s[2].first, 4);
         let t = text(&steps, 2, &["w", "r"]);
         assert!(t.lines().nth(2).unwrap().contains("»g: pte write"));
-        let pic = svg(&steps, 2, &["w", "r"], "t");
-        assert_eq!(pic.matches("<title>").count(), steps.len());
-        assert_eq!(pic.matches(r#"stroke="red""#).count(), 1);
+        let pic = svg(&steps, 2, &["w", "r"], "t", None);
+        // A bar per step, a slanted label per segment, a red line per
+        // preemption and the legend's.
+        assert_eq!(pic.matches("</title></rect>").count(), steps.len());
+        assert_eq!(pic.matches("rotate(-60").count(), s.len());
+        assert_eq!(pic.matches(r#"stroke="red""#).count(), 2);
+        assert!(!pic.contains('✗'));
         assert!(pic.trim_end().ends_with("</svg>"));
+    }
+
+    /// Every label starts inside the picture, however long the title,
+    /// the roles or the check; the check is marked in its CPU's lane and
+    /// written under the legend; the legend names the lock colours.
+    #[test]
+    fn the_picture_holds_its_labels_and_marks_the_check() {
+        let steps: Vec<Step> = (0..40)
+            .map(|i| step(i % 3, OpKind::Fdc, "flush_kernel_dcache_page", i % 5 == 0))
+            .collect();
+        let title = "a title that is a good deal longer than forty steps of bars would be wide";
+        let text = "failing check (final read): c CPU2 user access at va 0x4001b800 (pa 0x1800, colour 27) got 0x1, expected 0x2";
+        let check = Check {
+            cpu: 2,
+            after: true,
+            text,
+        };
+        let pic = svg(
+            &steps,
+            3,
+            &["writer: write()", "racer: do_wp_page (A's COW)", "user"],
+            title,
+            Some(check),
+        );
+        let num = |s: &str, key: &str| -> f64 {
+            let i = s.find(key).unwrap() + key.len();
+            s[i..].split('"').next().unwrap().parse().unwrap()
+        };
+        let width = num(&pic, "width=\"");
+        for t in pic.split("<text ").skip(1) {
+            let x = num(t, "x=\"");
+            assert!(x < width - 20.0, "{x} of {width}: {t}");
+        }
+        // Long texts fit: the picture is at least as wide as they are.
+        assert!(width >= title.len() as f64 * char_w(14.0));
+        assert!(width >= text.len() as f64 * char_w(11.0));
+        assert_eq!(pic.matches('✗').count(), 2);
+        assert!(pic.contains(">lock</text>") && pic.contains(">unlock</text>"));
+        assert!(pic.contains(">step</text>"));
     }
 
     /// Timelines speak the kernel's names, never the enums' Debug text.
