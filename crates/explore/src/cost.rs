@@ -219,8 +219,27 @@ pub fn table<'a>(points: impl IntoIterator<Item = &'a CostPoint>) -> Vec<Vec<Str
     t
 }
 
+/// Round tick values from 0 to at least `max`: whole steps of 1, 2 or 5
+/// times a power of ten, at most eight of them.
+fn ticks(max: f64) -> Vec<f64> {
+    let max = max.max(1.0);
+    let raw = max / 5.0;
+    let p = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|s| max / s <= 8.0)
+        .unwrap_or(10.0 * p)
+        // Counts: whole steps.
+        .max(1.0);
+    let n = (max / step).ceil() as usize;
+    (0..=n).map(|k| k as f64 * step).collect()
+}
+
 /// An SVG line plot of `fdc` issued against the number of vmas, one line
-/// per strategy, at one fraction of present ptes and one colour count.
+/// per strategy, at one fraction of present ptes and one colour count. Each
+/// strategy has its own colour, dash and marker; one whose points are all
+/// another's is drawn under it and named in the legend as the same.
 pub fn plot(points: &[CostPoint], present: f64, colours: usize) -> String {
     let pts: Vec<&CostPoint> = points
         .iter()
@@ -228,51 +247,210 @@ pub fn plot(points: &[CostPoint], present: f64, colours: usize) -> String {
         .collect();
     let mut strategies: Vec<&str> = pts.iter().map(|p| p.strategy.as_str()).collect();
     strategies.dedup();
+    let series = |st: &str| -> Vec<(usize, u64)> {
+        pts.iter()
+            .filter(|p| p.strategy == st)
+            .map(|p| (p.vmas, p.fdc_issued))
+            .collect()
+    };
     let max_x = pts.iter().map(|p| p.vmas).max().unwrap_or(1) as f64;
-    let max_y = pts.iter().map(|p| p.fdc_issued).max().unwrap_or(1).max(1) as f64;
-    let (w, h, l, t) = (640.0, 360.0, 70.0, 40.0);
-    let x = |v: usize| l + (v as f64).log2().max(0.0) / max_x.log2().max(1.0) * (w - l - 150.0);
-    let y = |v: u64| t + (h - t - 50.0) * (1.0 - v as f64 / max_y);
+    let max_data = pts.iter().map(|p| p.fdc_issued).max().unwrap_or(1).max(1) as f64;
+    let yt = ticks(max_data);
+    let max_y = *yt.last().unwrap_or(&1.0);
+    let title = format!(
+        "fdc issued per write() against vmas mapping the file ({:.0}% with a present pte, {colours} colour(s))",
+        present * 100.0
+    );
+    let legend_w = 250.0;
+    let w = (20.0 + title.chars().count() as f64 * 14.0 * 0.55).max(700.0);
+    let (h, l, t, b) = (400.0, 70.0, 50.0, 60.0);
+    let plot_r = w - legend_w;
+    let x = |v: usize| l + (v as f64).log2().max(0.0) / max_x.log2().max(1.0) * (plot_r - l);
+    let y = |v: f64| t + (h - t - b) * (1.0 - v / max_y);
     let palette = [
         "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
     ];
+    let dashes = ["", "8 4", "2 3", "12 3 3 3", "4 4", "1 2"];
     let mut s = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
-<text x="10" y="20" font-size="14">fdc issued per write() against vmas mapping the file ({:.0}% with a present pte, {colours} colour(s))</text>
-<line x1="{l}" y1="{}" x2="{}" y2="{}" stroke="black"/><line x1="{l}" y1="{t}" x2="{l}" y2="{}" stroke="black"/>
-<text x="{}" y="{}">vmas (log scale)</text><text x="5" y="{}">{max_y}</text><text x="5" y="{}">0</text>
+<text x="10" y="24" font-size="14">{title}</text>
+"#
+    );
+    for &v in &yt {
+        s += &format!(
+            r##"<line x1="{l}" y1="{0:.1}" x2="{plot_r}" y2="{0:.1}" stroke="#e5e5e5"/><text x="{1}" y="{2:.1}" text-anchor="end">{v}</text>"##,
+            y(v),
+            l - 6.0,
+            y(v) + 4.0
+        );
+        s.push('\n');
+    }
+    s += &format!(
+        r#"<line x1="{l}" y1="{0}" x2="{plot_r}" y2="{0}" stroke="black"/><line x1="{l}" y1="{t}" x2="{l}" y2="{0}" stroke="black"/>
+<text x="{1}" y="{2}" text-anchor="middle">vmas mapping the file (log scale)</text>
+<text x="16" y="{3}" transform="rotate(-90 16 {3})" text-anchor="middle">fdc issued</text>
 "#,
-        present * 100.0,
-        h - 50.0,
-        w - 150.0,
-        h - 50.0,
-        h - 50.0,
-        (w - 150.0) / 2.0,
-        h - 15.0,
-        t + 5.0,
-        h - 50.0
+        h - b,
+        (l + plot_r) / 2.0,
+        h - 18.0,
+        (t + h - b) / 2.0
     );
     for &n in &VMAS {
         if n as f64 <= max_x {
-            s += &format!(r#"<text x="{}" y="{}">{n}</text>"#, x(n) - 4.0, h - 35.0);
+            s += &format!(
+                r#"<text x="{}" y="{}" text-anchor="middle">{n}</text>"#,
+                x(n),
+                h - b + 16.0
+            );
             s.push('\n');
         }
     }
+    let marker = |i: usize, px: f64, py: f64, c: &str| -> String {
+        match i % 5 {
+            0 => format!(r#"<circle cx="{px:.1}" cy="{py:.1}" r="4" fill="{c}"/>"#),
+            1 => format!(
+                r#"<rect x="{:.1}" y="{:.1}" width="7" height="7" fill="none" stroke="{c}" stroke-width="1.5"/>"#,
+                px - 3.5,
+                py - 3.5
+            ),
+            2 => format!(
+                r#"<path d="M{px:.1} {:.1} L{:.1} {:.1} L{:.1} {:.1} Z" fill="{c}"/>"#,
+                py - 5.0,
+                px + 5.0,
+                py + 4.0,
+                px - 5.0,
+                py + 4.0
+            ),
+            3 => format!(
+                r#"<path d="M{:.1} {:.1} L{:.1} {:.1} M{:.1} {:.1} L{:.1} {:.1}" stroke="{c}" stroke-width="2"/>"#,
+                px - 4.0,
+                py - 4.0,
+                px + 4.0,
+                py + 4.0,
+                px - 4.0,
+                py + 4.0,
+                px + 4.0,
+                py - 4.0
+            ),
+            _ => format!(
+                r#"<path d="M{px:.1} {:.1} L{:.1} {py:.1} L{px:.1} {:.1} L{:.1} {py:.1} Z" fill="none" stroke="{c}" stroke-width="1.5"/>"#,
+                py - 5.0,
+                px + 5.0,
+                py + 5.0,
+                px - 5.0
+            ),
+        }
+    };
+    // Earlier strategies drawn thicker, so one a later one covers shows.
     for (i, st) in strategies.iter().enumerate() {
         let c = palette[i % palette.len()];
-        let line: Vec<String> = pts
+        let pts_i = series(st);
+        let line: Vec<String> = pts_i
             .iter()
-            .filter(|p| p.strategy == *st)
-            .map(|p| format!("{:.1},{:.1}", x(p.vmas), y(p.fdc_issued)))
+            .map(|&(v, f)| format!("{:.1},{:.1}", x(v), y(f as f64)))
             .collect();
+        let width = 2.0 + 1.5 * (strategies.len() - 1 - i) as f64;
         s += &format!(
-            r#"<polyline fill="none" stroke="{c}" stroke-width="2" points="{}"/><text x="{}" y="{}" fill="{c}">{st}</text>"#,
-            line.join(" "),
-            w - 140.0,
-            t + 20.0 * i as f64 + 20.0
+            r#"<polyline fill="none" stroke="{c}" stroke-width="{width}" stroke-opacity="0.85" stroke-dasharray="{}" points="{}"/>"#,
+            dashes[i % dashes.len()],
+            line.join(" ")
+        );
+        for &(v, f) in &pts_i {
+            s += &marker(i, x(v), y(f as f64), c);
+        }
+        s.push('\n');
+    }
+    for (i, st) in strategies.iter().enumerate() {
+        let c = palette[i % palette.len()];
+        let same: Vec<&str> = strategies[..i]
+            .iter()
+            .copied()
+            .filter(|o| series(o) == series(st))
+            .collect();
+        let name = match same.first() {
+            Some(o) => format!("{st} (= {o})"),
+            None => st.to_string(),
+        };
+        let ly = t + 22.0 * i as f64 + 10.0;
+        let lx = plot_r + 20.0;
+        s += &format!(
+            r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{c}" stroke-width="2" stroke-dasharray="{}"/>{}<text x="{}" y="{}" fill="{c}">{name}</text>"#,
+            lx + 30.0,
+            dashes[i % dashes.len()],
+            marker(i, lx + 15.0, ly, c),
+            lx + 38.0,
+            ly + 4.0
         );
         s.push('\n');
     }
     s + "</svg>\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(strategy: &str, vmas: usize, fdc: u64) -> CostPoint {
+        CostPoint {
+            strategy: strategy.into(),
+            vmas,
+            present: 0.25,
+            colours: 2,
+            fdc_issued: fdc,
+            fdc_nullified: 0,
+            tlb_inserts: 0,
+            tlb_purges: 0,
+            tree_nodes: 0,
+            translation_checks: 0,
+            lock_hold_steps: 0,
+        }
+    }
+
+    #[test]
+    fn ticks_are_round_and_cover_the_maximum() {
+        assert_eq!(
+            ticks(4224.0),
+            vec![0.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0]
+        );
+        assert_eq!(ticks(7.0), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        assert_eq!(ticks(0.0), vec![0.0, 1.0]);
+        for m in [3.0, 17.0, 256.0, 999.0, 12_345.0] {
+            let t = ticks(m);
+            assert!(
+                t.len() >= 3 && t.len() <= 9 && *t.last().unwrap() >= m,
+                "{m}: {t:?}"
+            );
+        }
+    }
+
+    /// A strategy whose points are another's is named as the same in the
+    /// legend (both lines are drawn, the first thicker); a different one is
+    /// not; the y axis has round ticks; the picture is as wide as its title.
+    #[test]
+    fn identical_series_are_named_and_the_axis_has_ticks() {
+        let pts: Vec<CostPoint> = [("a", 1), ("b", 1), ("c", 3)]
+            .iter()
+            .flat_map(|&(s, k)| VMAS.iter().map(move |&v| point(s, v, k * v as u64 * 100)))
+            .collect();
+        let svg = plot(&pts, 0.25, 2);
+        assert!(svg.contains(">b (= a)</text>"), "{svg}");
+        assert!(svg.contains(">c</text>") && !svg.contains("c (="));
+        assert_eq!(svg.matches("<polyline").count(), 3);
+        assert!(svg.matches(r#"text-anchor="end">"#).count() >= 4);
+        let w: f64 = svg
+            .split("width=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        let title = svg
+            .split("font-size=\"14\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap();
+        assert!(w >= title.chars().count() as f64 * 14.0 * 0.55);
+    }
 }
