@@ -300,6 +300,16 @@ impl Cell {
     }
 }
 
+/// `s` in at most `n` characters, cut at a word boundary with "…".
+fn cut_words(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(n - 1).collect();
+    let at = head.rfind(' ').filter(|&i| i > n / 2).unwrap_or(head.len());
+    format!("{}…", head[..at].trim_end_matches([',', ';', ':']))
+}
+
 /// Command-line flags for the parameters that differ from the defaults.
 ///
 /// `--kernel K` alone gives K's own `_PAGE_FLUSH` handling (the CLI's
@@ -595,11 +605,13 @@ impl FullReport {
                 c.strategy.clone(),
                 report_params(c),
                 format!("{}/{}", c.report.failing, c.report.executions),
+                // The failure of the schedule the replay command runs.
                 c.report
-                    .failure_kinds
-                    .keys()
-                    .next()
-                    .map(|k| k.lines().next().unwrap_or("").chars().take(60).collect())
+                    .least
+                    .as_ref()
+                    .and_then(|f| f.failures.first())
+                    .or_else(|| c.report.failure_kinds.keys().next())
+                    .map(|k| cut_words(k.lines().next().unwrap_or(""), 60))
                     .unwrap_or_default(),
                 c.replay().unwrap_or_default(),
             ]);
@@ -1753,6 +1765,19 @@ fn own_flush(r: &FullReport) -> Section {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_are_cut_between_words() {
+        assert_eq!(cut_words("short", 60), "short");
+        let m = "stale read: the user read old data after write() and flush_dcache_page completed";
+        let c = cut_words(m, 60);
+        assert!(c.chars().count() <= 60, "{c}");
+        assert_eq!(c, "stale read: the user read old data after write() and…");
+        assert_eq!(
+            cut_words(&"x".repeat(80), 10),
+            format!("{}…", "x".repeat(9))
+        );
+    }
 
     #[test]
     fn replay_flags_name_the_kernel_and_page_flush_only_when_mixed() {

@@ -805,7 +805,13 @@ pub fn run_one<P: Program, C: Chooser>(
             // the same deadlock reads the same in every execution.
             let who: Vec<String> = w
                 .iter()
-                .map(|(c, op)| format!("CPU{c} in {}: {:?}", op.what, op.kind))
+                .map(|(c, op)| {
+                    format!(
+                        "CPU{c} in {}: {}",
+                        op.what,
+                        crate::timeline::kind_name(op.kind)
+                    )
+                })
                 .collect();
             out.failures.push(format!("deadlock: {}", who.join("; ")));
         }

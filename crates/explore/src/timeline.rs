@@ -27,7 +27,7 @@ pub struct Segment {
 /// An operation as a kernel developer reads it: locks by their kernel names
 /// (`lock tree_lock`, `read-lock tree_lock`, `unlock PG_locked`), the rest
 /// as the instruction or access it is (`pte read`, `fdc`, `pdtlb`, …).
-fn kind_name(k: OpKind) -> String {
+pub(crate) fn kind_name(k: OpKind) -> String {
     let s = match k {
         OpKind::Lock { class, shared } => {
             return format!("{}lock {}", if shared { "read-" } else { "" }, class.name());
