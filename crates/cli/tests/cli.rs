@@ -333,6 +333,10 @@ fn report_json_has_the_promised_shape() {
         .any(|c| c["scenario"] == "move-in" && c["verdict"] == "inconclusive");
     let a8 = qs[7]["answer"].as_str().unwrap();
     assert!(!move_in_open || !a8.contains("still passes"), "{a8}");
+    // And question 7 counts the cells that settle nothing.
+    let a7 = qs[6]["answer"].as_str().unwrap();
+    assert!(a7.contains("Not settled: "), "{a7}");
+    assert!(!a7.contains("every race passes"), "{a7}");
     // The verdict matrix: a header, then a row per scenario, kernel and
     // parameters, each cell's verdict in its strategy's column.
     let m = v["verdicts"].as_array().unwrap();

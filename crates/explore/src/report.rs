@@ -1569,6 +1569,25 @@ fn question7(r: &FullReport) -> Question {
             })
         })
         .collect();
+    // Cells whose search ran out settle nothing: say how many.
+    let (mut ran, mut unsettled) = (0, 0);
+    for k in Q7 {
+        for kn in Kernel::ALL {
+            for s in strategies.iter() {
+                if let Some(c) = r.cell(k, s, on_kernel(k, kn)) {
+                    ran += 1;
+                    unsettled += usize::from(c.verdict_of() == Verdict::Inconclusive);
+                }
+            }
+        }
+    }
+    let unsettled_text = if unsettled == 0 {
+        String::new()
+    } else {
+        format!(
+            " Not settled: {unsettled} of these {ran} cells ran out of budget with no failure; the lists count only searches that failed or finished."
+        )
+    };
     let opened_text = if opened.is_empty() {
         "none".to_string()
     } else {
@@ -1591,11 +1610,13 @@ fn question7(r: &FullReport) -> Question {
             kernel_list(&without)
         ),
         answer: format!(
-            "Races that the break-after-one strategies survive on the kernels with flush-only ptes and fail on a kernel without them: {opened_text}. Failing for a break-after-one strategy even with flush-only ptes: {}. Races a profile closes for every strategy, while some strategy fails them on another profile: {}. tmpalias and modern fail: {}. {}{HOOKS_DIFFER}",
+            "Races that the break-after-one strategies survive on the kernels with flush-only ptes and fail on a kernel without them: {opened_text}. Failing for a break-after-one strategy even with flush-only ptes: {}. Races a profile closes for every strategy, while some strategy fails them on another profile: {}. tmpalias and modern fail: {}.{unsettled_text} {}{HOOKS_DIFFER}",
             list_or_none(&open_with),
             if closes.is_empty() { "none".to_string() } else { closes.join("; ") },
-            if walkers.is_empty() {
+            if walkers.is_empty() && unsettled == 0 {
                 "nowhere (every race passes on every profile they ran on)".to_string()
+            } else if walkers.is_empty() {
+                "in none of the searches that finished".to_string()
             } else {
                 walkers.join(", ")
             },
