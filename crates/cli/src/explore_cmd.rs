@@ -340,10 +340,8 @@ fn parse_mode(a: &ExploreArgs) -> Result<Mode, UsageError> {
 
 fn replay_cmd(sc: &Scenario, schedule: &str) -> String {
     format!(
-        "vipt replay --scenario {} --strategy {}{} {schedule}",
-        sc.kind.name(),
-        sc.strategy_name,
-        report::param_flags(sc.params, sc.kind.defaults())
+        "vipt replay {} {schedule}",
+        report::scenario_flags(sc.kind, &sc.strategy_name, sc.params)
     )
 }
 
@@ -376,17 +374,10 @@ impl ExploreArgs {
         }
         // The flags in canonical form: shards of one search, however its
         // flags were spelled, carry the same ones.
-        let mut flags: Vec<String> = vec![
-            "--scenario".into(),
-            sc.kind.name().into(),
-            "--strategy".into(),
-            sc.strategy_name.clone(),
-        ];
-        flags.extend(
-            report::param_flags(sc.params, sc.kind.defaults())
-                .split_whitespace()
-                .map(str::to_string),
-        );
+        let mut flags: Vec<String> = report::scenario_flags(sc.kind, &sc.strategy_name, sc.params)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         flags.extend(["--mode".into(), self.mode.clone()]);
         flags.extend(["--budget".into(), self.budget.to_string()]);
         flags.extend(["--seed".into(), self.seed.to_string()]);
@@ -443,52 +434,55 @@ pub fn run_merge(a: MergeArgs) -> Result<Output, UsageError> {
     if let Some(path) = &a.svg {
         probe_file("--svg", path)?;
     }
-    let mut shards = Vec::new();
-    let mut first: Option<(PathBuf, Vec<String>, Search)> = None;
+    let at = |path: &PathBuf, e: String| UsageError(format!("{}: {e}", path.display()));
+    // Every file read, with the flags of the search it is a shard of.
+    let mut files = Vec::new();
     for path in &a.files {
-        let at = |e: String| UsageError(format!("{}: {e}", path.display()));
-        let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| at(format!("not a shard file (JSON: {e})")))?;
+        let text = std::fs::read_to_string(path).map_err(|e| at(path, e.to_string()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| at(path, format!("not a shard file (JSON: {e})")))?;
         let flags: Vec<String> = v["flags"]
             .as_array()
             .and_then(|f| f.iter().map(|x| x.as_str().map(str::to_string)).collect())
-            .ok_or_else(|| at("not a shard file: no 'flags' list of strings".into()))?;
-        if let Some((p0, f0, _)) = &first {
-            if *f0 != flags {
-                return Err(at(format!(
+            .ok_or_else(|| at(path, "not a shard file: no 'flags' list of strings".into()))?;
+        files.push((path, flags, v));
+    }
+    let Some((p0, f0, _)) = files.first() else {
+        return Err(UsageError("no shard files given".into()));
+    };
+    for (path, flags, _) in &files[1..] {
+        if flags != f0 {
+            return Err(at(
+                path,
+                format!(
                     "a shard of another search: `{}` here, `{}` in {}",
                     flags.join(" "),
                     f0.join(" "),
                     p0.display()
-                )));
-            }
-        } else {
-            let args = <MergeFlags as clap::Parser>::try_parse_from(
-                std::iter::once("vipt explore".to_string()).chain(flags.iter().cloned()),
-            )
-            .map_err(|e| {
-                let e = e.render().to_string();
-                at(format!(
-                    "its flags do not parse here: {}",
-                    e.lines().next().unwrap_or("").trim_start_matches("error: ")
-                ))
-            })?;
-            first = Some((
-                path.clone(),
-                flags,
-                args.explore.search().map_err(|e| at(e.0))?,
+                ),
             ));
         }
-        let Some((_, _, search)) = &first else {
-            unreachable!("set above")
-        };
-        let (mode, seed) = (search.cfg.mode, search.cfg.seed);
-        shards.push(Shard::from_json(&v, mode, seed).map_err(at)?);
     }
-    let Some((_, _, search)) = first else {
-        return Err(UsageError("no shard files given".into()));
-    };
+    let args = <MergeFlags as clap::Parser>::try_parse_from(
+        std::iter::once("vipt explore".to_string()).chain(f0.iter().cloned()),
+    )
+    .map_err(|e| {
+        let e = e.render().to_string();
+        at(
+            p0,
+            format!(
+                "its flags do not parse here: {}",
+                e.lines().next().unwrap_or("").trim_start_matches("error: ")
+            ),
+        )
+    })?;
+    let search = args.explore.search().map_err(|e| at(p0, e.0))?;
+    let shards = files
+        .iter()
+        .map(|(path, _, v)| {
+            Shard::from_json(v, search.cfg.mode, search.cfg.seed).map_err(|e| at(path, e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let r = merge_shards(&search.sc, &search.cfg, &shards)?;
     explore_output(&search, &r, a.svg.as_ref(), a.json)
 }
@@ -1145,17 +1139,9 @@ mod tests {
                     let Ok(sc) = Scenario::new(kind, "patched-2005", p) else {
                         continue;
                     };
-                    let flags = report::param_flags(sc.params, d);
-                    let argv = [
-                        "vipt explore",
-                        "--scenario",
-                        kind.name(),
-                        "--strategy",
-                        "patched-2005",
-                    ]
-                    .into_iter()
-                    .map(str::to_string)
-                    .chain(flags.split_whitespace().map(str::to_string));
+                    let flags = report::scenario_flags(kind, "patched-2005", sc.params);
+                    let argv = std::iter::once("vipt explore".to_string())
+                        .chain(flags.split_whitespace().map(str::to_string));
                     let a = <MergeFlags as clap::Parser>::try_parse_from(argv)
                         .unwrap_or_else(|e| panic!("{flags}: {e}"));
                     let back = a.explore.scenario.build().unwrap();

@@ -150,6 +150,8 @@ pub struct Cell {
     pub preemptions: Option<usize>,
     /// Whether no schedule with fewer preemptions fails (every one was run).
     pub minimal: bool,
+    /// What went wrong in that schedule (the one [`Cell::replay`] runs).
+    pub failures: Vec<String>,
 }
 
 impl Cell {
@@ -261,10 +263,8 @@ impl Cell {
     pub fn replay(&self) -> Option<String> {
         self.schedule.as_ref().map(|s| {
             format!(
-                "vipt replay --scenario {} --strategy {}{} {s}",
-                self.scenario,
-                self.strategy,
-                param_flags(self.params, self.kind().defaults())
+                "vipt replay {} {s}",
+                scenario_flags(self.kind(), &self.strategy, self.params)
             )
         })
     }
@@ -308,6 +308,17 @@ fn cut_words(s: &str, n: usize) -> String {
     let head: String = s.chars().take(n - 1).collect();
     let at = head.rfind(' ').filter(|&i| i > n / 2).unwrap_or(head.len());
     format!("{}…", head[..at].trim_end_matches([',', ';', ':']))
+}
+
+/// The flags that name a scenario on `vipt explore` and `vipt replay`:
+/// `--scenario S --strategy X` and [`param_flags`] against the scenario's
+/// defaults.
+pub fn scenario_flags(kind: Kind, strategy: &str, p: Params) -> String {
+    format!(
+        "--scenario {} --strategy {strategy}{}",
+        kind.name(),
+        param_flags(p, kind.defaults())
+    )
 }
 
 /// Command-line flags for the parameters that differ from the defaults.
@@ -606,11 +617,8 @@ impl FullReport {
                 report_params(c),
                 format!("{}/{}", c.report.failing, c.report.executions),
                 // The failure of the schedule the replay command runs.
-                c.report
-                    .least
-                    .as_ref()
-                    .and_then(|f| f.failures.first())
-                    .or_else(|| c.report.failure_kinds.keys().next())
+                c.failures
+                    .first()
                     .map(|k| cut_words(k.lines().next().unwrap_or(""), 60))
                     .unwrap_or_default(),
                 c.replay().unwrap_or_default(),
@@ -711,10 +719,16 @@ pub fn run_cell(k: Kind, strategy: &str, p: Params, b: &Budget) -> Result<Cell, 
         report.absorb(full);
     }
     let max_steps = Config::default().max_steps;
-    let (schedule, preemptions, minimal) = match minimal(&sc, &report, b.minimise, max_steps)? {
-        Some(m) => (Some(m.schedule.to_string()), Some(m.preemptions), m.proven),
-        None => (None, None, false),
-    };
+    let (schedule, preemptions, minimal, failures) =
+        match minimal(&sc, &report, b.minimise, max_steps)? {
+            Some(m) => (
+                Some(m.schedule.to_string()),
+                Some(m.preemptions),
+                m.proven,
+                m.failures,
+            ),
+            None => (None, None, false, Vec::new()),
+        };
     Ok(Cell {
         scenario: k.name(),
         strategy: strategy.to_string(),
@@ -725,6 +739,7 @@ pub fn run_cell(k: Kind, strategy: &str, p: Params, b: &Budget) -> Result<Cell, 
         schedule,
         preemptions,
         minimal,
+        failures,
     })
 }
 

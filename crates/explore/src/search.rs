@@ -636,13 +636,13 @@ impl Report {
                     failures: out.failures.clone(),
                     detail: out.detail.clone(),
                 };
-                if first && least {
-                    self.first = Some(f.clone());
-                    self.least = Some(f);
-                } else if first {
-                    self.first = Some(f);
-                } else {
-                    self.least = Some(f);
+                match (first, least) {
+                    (true, true) => {
+                        self.least = Some(f.clone());
+                        self.first = Some(f);
+                    }
+                    (true, false) => self.first = Some(f),
+                    _ => self.least = Some(f),
                 }
             }
             if distinct.insert(run) {
@@ -855,8 +855,6 @@ fn words_hash(seed: u64, words: &[u64]) -> u64 {
 pub(crate) struct StateCache {
     seen: rustc_hash::FxHashMap<u128, Vec<(u32, Vec<usize>)>>,
     words: Vec<u64>,
-    /// Runs ended because they reached a state explored from.
-    pub(crate) hits: u64,
 }
 
 impl StateCache {
@@ -871,7 +869,6 @@ impl StateCache {
             .iter()
             .any(|(p, s)| *p <= preemptions && s.iter().all(|c| sleep.contains(c)))
         {
-            self.hits += 1;
             return true;
         }
         visits.retain(|(p, s)| !(preemptions <= *p && sleep.iter().all(|c| s.contains(c))));
@@ -1000,14 +997,10 @@ impl Dfs {
             h.resize(c + 1, 0);
         }
         let op = op_of(&p.enabled, c).expect("chosen was enabled");
-        let mut words = vec![h[c], p.observed.unwrap_or(0)];
-        {
-            use std::hash::{Hash as _, Hasher as _};
-            let mut oh = std::collections::hash_map::DefaultHasher::new();
-            op.hash(&mut oh);
-            words.push(oh.finish());
-        }
-        h[c] = words_hash(3, &words);
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (3u64, h[c], p.observed.unwrap_or(0), op).hash(&mut hasher);
+        h[c] = hasher.finish();
         h
     }
 
@@ -1074,9 +1067,7 @@ impl Dfs {
                 cache.words.push(n);
                 cache.words.push(prev.map_or(u64::MAX, |p| p as u64));
                 // A CPU that has not run has history 0, whether or not the
-                // vector reaches it. (Below a split's prefix the histories
-                // start from the prefix's end: every state of the subtree
-                // shares that prefix, and each subtree has its own cache.)
+                // vector reaches it.
                 let len = history.iter().rposition(|&h| h != 0).map_or(0, |i| i + 1);
                 cache.words.extend(&history[..len]);
                 let key = u128::from(words_hash(0, &cache.words)) << 64
