@@ -18,6 +18,7 @@
 
 pub mod cost;
 pub mod engine;
+pub mod litmus;
 pub mod report;
 pub mod scenario;
 pub mod schedule;

@@ -406,16 +406,7 @@ impl Scenario {
         strategy: Arc<dyn FlushStrategy>,
         params: Params,
     ) -> Result<Scenario, String> {
-        if !(2..=8).contains(&params.vmas) {
-            return Err(format!("vmas must be 2 to 8, not {}", params.vmas));
-        }
-        if params.move_ins > 4 {
-            return Err(format!("move-ins must be 0 to 4, not {}", params.move_ins));
-        }
-        if params.move_ins > 0 && !params.move_in {
-            return Err("move-in bursts need speculative move-in on (--move-in on)".into());
-        }
-        Geometry::explore(params.lines).map_err(|e| e.to_string())?;
+        check_params(&params)?;
         Ok(Scenario {
             kind,
             params,
@@ -475,29 +466,56 @@ impl Scenario {
     }
 
     fn config(&self) -> Result<WorldConfig, String> {
-        let g = Geometry::explore(self.params.lines).map_err(|e| e.to_string())?;
-        let base = WorldConfig::for_kernel(self.params.kernel);
-        Ok(WorldConfig {
-            hw: HwConfig {
-                geometry: g,
-                // No instruction fetches here: a small I-cache keeps the
-                // per-execution set-up from zeroing 512 KiB.
-                icache: g,
-                frames: 16,
-                cpus: 4,
-                honour_flush_pte: self.params.page_flush,
-                speculative_move_in: self.params.move_in,
-                ..HwConfig::default()
-            },
-            colouring: if self.params.colour == Colour::PgoffAware {
-                Colouring::PgoffAware
-            } else {
-                Colouring::Linux2614
-            },
-            scrub_freed: self.params.scrub_freed,
-            ..base
-        })
+        world_config(&self.params)
     }
+}
+
+/// The hardware CPUs of a scenario's world.
+pub const HW_CPUS: usize = 4;
+
+/// Checks the parameters every scenario (built-in or file) shares: vmas,
+/// move-in bursts, the exploration geometry.
+pub fn check_params(params: &Params) -> Result<(), String> {
+    if !(2..=8).contains(&params.vmas) {
+        return Err(format!("vmas must be 2 to 8, not {}", params.vmas));
+    }
+    if params.move_ins > 4 {
+        return Err(format!("move-ins must be 0 to 4, not {}", params.move_ins));
+    }
+    if params.move_ins > 0 && !params.move_in {
+        return Err("move-in bursts need speculative move-in on (--move-in on)".into());
+    }
+    Geometry::explore(params.lines).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The world a scenario runs in: the kernel profile's, on the exploration
+/// geometry for `lines`, four CPUs, sixteen frames, the `_PAGE_FLUSH` and
+/// move-in switches, the scrub ablation, and `get_shared_area`'s colouring
+/// (pgoff-aware, or 2.6.14's for the other placements).
+pub fn world_config(params: &Params) -> Result<WorldConfig, String> {
+    let g = Geometry::explore(params.lines).map_err(|e| e.to_string())?;
+    let base = WorldConfig::for_kernel(params.kernel);
+    Ok(WorldConfig {
+        hw: HwConfig {
+            geometry: g,
+            // No instruction fetches here: a small I-cache keeps the
+            // per-execution set-up from zeroing 512 KiB.
+            icache: g,
+            frames: 16,
+            cpus: HW_CPUS,
+            honour_flush_pte: params.page_flush,
+            speculative_move_in: params.move_in,
+            ..HwConfig::default()
+        },
+        colouring: if params.colour == Colour::PgoffAware {
+            Colouring::PgoffAware
+        } else {
+            Colouring::Linux2614
+        },
+        scrub_freed: params.scrub_freed,
+        ..base
+    })
 }
 
 /// One execution's state: what set-up made (the world, the three CPUs, the
@@ -521,7 +539,8 @@ impl State {
     }
 }
 
-fn cost_counters(w: &World) -> Vec<(&'static str, u64)> {
+/// The cost counters of a world: the mm statistics and the machine's.
+pub fn cost_counters(w: &World) -> Vec<(&'static str, u64)> {
     let mut v = w.stats.named();
     w.read_hw(|m| {
         let c = m.counters();
