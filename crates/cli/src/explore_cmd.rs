@@ -7,9 +7,11 @@ use std::sync::Mutex;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use vipt_explore::litmus::Litmus;
 use vipt_explore::report::{self, Budget};
 use vipt_explore::scenario::{Colour, Kind, Params, Scenario};
 use vipt_explore::search::{Coverage, Verdict};
+use vipt_explore::target::Target;
 use vipt_explore::{
     cost, engine::Ending, explore, explore_shard, merge_shards, minimal, run_one, timeline, Config,
     Mode, Replay, Report, Schedule, Shard,
@@ -25,17 +27,18 @@ use crate::args::{
 use crate::{Output, UsageError};
 
 /// A scenario with its parameters, as on the command line.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct ScenarioArgs {
-    /// The scenario: the races swap-pte, reclaim, cow, munmap, truncate,
-    /// zap-refault, inequivalent, pte-lock, move-in; the parisc history
-    /// unmap-window, unmap-reuse, reclaim-reuse, minifail, fork-writer.
+    /// A built-in scenario: the races swap-pte, reclaim, cow, munmap,
+    /// truncate, zap-refault, inequivalent, pte-lock, move-in; the parisc
+    /// history unmap-window, unmap-reuse, reclaim-reuse, minifail,
+    /// fork-writer. Or name a scenario file instead (docs/scenarios.md).
     #[arg(long, value_name = "S")]
-    scenario: String,
+    scenario: Option<String>,
     /// The flush_dcache_page strategy: legacy-2005, patched-2005, recheck,
-    /// tmpalias, modern, patched-ptl.
+    /// tmpalias, modern, patched-ptl (a scenario file may name its own).
     #[arg(long, value_name = "X")]
-    strategy: String,
+    strategy: Option<String>,
     /// Vmas mapping the file (2 to 8).
     #[arg(long, value_name = "N", value_parser = parse_usize, allow_hyphen_values = true)]
     vmas: Option<usize>,
@@ -101,9 +104,8 @@ fn strategy(s: &str) -> Result<std::sync::Arc<dyn vipt_mm::strategy::FlushStrate
 }
 
 impl ScenarioArgs {
-    fn build(&self) -> Result<Scenario, UsageError> {
-        let kind = scenario_kind(&self.scenario)?;
-        let d = kind.defaults();
+    /// The parameters: the scenario's defaults `d` with the flags given.
+    fn params(&self, d: Params) -> Result<Params, UsageError> {
         let colour = match self.colour.as_deref() {
             None => d.colour,
             Some(c) => Colour::parse(c).map_err(|_| {
@@ -123,33 +125,87 @@ impl ScenarioArgs {
             })?,
         };
         let move_in = self.move_in.unwrap_or(d.move_in);
-        // Scenario::with_strategy checks the count and the switch.
+        // The scenario's own bursts where move-in is its default; at least
+        // one where move-in is switched on (`report::param_flags` writes the
+        // same rule back). Scenario::with_strategy checks the count.
         let move_ins = match self.move_ins {
             Some(n) => u32::try_from(n).unwrap_or(u32::MAX),
-            None if move_in && kind != Kind::MoveIn => d.move_ins.max(1),
-            None if move_in => d.move_ins,
+            None if move_in && d.move_in => d.move_ins,
+            None if move_in => d.move_ins.max(1),
             None => 0,
         };
-        let p = Params {
+        // The kernel's own _PAGE_FLUSH handling, or the scenario's where
+        // the kernel is its own.
+        let page_flush = match (self.page_flush, self.kernel.is_some()) {
+            (Some(f), _) => f,
+            (None, true) => kernel.flush_only_ptes(),
+            (None, false) => d.page_flush,
+        };
+        Ok(Params {
             kernel,
             vmas: self.vmas.unwrap_or(d.vmas),
             lines: self.lines.unwrap_or(d.lines),
             colour,
-            page_flush: self.page_flush.unwrap_or(kernel.flush_only_ptes()),
+            page_flush,
             move_in,
             move_ins,
             move_in_flush_only: self.move_in_flush_only.unwrap_or(d.move_in_flush_only),
             sibling: self.sibling.unwrap_or(d.sibling),
             scrub_freed: self.scrub_freed.unwrap_or(d.scrub_freed),
-        };
-        let s = strategy(&self.strategy)?;
-        Ok(Scenario::with_strategy(kind, s, p)?)
+        })
+    }
+
+    /// The scenario: the built-in `--scenario`, or the file `file`.
+    fn build(&self, file: Option<&std::path::Path>) -> Result<Target, UsageError> {
+        match (file, &self.scenario) {
+            (Some(_), Some(s)) => Err(UsageError(format!(
+                "give a scenario file or --scenario {s}, not both"
+            ))),
+            (None, None) => Err(UsageError(
+                "name a scenario: --scenario S (a built-in) or a scenario file".into(),
+            )),
+            (None, Some(name)) => {
+                let kind = scenario_kind(name)?;
+                let p = self.params(kind.defaults())?;
+                let name = self.strategy.as_deref().ok_or_else(|| {
+                    UsageError(format!(
+                        "name a strategy: --strategy X, one of {}",
+                        report::STRATEGIES.join(", ")
+                    ))
+                })?;
+                let s = strategy(name)?;
+                Ok(Target::Builtin(Scenario::with_strategy(kind, s, p)?))
+            }
+            (Some(path), None) => {
+                let l = Litmus::load(path).map_err(|e| UsageError(e.to_string()))?;
+                let p = self.params(l.defaults)?;
+                let name = self
+                    .strategy
+                    .as_deref()
+                    .or(l.strategy.as_deref())
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "{}: name a strategy: --strategy X (one of {}), or `strategy = X;` in its defaults",
+                            path.display(),
+                            report::STRATEGIES.join(", ")
+                        ))
+                    })?;
+                let s = strategy(name)?;
+                Ok(Target::File(
+                    l.bind_with(s, p, None)
+                        .map_err(|e| UsageError(e.to_string()))?,
+                ))
+            }
+        }
     }
 }
 
 /// Arguments of `vipt explore`.
 #[derive(Debug, Args)]
 pub struct ExploreArgs {
+    /// A scenario file (docs/scenarios.md), instead of --scenario.
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
     #[command(flatten)]
     scenario: ScenarioArgs,
     /// exhaustive, random or pct.
@@ -228,9 +284,10 @@ pub struct MergeArgs {
 pub struct ReplayArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// The schedule: the CPU of every step, run-length coded, e.g. a6b6c2a3.
-    #[arg(value_name = "SCHEDULE")]
-    schedule: String,
+    /// A scenario file (instead of --scenario), then the schedule: the CPU
+    /// of every step, run-length coded, e.g. a6b6c2a3.
+    #[arg(value_name = "[FILE] SCHEDULE", num_args = 1..=2, required = true)]
+    words: Vec<String>,
     /// Write the run's swim-lane picture here (whether it fails or passes).
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
@@ -241,6 +298,29 @@ pub struct ReplayArgs {
     /// the failing read under it: ready to paste.
     #[arg(long)]
     ladder: bool,
+}
+
+/// Arguments of `vipt check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The scenario files.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+    /// The strategy, for every file (by default each file's own).
+    #[arg(long, value_name = "X")]
+    strategy: Option<String>,
+    /// The kernel profile, for every file (by default each file's own).
+    #[arg(long, value_name = "K")]
+    kernel: Option<String>,
+    /// Preemption bound, or none: every schedule.
+    #[arg(long, value_name = "N|none", default_value_t = BoundArg(Some(2)), value_parser = parse_bound, allow_hyphen_values = true)]
+    bound: BoundArg,
+    /// Executions per file at most (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 50_000, value_parser = parse_number, allow_hyphen_values = true)]
+    budget: u64,
+    /// Worker threads (at least 1; every core by default).
+    #[arg(long, value_name = "N", value_parser = parse_usize, allow_hyphen_values = true)]
+    threads: Option<usize>,
 }
 
 /// Arguments of `vipt cost`.
@@ -338,25 +418,22 @@ fn parse_mode(a: &ExploreArgs) -> Result<Mode, UsageError> {
     })
 }
 
-fn replay_cmd(sc: &Scenario, schedule: &str) -> String {
-    format!(
-        "vipt replay {} {schedule}",
-        report::scenario_flags(sc.kind, &sc.strategy_name, sc.params)
-    )
+fn replay_cmd(sc: &Target, schedule: &str) -> String {
+    format!("vipt replay {} {schedule}", sc.flags())
 }
 
 /// A search as `vipt explore` was asked for it: the scenario, its
 /// configuration, and the flags that give both again (kept in shard files,
 /// so `vipt merge` rebuilds the search the shards came from).
 struct Search {
-    sc: Scenario,
+    sc: Target,
     cfg: Config,
     flags: Vec<String>,
 }
 
 impl ExploreArgs {
     fn search(&self) -> Result<Search, UsageError> {
-        let sc = self.scenario.build()?;
+        let sc = self.scenario.build(self.file.as_deref())?;
         let mode = parse_mode(self)?;
         if self.budget == 0 {
             return Err(UsageError("--budget must be at least 1".into()));
@@ -374,10 +451,7 @@ impl ExploreArgs {
         }
         // The flags in canonical form: shards of one search, however its
         // flags were spelled, carry the same ones.
-        let mut flags: Vec<String> = report::scenario_flags(sc.kind, &sc.strategy_name, sc.params)
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
+        let mut flags: Vec<String> = sc.flags().split_whitespace().map(str::to_string).collect();
         flags.extend(["--mode".into(), self.mode.clone()]);
         flags.extend(["--budget".into(), self.budget.to_string()]);
         flags.extend(["--seed".into(), self.seed.to_string()]);
@@ -524,7 +598,7 @@ fn explore_output(
     };
     match (svg, &steps) {
         (Some(path), Some(steps)) => {
-            let title = format!("{} / {} / {}", sc.kind.name(), sc.strategy_name, sc.params);
+            let title = format!("{} / {} / {}", sc.name(), sc.strategy_name(), sc.params());
             output.files.push((
                 path.clone(),
                 timeline::svg(
@@ -544,7 +618,7 @@ fn explore_output(
     }
     if json_out {
         let v = json!({
-            "scenario": sc.kind.name(), "strategy": sc.strategy_name, "params": sc.params.to_string(),
+            "scenario": sc.name(), "strategy": sc.strategy_name(), "params": sc.params().to_string(),
             "mode": r.mode.to_string(), "seed": r.seed,
             "verdict": r.verdict().name(), "coverage": r.coverage.json(), "exit_status": status,
             "explored": r.executions, "pruned": r.pruned, "failing": r.failing,
@@ -565,9 +639,9 @@ fn explore_output(
     let _ = writeln!(
         s,
         "scenario {} ({}), strategy {}",
-        sc.kind.name(),
-        sc.params,
-        sc.strategy_name
+        sc.title(),
+        sc.params(),
+        sc.strategy_name()
     );
     let _ = writeln!(
         s,
@@ -747,9 +821,14 @@ fn parse_schedule(s: &str, max_steps: usize) -> Result<Schedule, UsageError> {
 
 /// `vipt replay`.
 pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
-    let sc = a.scenario.build()?;
+    let (file, schedule) = match a.words.as_slice() {
+        [f, s] => (Some(std::path::Path::new(f)), s),
+        [s] => (None, s),
+        _ => return Err(UsageError("give [FILE] SCHEDULE".into())),
+    };
+    let sc = a.scenario.build(file)?;
     let max_steps = Config::default().max_steps;
-    let sched = parse_schedule(&a.schedule, max_steps)?;
+    let sched = parse_schedule(schedule, max_steps)?;
     if let Some(path) = &a.svg {
         probe_file("--svg", path)?;
     }
@@ -772,9 +851,9 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
     let out = out.ok_or_else(|| UsageError("the replay was abandoned".into()))?;
     let title = format!(
         "{} / {} / {}: {}",
-        sc.kind.name(),
-        sc.strategy_name,
-        sc.params,
+        sc.name(),
+        sc.strategy_name(),
+        sc.params(),
         Schedule::of_run(&run)
     );
     let mut output = Output::text(String::new());
@@ -795,7 +874,7 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
     let verdict = if out.failed() { "fail" } else { "pass" };
     if a.json {
         let v = json!({
-            "scenario": sc.kind.name(), "strategy": sc.strategy_name, "schedule": Schedule::of_run(&run).to_string(),
+            "scenario": sc.name(), "strategy": sc.strategy_name(), "schedule": Schedule::of_run(&run).to_string(),
             "verdict": verdict, "failures": out.failures, "observed": out.observed, "violation": out.detail, "steps": run.steps.len(),
             "preemptions": run.preemptions(), "ending": ending_name(&run.ending),
             "timeline": timeline::segments(&run.steps).iter().map(|g| json!({"cpu": g.cpu, "first": g.first, "last": g.last, "function": g.what, "ops": g.ops})).collect::<Vec<_>>(),
@@ -832,6 +911,111 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
     let _ = writeln!(s, "observed: {}", out.observed);
     output.stdout = s;
     Ok(output)
+}
+
+/// `vipt check`: one line per file, the worst status of all.
+pub fn run_check(a: CheckArgs) -> Result<Output, UsageError> {
+    if a.budget == 0 {
+        return Err(UsageError("--budget must be at least 1".into()));
+    }
+    let mut cfg = Config {
+        mode: Mode::Exhaustive {
+            bound: a.bound.0,
+            reduction: false,
+        },
+        budget: a.budget,
+        ..Config::default()
+    };
+    match a.threads {
+        Some(0) => return Err(UsageError("--threads must be at least 1".into())),
+        Some(n) => cfg.threads = n,
+        None => {}
+    }
+    let args = ScenarioArgs {
+        scenario: None,
+        strategy: a.strategy.clone(),
+        kernel: a.kernel.clone(),
+        ..ScenarioArgs::default()
+    };
+    let (mut failed, mut incomplete, mut bad) = (false, false, false);
+    let mut s = String::new();
+    for path in &a.files {
+        let sc = match args.build(Some(path)) {
+            Ok(sc) => sc,
+            Err(e) => {
+                bad = true;
+                let p = path.display().to_string();
+                if e.0.starts_with(&p) {
+                    let _ = writeln!(s, "ERROR       {}", e.0);
+                } else {
+                    let _ = writeln!(s, "ERROR       {p}: {}", e.0);
+                }
+                continue;
+            }
+        };
+        let r = explore(&sc, &cfg, None)?;
+        let verdict = r.verdict();
+        let head = format!(
+            "{} / {} / {}",
+            path.display(),
+            sc.strategy_name(),
+            sc.params().kernel
+        );
+        match verdict {
+            Verdict::Fail => {
+                failed = true;
+                let min = minimal(&sc, &r, 5_000, cfg.max_steps)?;
+                // The most frequent kind of failure, and how many others.
+                let mut kinds: Vec<_> = r.failure_kinds.iter().collect();
+                kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                let what = match kinds.len() {
+                    0 => String::new(),
+                    1 => kinds[0].0.clone(),
+                    n => format!("{} (and {} other kinds)", kinds[0].0, n - 1),
+                };
+                let _ = writeln!(
+                    s,
+                    "FAIL        {head}: {} of {} executions ({}); {what}",
+                    r.failing, r.executions, r.coverage
+                );
+                if let Some(m) = min {
+                    let _ = writeln!(
+                        s,
+                        "            {}: {}",
+                        m.claim(),
+                        replay_cmd(&sc, &m.schedule.to_string())
+                    );
+                }
+            }
+            Verdict::Pass => {
+                let _ = writeln!(
+                    s,
+                    "PASS        {head}: {} executions ({})",
+                    r.executions, r.coverage
+                );
+            }
+            Verdict::Inconclusive => {
+                incomplete = true;
+                let _ = writeln!(
+                    s,
+                    "INCOMPLETE  {head}: no failure in {} executions ({})",
+                    r.executions, r.coverage
+                );
+            }
+        }
+    }
+    Ok(Output {
+        status: if bad {
+            2
+        } else if failed {
+            1
+        } else if incomplete {
+            3
+        } else {
+            0
+        },
+        ..Output::text(s)
+    })
 }
 
 /// `vipt cost`.
@@ -1144,8 +1328,8 @@ mod tests {
                         .chain(flags.split_whitespace().map(str::to_string));
                     let a = <MergeFlags as clap::Parser>::try_parse_from(argv)
                         .unwrap_or_else(|e| panic!("{flags}: {e}"));
-                    let back = a.explore.scenario.build().unwrap();
-                    assert_eq!(back.params, p, "{} {flags}", kind.name());
+                    let back = a.explore.scenario.build(None).unwrap();
+                    assert_eq!(back.params(), p, "{} {flags}", kind.name());
                     tried += 1;
                 }
             }

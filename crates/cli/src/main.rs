@@ -56,6 +56,18 @@ Exit status:
   3  no failure found, but the search was incomplete, partial (--reduction) or \
 sampled (random, pct)";
 
+/// `vipt check --help`'s epilogue.
+const CHECK_HELP: &str = "\
+Each file is explored as `vipt explore FILE` would (exhaustive, preemption bound 2 by default, \
+no sleep sets) and gets one line: PASS, FAIL or INCOMPLETE, what the search covered, and for a \
+failure the minimal schedule and its replay command.
+
+Exit status:
+  0  every file passed, each search complete or complete within its bound
+  1  some file failed
+  2  bad input: a file that does not parse or cannot run (its line says why), or bad flags
+  3  no file failed, but some search was incomplete (its budget ran out)";
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The parisc pte encoding: decode values, count coincidental swap/file ptes.
@@ -72,6 +84,10 @@ enum Command {
     Merge(explore_cmd::MergeArgs),
     /// Replay one schedule step for step, with its timeline.
     Replay(explore_cmd::ReplayArgs),
+    /// One verdict line per scenario file, for a patch's CI: exit 0 when
+    /// every file passes, 1 when any fails, 3 when any search is incomplete.
+    #[command(after_help = CHECK_HELP)]
+    Check(explore_cmd::CheckArgs),
     /// Question 4: flush_dcache_page cost against vmas and present ptes.
     Cost(explore_cmd::CostArgs),
     /// Native mode: kernel paths on real threads against one world.
@@ -251,6 +267,7 @@ fn main() -> ExitCode {
         Command::Explore(a) => explore_cmd::run_explore(a),
         Command::Merge(a) => explore_cmd::run_merge(a),
         Command::Replay(a) => explore_cmd::run_replay(a),
+        Command::Check(a) => explore_cmd::run_check(a),
         Command::Cost(a) => explore_cmd::run_cost(a),
         Command::Stress(a) => explore_cmd::run_stress(a),
     };

@@ -24,6 +24,7 @@ pub mod scenario;
 pub mod schedule;
 pub mod search;
 pub mod split;
+pub mod target;
 pub mod timeline;
 
 pub use engine::{

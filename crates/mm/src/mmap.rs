@@ -438,6 +438,40 @@ fn tlb_finish_mmu(
     Ok(())
 }
 
+/// `madvise(addr, len, MADV_DONTNEED)` on the current mm, as 2.6.14's
+/// `sys_madvise` does it: `mmap_sem` for writing (2.6.14 takes it for
+/// writing for every advice), the range checked against the vmas, then
+/// `madvise_dontneed`'s `zap_page_range` over each vma's part of the range.
+/// A hole (`-ENOMEM`) or a `VM_LOCKED` vma (`-EINVAL`) is refused before
+/// anything is zapped, where Linux zaps the vmas before the hole.
+pub fn madvise_dontneed(cpu: &mut Cpu, addr: u64, len: u64) -> Result<(), MmError> {
+    let mm = cpu.current_mm()?;
+    let len = check_range(cpu, addr, len)?;
+    let end = addr + len;
+    cpu.down_write(&mm.mmap_sem, "sys_madvise");
+    let r = (|| {
+        let mut at = addr;
+        let mut parts = Vec::new();
+        while at < end {
+            let vma = mm
+                .find_vma(at)
+                .ok_or_else(|| MmError::Invalid(format!("madvise: no vma at {at:#x} (ENOMEM)")))?;
+            if vma.vm_flags.contains(VmFlags::VM_LOCKED) {
+                return invalid("madvise(MADV_DONTNEED) of a VM_LOCKED vma (EINVAL)");
+            }
+            let stop = end.min(vma.vm_end);
+            parts.push((vma, at, stop));
+            at = stop;
+        }
+        for (vma, s, e) in parts {
+            zap_page_range(cpu, &vma, s, e)?;
+        }
+        Ok(())
+    })();
+    cpu.spin_unlock(&mm.mmap_sem, "sys_madvise")?;
+    r
+}
+
 /// `zap_page_range(vma, start, end - start, NULL)`.
 pub fn zap_page_range(cpu: &mut Cpu, vma: &Arc<Vma>, start: u64, end: u64) -> Result<(), MmError> {
     zap_range(cpu, vma, start, end, false)

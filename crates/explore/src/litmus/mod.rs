@@ -27,8 +27,11 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use vipt_mm::fault::access_process_vm;
 use vipt_mm::filemap::sys_write;
-use vipt_mm::mmap::{do_mmap, do_munmap, do_truncate, fork, zap_page_range};
+use vipt_mm::mmap::{
+    do_mmap, do_munmap, do_truncate, exit_mmap, fork, madvise_dontneed, zap_page_range,
+};
 use vipt_mm::rmap::{shrink_page, try_to_unmap_one, Reclaim};
 use vipt_mm::strategy::by_name;
 use vipt_mm::{
@@ -247,7 +250,9 @@ fn signature(name: &str) -> Option<(Needs, usize, usize)> {
         "new_file_at" | "new_thread" | "page" | "cached_pfn" | "pte_pfn" | "vma" => (Nothing, 2, 2),
         "mmap" => (Process, 4, 5),
         "mmap_anon" | "munmap" | "truncate" | "store" => (Process, 2, 2),
-        "fork" => (Process, 0, 0),
+        "fork" | "exit" => (Process, 0, 0),
+        "madvise_dontneed" => (Process, 2, 2),
+        "access_process_vm" => (Kernel, 2, 3),
         "zap_page_range" => (Process, 3, 3),
         "load" | "load_page" | "flush_page_lines" | "move_in" | "move_in_page" => (Process, 1, 1),
         "write" => (Kernel, 3, 3),
@@ -275,6 +280,8 @@ pub struct Litmus {
     pub file: String,
     /// The parameters with the file's defaults applied.
     pub defaults: Params,
+    /// The strategy the file names (`strategy = X;` in `defaults`), if any.
+    pub strategy: Option<String>,
     /// The text (kept so a replay command can name a built-in).
     pub text: String,
 }
@@ -288,13 +295,32 @@ impl Litmus {
             msg,
         };
         let ast = parse::parse(text).map_err(|(p, m)| err(Some(p), m))?;
-        let defaults = apply_settings(Params::default(), &ast.defaults, true)
-            .map_err(|(p, m)| err(Some(p), m))?;
+        let mut strategy = None;
+        let mut settings = Vec::new();
+        for (k, v, at) in &ast.defaults {
+            if k == "strategy" {
+                if by_name(v).is_none() {
+                    return Err(err(
+                        Some(*at),
+                        format!(
+                            "unknown strategy {v:?}; one of {}",
+                            crate::report::STRATEGIES.join(", ")
+                        ),
+                    ));
+                }
+                strategy = Some(v.clone());
+            } else {
+                settings.push((k.clone(), v.clone(), *at));
+            }
+        }
+        let defaults =
+            apply_settings(Params::default(), &settings, true).map_err(|(p, m)| err(Some(p), m))?;
         check_names(&ast).map_err(|(p, m)| err(Some(p), m))?;
         Ok(Litmus {
             ast,
             file: file.to_string(),
             defaults,
+            strategy,
             text: text.to_string(),
         })
     }
@@ -404,8 +430,7 @@ impl Litmus {
     }
 }
 
-/// Applies a `defaults` block (or `vipt explore`'s flags, in the same
-/// words) to `p`.
+/// Applies a `defaults` block to `p`.
 fn apply_settings(
     mut p: Params,
     settings: &[(String, String, Pos)],
@@ -1046,6 +1071,17 @@ impl Ev<'_> {
                             .into(),
                         )
                     }
+                    "access_process_vm" => {
+                        let (p, a) = (ctx_arg(0)?, int(1)?);
+                        let v = if vals.len() > 2 { Some(int(2)?) } else { None };
+                        let mm = self
+                            .ctx(p)
+                            .borrow()
+                            .mm()
+                            .cloned()
+                            .ok_or((Some(at), "that process has no mm".to_string()))?;
+                        Val::Int(access_process_vm(&mut k, &mm, a, v).map_err(&e)?)
+                    }
                     _ => Val::Int(
                         k.move_in_burst(self.sc.params.move_in_flush_only, "speculative move-in")
                             .map_err(&e)?,
@@ -1120,6 +1156,15 @@ impl Ev<'_> {
                         child.use_mm(Some(mm));
                         drop(c);
                         self.new_ctx(child)
+                    }
+                    "exit" => {
+                        exit_mmap(&mut c).map_err(&e)?;
+                        Val::Int(0)
+                    }
+                    "madvise_dontneed" => {
+                        let (a, l) = (int(0)?, int(1)?);
+                        madvise_dontneed(&mut c, a, l).map_err(&e)?;
+                        Val::Int(0)
                     }
                     "truncate" => {
                         let (f, n) = (file(0)?, int(1)?);
@@ -1270,18 +1315,18 @@ impl FileScenario {
                 v.push(i);
             }
         }
-        // Two bodies on one CPU, both running.
+        // Body k runs on CPU k: schedules name bodies a, b, c… and
+        // timelines label them CPU0, CPU1, CPU2….
         for (k, &i) in v.iter().enumerate() {
             let b = &self.litmus.ast.bodies[i];
-            if let Some(&j) = v[..k]
-                .iter()
-                .find(|&&j| self.litmus.ast.bodies[j].cpu == b.cpu)
-            {
+            if b.cpu != k {
                 return Err((
                     Some(b.pos),
                     format!(
-                        "with these parameters two bodies run on CPU {} (the other is at {})",
-                        b.cpu, self.litmus.ast.bodies[j].pos
+                        "the bodies that run must be on CPUs 0, 1, 2… in file order (schedules call them a, b, c…); with these parameters this is body {k} ({}) but it is on CPU {}{}",
+                        char::from(b'a' + (k % 26) as u8),
+                        b.cpu,
+                        if k < b.cpu { "; give the missing CPUs a body, empty if need be" } else { "" }
                     ),
                 ));
             }
@@ -1337,7 +1382,7 @@ impl FileScenario {
     /// The scenario as `vipt explore` names it: the file, then the
     /// parameters.
     pub fn title(&self) -> String {
-        format!("{} ({})", self.litmus.name(), self.litmus.file)
+        format!("{} from {}", self.litmus.name(), self.litmus.file)
     }
 }
 
@@ -1599,21 +1644,4 @@ impl FileScenario {
             x => x.clone(),
         })
     }
-}
-
-/// `vipt explore`'s parameter flags applied to a file's defaults, in the
-/// file's words (`vmas`, `page_flush`, …).
-pub fn with_overrides(defaults: Params, overrides: &[(String, String)]) -> Result<Params, String> {
-    let s: Vec<(String, String, Pos)> = overrides
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone(), Pos::default()))
-        .collect();
-    // Keep the file's own page_flush unless overridden.
-    let mut p = apply_settings(defaults, &s, false).map_err(|(_, m)| m)?;
-    if !overrides.iter().any(|(k, _)| k == "page_flush")
-        && !overrides.iter().any(|(k, _)| k == "kernel")
-    {
-        p.page_flush = defaults.page_flush;
-    }
-    Ok(p)
 }
