@@ -1662,3 +1662,158 @@ fn replay_ladder_is_ready_to_paste() {
         "{text}"
     );
 }
+
+/// The repository's scenario files.
+fn scenario_file(name: &str) -> String {
+    format!("{}/../../scenarios/{name}.vipt", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn a_scenario_file_explores_as_its_builtin_and_its_replay_runs_as_printed() {
+    let file = scenario_file("cow");
+    let args = ["--strategy", "patched-2005", "--bound", "1", "--json"];
+    let mut from_file = explore_json(&[&["explore", &file][..], &args].concat());
+    let mut builtin = explore_json(&[&["explore", "--scenario", "cow"][..], &args].concat());
+    for v in [&mut from_file, &mut builtin] {
+        v.as_object_mut().unwrap().remove("params");
+    }
+    assert_eq!(from_file["explored"], builtin["explored"]);
+    assert_eq!(from_file["failing"], builtin["failing"]);
+    assert_eq!(from_file["schedule"], builtin["schedule"]);
+    // A failing file search prints a replay command naming the file.
+    let out = vipt(&[
+        "explore",
+        &scenario_file("mremap-colour"),
+        "--strategy",
+        "patched-2005",
+        "--bound",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let replay = text
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: vipt "))
+        .expect("a replay line");
+    assert!(
+        replay.contains("mremap-colour.vipt --strategy patched-2005"),
+        "{replay}"
+    );
+    let words: Vec<&str> = replay.split_whitespace().collect();
+    let out = vipt(&words);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("verdict: fail"), "{text}");
+    assert!(
+        text.contains("forall (mine == 0xc0ffee) does not hold"),
+        "{text}"
+    );
+    assert!(text.contains("racer: mremap(A) to a new colour"), "{text}");
+}
+
+#[test]
+fn check_gives_a_line_per_file_and_the_worst_status() {
+    let pass = scenario_file("madvise");
+    let fail = scenario_file("same-line");
+    let out = vipt(&["check", &pass, "--strategy", "patched-2005", "--bound", "1"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("PASS "), "{text}");
+    assert!(text.contains("complete within bound 1"), "{text}");
+    let out = vipt(&[
+        "check",
+        &pass,
+        &fail,
+        "--strategy",
+        "patched-2005",
+        "--bound",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("PASS ") && lines[1].starts_with("FAIL "),
+        "{text}"
+    );
+    assert!(lines[2].contains("vipt replay"), "{text}");
+    // A budget that runs out: incomplete, status 3.
+    let out = vipt(&[
+        "check",
+        &pass,
+        "--strategy",
+        "patched-2005",
+        "--budget",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .starts_with("INCOMPLETE "));
+    // A file that does not parse: its line says where, status 2.
+    let dir = std::env::temp_dir().join(format!("vipt-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.vipt");
+    std::fs::write(&bad, "scenario bad;\nsetup { x = ; }\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let out = vipt(&[
+        "check",
+        &pass,
+        bad,
+        "--strategy",
+        "patched-2005",
+        "--bound",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!("ERROR       {bad}:2:13: expected")),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn scenario_file_errors_are_one_line_with_the_place() {
+    let dir = std::env::temp_dir().join(format!("vipt-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: &[(&str, &str)] = &[
+        (
+            "scenario x;\ncpu 0 \"w\" { wirte(1); }\n",
+            ":2:13: unknown operation `wirte`; one of new_file",
+        ),
+        (
+            "scenario x;\nsetup { A = new_process(1); }\ncpu 0 as A \"w\" { }\n",
+            ":3:10: `A` runs on CPU 1, not CPU 0",
+        ),
+        (
+            "scenario x;\nsetup { f = new_file(2); A = new_process(0); on A { load(0x1000); } }\n",
+            ":2:53: segmentation fault",
+        ),
+        (
+            "scenario x;\ndefaults { colur = fixed; }\n",
+            ":2:12: unknown setting \"colur\"; one of kernel, vmas",
+        ),
+        (
+            "scenario x;\ncpu 1 \"w\" { }\n",
+            "this is body 0 (a) but it is on CPU 1",
+        ),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let path = dir.join(format!("e{i}.vipt"));
+        std::fs::write(&path, text).unwrap();
+        let p = path.to_str().unwrap();
+        let out = vipt(&["explore", p, "--strategy", "recheck"]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(want), "{text}\nwanted {want:?} in {err:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -152,3 +152,79 @@ fn the_files_find_the_builtins_failures_at_bound_2() {
         same(kind, strategy, kind.defaults(), &cfg);
     }
 }
+
+/// The scenarios written only as files: each one's verdict per strategy
+/// and profile, within preemption bound 1 (complete there).
+#[test]
+fn the_file_only_scenarios_give_their_verdicts() {
+    use vipt_explore::search::Verdict;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios");
+    let cases: &[(&str, &str, Kernel, Verdict)] = &[
+        // Two write()s, i_sem-ordered, against reclaim: as reclaim alone.
+        (
+            "two-writers",
+            "patched-2005",
+            Kernel::V2_6_14,
+            Verdict::Pass,
+        ),
+        // access_process_vm's copy_to_user_page flushes A's alias before
+        // its store and the kernel alias after: B's load in between keeps a
+        // stale line at the user colour, on every profile.
+        (
+            "ptrace-poke",
+            "patched-2005",
+            Kernel::V2_6_14,
+            Verdict::Fail,
+        ),
+        ("ptrace-poke", "modern", Kernel::V6_10, Verdict::Fail),
+        // exit_mmap's flush_cache_mm writes A's store back before the zap.
+        ("exit-race", "patched-2005", Kernel::V2_6_14, Verdict::Pass),
+        ("exit-race", "modern", Kernel::V6_10, Verdict::Pass),
+        ("madvise", "patched-2005", Kernel::V2_6_14, Verdict::Pass),
+        ("madvise", "modern", Kernel::V6_10, Verdict::Pass),
+        // Two dirty aliases of a line: write() loses to A's write-back
+        // until write() flushes first when the file is mapped writable.
+        ("same-line", "patched-2005", Kernel::V2_6_14, Verdict::Fail),
+        ("same-line", "patched-2005", Kernel::V2_6_15, Verdict::Fail),
+        ("same-line", "patched-2005", Kernel::V3x, Verdict::Pass),
+        ("same-line", "modern", Kernel::V6_10, Verdict::Pass),
+        ("mprotect", "patched-2005", Kernel::V2_6_14, Verdict::Pass),
+        ("mprotect", "modern", Kernel::V6_10, Verdict::Pass),
+        // An mremap to another colour: the 2005 strategies flush one
+        // mapping and stop ("all user shared mappings should be
+        // equivalently mapped"); tmpalias and modern flush every colour.
+        (
+            "mremap-colour",
+            "legacy-2005",
+            Kernel::V2_6_14,
+            Verdict::Fail,
+        ),
+        (
+            "mremap-colour",
+            "patched-2005",
+            Kernel::V2_6_14,
+            Verdict::Fail,
+        ),
+        ("mremap-colour", "recheck", Kernel::V6_10, Verdict::Fail),
+        ("mremap-colour", "tmpalias", Kernel::V3x, Verdict::Pass),
+        ("mremap-colour", "modern", Kernel::V6_10, Verdict::Pass),
+    ];
+    for &(name, strategy, kernel, want) in cases {
+        let path = std::path::Path::new(dir).join(format!("{name}.vipt"));
+        let l = Litmus::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let p = Params {
+            kernel,
+            page_flush: kernel.flush_only_ptes(),
+            ..l.defaults
+        };
+        let sc = l.bind(strategy, p).unwrap_or_else(|e| panic!("{e}"));
+        let r = explore(&sc, &search(1, 20_000), None).unwrap();
+        assert!(r.complete, "{name} {strategy} {kernel}: {}", r.coverage);
+        assert_eq!(
+            r.verdict(),
+            want,
+            "{name} / {strategy} / {kernel}: {:?}",
+            r.failure_kinds
+        );
+    }
+}

@@ -460,7 +460,7 @@ impl KCpu {
             vm_start: vma.vm_start,
             vm_end: vma.vm_end,
             vm_pgoff: vma.vm_pgoff,
-            vm_flags: vma.vm_flags.bits(),
+            vm_flags: vma.vm_flags().bits(),
             vm_space: vma.space.0,
             vm_mm: std::ptr::null_mut(),
         };

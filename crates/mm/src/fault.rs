@@ -29,13 +29,13 @@ fn mk_pte(cpu: &Cpu, pfn: u64, vma: &Vma) -> Result<Pte, MmError> {
     Ok(pfn_pte(
         cpu.world().config.layout,
         pfn,
-        vm_page_prot(vma.vm_flags),
+        vm_page_prot(vma.vm_flags()),
     )?)
 }
 
 /// `maybe_mkwrite`: writable only if the vma is.
 fn maybe_mkwrite(pte: Pte, vma: &Vma) -> Pte {
-    if vma.vm_flags.contains(VmFlags::VM_WRITE) {
+    if vma.vm_flags().contains(VmFlags::VM_WRITE) {
         pte_mkwrite(pte)
     } else {
         pte
@@ -136,7 +136,7 @@ fn do_no_page(
             e => e,
         })?;
         let mut anon = false;
-        if write && !vma.vm_flags.contains(VmFlags::VM_SHARED) {
+        if write && !vma.vm_flags().contains(VmFlags::VM_SHARED) {
             let copy = new_copied_page(cpu, vma, pfn, addr)?;
             put_page(cpu, pfn)?;
             (pfn, anon) = (copy, true);
@@ -396,7 +396,7 @@ pub fn do_page_fault(cpu: &mut Cpu, addr: u64, write: bool) -> Result<(), MmErro
         } else {
             VmFlags::VM_READ
         };
-        if !vma.vm_flags.contains(need) {
+        if !vma.vm_flags().contains(need) {
             return Err(MmError::Segv { va: addr, write });
         }
         handle_mm_fault(cpu, &mm, &vma, addr, write)

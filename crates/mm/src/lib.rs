@@ -24,6 +24,7 @@ pub mod lockdep;
 pub mod mapping;
 pub mod mm_struct;
 pub mod mmap;
+pub mod mprotect;
 pub mod page;
 pub mod pgtable;
 pub mod prio_tree;

@@ -113,7 +113,7 @@ impl AddressSpace {
     /// the model makes shared and writable).
     pub fn mapping_writably_mapped(&self) -> bool {
         let shared = |v: &Vma| {
-            v.vm_flags
+            v.vm_flags()
                 .contains(VmFlags::VM_SHARED | VmFlags::VM_MAYWRITE)
         };
         let (linear, _) = self.vmas_stabbing(0, u64::MAX >> 1);

@@ -136,7 +136,7 @@ pub fn get_unmapped_area(
     find_area(mm, cfg.layout, addr, len, offset)
 }
 
-fn check_range(cpu: &Cpu, addr: u64, len: u64) -> Result<u64, MmError> {
+pub(crate) fn check_range(cpu: &Cpu, addr: u64, len: u64) -> Result<u64, MmError> {
     if len == 0 {
         return invalid("zero length");
     }
@@ -182,7 +182,7 @@ fn link_file(cpu: &mut Cpu, vma: &Arc<Vma>, after: Option<&Arc<Vma>>) -> Result<
     cpu.locked(&f.i_mmap_lock, "vma_link", |cpu| {
         cpu.write_locked_irq(&f.tree_lock, "flush_dcache_mmap_lock", |cpu| {
             cpu.structure_op(Object::Mapping(f.id), true, "vma_prio_tree_insert");
-            if vma.vm_flags.contains(VmFlags::VM_NONLINEAR) {
+            if vma.vm_flags().contains(VmFlags::VM_NONLINEAR) {
                 f.nonlinear_lock(true).push(vma.clone());
                 return Ok(());
             }
@@ -218,7 +218,7 @@ fn unlink_file(cpu: &mut Cpu, vma: &Arc<Vma>) -> Result<(), MmError> {
     })
 }
 
-fn new_vma(
+pub(crate) fn new_vma(
     mm: &Arc<MmStruct>,
     start: u64,
     end: u64,
@@ -233,7 +233,7 @@ fn new_vma(
         vm_start: start,
         vm_end: end,
         vm_pgoff: pgoff,
-        vm_flags: flags,
+        flags: std::sync::atomic::AtomicU64::new(flags.bits()),
         vm_file: file,
         anon_vma: anon,
         tree_id: Mutex::new(None),
@@ -245,7 +245,7 @@ fn new_vma(
 }
 
 /// Inserts a vma into the mm's list and its file's index.
-fn vma_link(
+pub(crate) fn vma_link(
     cpu: &mut Cpu,
     mm: &MmStruct,
     vma: &Arc<Vma>,
@@ -456,7 +456,7 @@ pub fn madvise_dontneed(cpu: &mut Cpu, addr: u64, len: u64) -> Result<(), MmErro
             let vma = mm
                 .find_vma(at)
                 .ok_or_else(|| MmError::Invalid(format!("madvise: no vma at {at:#x} (ENOMEM)")))?;
-            if vma.vm_flags.contains(VmFlags::VM_LOCKED) {
+            if vma.vm_flags().contains(VmFlags::VM_LOCKED) {
                 return invalid("madvise(MADV_DONTNEED) of a VM_LOCKED vma (EINVAL)");
             }
             let stop = end.min(vma.vm_end);
@@ -502,7 +502,7 @@ fn zap_range(
 
 /// Replaces `vma` by the pieces of it outside `start..end` (`split_vma`),
 /// returning the piece inside.
-fn split_out(
+pub(crate) fn split_out(
     cpu: &mut Cpu,
     mm: &Arc<MmStruct>,
     vma: &Arc<Vma>,
@@ -520,7 +520,7 @@ fn split_out(
             a,
             b,
             pgoff,
-            vma.vm_flags,
+            vma.vm_flags(),
             vma.vm_file.clone(),
             vma.anon_vma.clone(),
         )
@@ -582,7 +582,11 @@ pub fn do_munmap(cpu: &mut Cpu, addr: u64, len: u64) -> Result<(), MmError> {
 /// (TLB flush, page frees) under `page_table_lock`, and unlinks the vma
 /// after (`remove_vma_list`); from 2.6.15 the zap locks per table and
 /// `free_pgtables` unlinks the vma before `tlb_finish_mmu` frees the pages.
-fn unmap_region(cpu: &mut Cpu, mm: &Arc<MmStruct>, vma: &Arc<Vma>) -> Result<(), MmError> {
+pub(crate) fn unmap_region(
+    cpu: &mut Cpu,
+    mm: &Arc<MmStruct>,
+    vma: &Arc<Vma>,
+) -> Result<(), MmError> {
     let (s, e) = (vma.vm_start, vma.vm_end);
     let mut gather = Vec::new();
     if whole_zap(cpu, mm) {
@@ -654,7 +658,7 @@ pub fn fork(cpu: &mut Cpu) -> Result<Arc<MmStruct>, MmError> {
                 v.vm_start,
                 v.vm_end,
                 v.vm_pgoff,
-                v.vm_flags,
+                v.vm_flags(),
                 v.vm_file.clone(),
                 anon,
             );
@@ -692,7 +696,7 @@ fn copy_page_range(
                             arch.ptep_set_wrprotect(cpu, src, addr)?;
                             pte = vipt_pte::pte_wrprotect(pte);
                         }
-                        if !vma.vm_flags.contains(VmFlags::VM_SHARED) {
+                        if !vma.vm_flags().contains(VmFlags::VM_SHARED) {
                             pte = vipt_pte::pte_mkold(pte);
                         }
                         if pfn != crate::world::ZERO_PFN {

@@ -213,7 +213,7 @@ pub fn try_to_unmap_one(
             return Ok(SwapResult::Again);
         }
         if vma
-            .vm_flags
+            .vm_flags()
             .intersects(VmFlags::VM_LOCKED | VmFlags::VM_RESERVED)
         {
             return Ok(SwapResult::Fail);

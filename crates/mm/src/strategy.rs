@@ -481,7 +481,7 @@ impl FlushStrategy for Modern {
             // __flush_cache_page: the TLB entry first, then tmpalias.
             cpu.flush_tlb_page(vma.space, addr, "__flush_cache_page");
             flush_dcache_page_asm(cpu, pfn, addr)?;
-            if !vma.vm_flags.contains(VmFlags::VM_SHARED) {
+            if !vma.vm_flags().contains(VmFlags::VM_SHARED) {
                 return Ok(false);
             }
             if let Some(old) = old_addr {

@@ -59,8 +59,9 @@ pub struct Vma {
     pub vm_end: u64,
     /// File offset of `vm_start`, in pages.
     pub vm_pgoff: u64,
-    /// Flags.
-    pub vm_flags: VmFlags,
+    /// Flags (`vm_flags`), which `mprotect` changes under `mmap_sem`:
+    /// read them with [`Vma::vm_flags`].
+    pub(crate) flags: std::sync::atomic::AtomicU64,
     /// The mapped file's address space (`vm_file->f_mapping`).
     pub vm_file: Option<Arc<AddressSpace>>,
     /// The anon_vma of private mappings (allocated at first anonymous fault in
@@ -71,6 +72,17 @@ pub struct Vma {
 }
 
 impl Vma {
+    /// `vm_flags`.
+    pub fn vm_flags(&self) -> VmFlags {
+        VmFlags::from_bits_retain(self.flags.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Sets `vm_flags` (`mprotect_fixup`, under `mmap_sem` for writing).
+    pub(crate) fn set_vm_flags(&self, f: VmFlags) {
+        self.flags
+            .store(f.bits(), std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Pages covered.
     pub fn pages(&self) -> u64 {
         (self.vm_end - self.vm_start) >> PAGE_SHIFT
@@ -95,7 +107,8 @@ impl Vma {
 
     /// A private writable mapping: writes break COW.
     pub fn is_cow(&self) -> bool {
-        !self.vm_flags.contains(VmFlags::VM_SHARED) && self.vm_flags.contains(VmFlags::VM_MAYWRITE)
+        !self.vm_flags().contains(VmFlags::VM_SHARED)
+            && self.vm_flags().contains(VmFlags::VM_MAYWRITE)
     }
 
     /// The owning mm, while it lives.

@@ -979,3 +979,65 @@ fn exit_mmap_flushes_the_mm_then_zaps_the_whole_mm() {
         assert!(w.mms().is_empty());
     }
 }
+
+#[test]
+fn mprotect_write_protects_then_restores_a_shared_mapping() {
+    use vipt_mm::mprotect::sys_mprotect;
+    let w = world("patched-2005");
+    let f = w.new_file(2);
+    let mut a = process(&w, 0);
+    let va = map(&mut a, &f, None, SHARED, 0);
+    a.user_store(va, 8, 5).unwrap();
+    let mm = a.mm().unwrap().clone();
+    let pte = |va| mm.pgd.pte_offset(va).unwrap().unwrap().1.load();
+    assert!(vipt_pte::pte_write(pte(va)));
+    sys_mprotect(&mut a, va, PAGE_SIZE, Prot::PROT_READ).unwrap();
+    // The pte keeps its page and loses write; a store faults, a load works.
+    assert!(!vipt_pte::pte_write(pte(va)) && vipt_pte::pte_present(pte(va)));
+    assert!(matches!(a.user_store(va, 8, 6), Err(MmError::Segv { .. })));
+    assert_eq!(a.user_load(va, 8).unwrap(), 5);
+    sys_mprotect(&mut a, va, PAGE_SIZE, RW).unwrap();
+    a.user_store(va, 8, 7).unwrap();
+    assert_eq!(a.user_load(va, 8).unwrap(), 7);
+    // A hole, or a length past the vma, is refused with nothing changed.
+    assert!(sys_mprotect(&mut a, va, 2 * PAGE_SIZE, Prot::PROT_READ).is_err());
+    assert!(vipt_pte::pte_write(pte(va)));
+    assert_eq!(w.oracle_counts().1, 0);
+    w.check_invariants().unwrap();
+}
+
+#[test]
+fn mremap_moves_a_shared_page_to_another_colour_and_rmap_follows() {
+    use vipt_mm::mprotect::sys_mremap;
+    let w = world("patched-2005");
+    let f = w.new_file(2);
+    let mut a = process(&w, 0);
+    let va = do_mmap(&mut a, Some(&f), 0, 2 * PAGE_SIZE, RW, SHARED, 0).unwrap();
+    a.user_store(va + PAGE_SIZE, 8, 9).unwrap();
+    let pfn = f.cached_pfn(1).unwrap();
+    // Page 1 alone, to a fixed address one page off its colour.
+    let to = va + (64 << 20);
+    let got = sys_mremap(&mut a, va + PAGE_SIZE, PAGE_SIZE, Some(to)).unwrap();
+    assert_eq!(got, to);
+    assert_eq!(a.user_load(to, 8).unwrap(), 9);
+    assert!(matches!(
+        a.user_load(va + PAGE_SIZE, 8),
+        Err(MmError::Segv { .. })
+    ));
+    let mm = a.mm().unwrap().clone();
+    assert_eq!(
+        pte_pfn(mm.pgd.pte_offset(to).unwrap().unwrap().1.load()),
+        pfn
+    );
+    let vma = mm.find_vma(to).unwrap();
+    assert_eq!((vma.vm_pgoff, vma.vm_end - vma.vm_start), (1, PAGE_SIZE));
+    // Page 0 stays where it was; the page is still mapped once.
+    assert!(a.user_load(va, 8).is_ok());
+    assert_eq!(w.page(pfn).unwrap().mapcount(), 1);
+    // rmap finds the page at its new address: kswapd can free it.
+    let mut k = Cpu::new(&w, 1).unwrap();
+    assert_eq!(shrink_page(&mut k, pfn, true).unwrap(), Reclaim::Freed);
+    assert_eq!(a.user_load(to, 8).unwrap(), 9);
+    assert_eq!(w.oracle_counts().1, 0);
+    w.check_invariants().unwrap();
+}

@@ -32,6 +32,7 @@ use vipt_mm::filemap::sys_write;
 use vipt_mm::mmap::{
     do_mmap, do_munmap, do_truncate, exit_mmap, fork, madvise_dontneed, zap_page_range,
 };
+use vipt_mm::mprotect::{sys_mprotect, sys_mremap};
 use vipt_mm::rmap::{shrink_page, try_to_unmap_one, Reclaim};
 use vipt_mm::strategy::by_name;
 use vipt_mm::{
@@ -138,11 +139,15 @@ pub const PARAMS: [&str; 10] = [
 
 /// Names every expression can read besides the file's variables: the
 /// parameters ([`PARAMS`]) and these constants.
-pub const CONSTANTS: [&str; 6] = [
+pub const CONSTANTS: [&str; 10] = [
     "PAGE_SIZE",
     "MAP_SHARED",
     "MAP_PRIVATE",
     "MAP_FIXED",
+    "PROT_NONE",
+    "PROT_READ",
+    "PROT_WRITE",
+    "PROT_EXEC",
     "true",
     "false",
 ];
@@ -252,6 +257,8 @@ fn signature(name: &str) -> Option<(Needs, usize, usize)> {
         "mmap_anon" | "munmap" | "truncate" | "store" => (Process, 2, 2),
         "fork" | "exit" => (Process, 0, 0),
         "madvise_dontneed" => (Process, 2, 2),
+        "mprotect" => (Process, 3, 3),
+        "mremap" => (Process, 2, 3),
         "access_process_vm" => (Kernel, 2, 3),
         "zap_page_range" => (Process, 3, 3),
         "load" | "load_page" | "flush_page_lines" | "move_in" | "move_in_page" => (Process, 1, 1),
@@ -798,6 +805,10 @@ impl Ev<'_> {
             "MAP_SHARED" => Val::Int(u64::from(MapFlags::MAP_SHARED.bits())),
             "MAP_PRIVATE" => Val::Int(u64::from(MapFlags::MAP_PRIVATE.bits())),
             "MAP_FIXED" => Val::Int(u64::from(MapFlags::MAP_FIXED.bits())),
+            "PROT_NONE" => Val::Int(0),
+            "PROT_READ" => Val::Int(u64::from(Prot::PROT_READ.bits())),
+            "PROT_WRITE" => Val::Int(u64::from(Prot::PROT_WRITE.bits())),
+            "PROT_EXEC" => Val::Int(u64::from(Prot::PROT_EXEC.bits())),
             "true" => Val::Bool(true),
             "false" => Val::Bool(false),
             _ => return None,
@@ -1160,6 +1171,22 @@ impl Ev<'_> {
                     "exit" => {
                         exit_mmap(&mut c).map_err(&e)?;
                         Val::Int(0)
+                    }
+                    "mprotect" => {
+                        let (a, l, p) = (int(0)?, int(1)?, int(2)?);
+                        let prot = u32::try_from(p).ok().and_then(Prot::from_bits).ok_or((
+                            Some(args[2].pos()),
+                            format!(
+                                "{p:#x} is not a combination of PROT_READ, PROT_WRITE, PROT_EXEC"
+                            ),
+                        ))?;
+                        sys_mprotect(&mut c, a, l, prot).map_err(&e)?;
+                        Val::Int(0)
+                    }
+                    "mremap" => {
+                        let (a, l) = (int(0)?, int(1)?);
+                        let to = if vals.len() > 2 { Some(int(2)?) } else { None };
+                        Val::Int(sys_mremap(&mut c, a, l, to).map_err(&e)?)
                     }
                     "madvise_dontneed" => {
                         let (a, l) = (int(0)?, int(1)?);

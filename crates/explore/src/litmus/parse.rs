@@ -512,8 +512,10 @@ pub fn parse(text: &str) -> Result<Ast, (Pos, String)> {
                                 .ok_or((pp, format!("no CPU {}", part.as_str())))?;
                         }
                         Rule::cpu_as => {
-                            let n = part.into_inner().next().map(|n| n.as_str().to_string());
-                            body.context = n.map(|n| (n, pp));
+                            body.context = part
+                                .into_inner()
+                                .next()
+                                .map(|n| (n.as_str().to_string(), pos(&n)));
                         }
                         Rule::string => body.role = inner_str(part),
                         Rule::cpu_if => {
