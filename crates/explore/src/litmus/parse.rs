@@ -302,6 +302,12 @@ type Res<T> = Result<T, (Pos, String)>;
 
 impl Builder {
     fn expr(&self, p: Pair<'_, Rule>) -> Res<Expr> {
+        if p.clone().into_inner().count() > MAX_TERMS {
+            return Err((
+                pos(&p),
+                format!("an expression of more than {MAX_TERMS} operands and operators"),
+            ));
+        }
         let mut err = None;
         let e = self
             .pratt
@@ -424,9 +430,71 @@ fn inner_str(p: Pair<'_, Rule>) -> String {
         .unwrap_or_default()
 }
 
+/// How deep brackets may nest: the parser and the interpreter recurse once
+/// per level.
+pub const MAX_NESTING: usize = 32;
+
+/// How many operands and operators one expression may have (between
+/// brackets): the tree it makes is as deep.
+pub const MAX_TERMS: usize = 128;
+
+/// Refuses brackets nested deeper than [`MAX_NESTING`] (outside comments
+/// and strings), at the first bracket too deep.
+fn nesting(text: &str) -> Result<(), (Pos, String)> {
+    let (mut line, mut col, mut depth) = (1, 0, 0usize);
+    let mut chars = text.chars().peekable();
+    let (mut in_str, mut line_comment, mut block_comment) = (false, false, false);
+    while let Some(c) = chars.next() {
+        col += 1;
+        if c == '\n' {
+            (line, col) = (line + 1, 0);
+            line_comment = false;
+            in_str = false;
+            continue;
+        }
+        if line_comment {
+            continue;
+        }
+        if block_comment {
+            if c == '*' && chars.peek() == Some(&'/') {
+                chars.next();
+                col += 1;
+                block_comment = false;
+            }
+            continue;
+        }
+        if in_str {
+            in_str = c != '"';
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '/' if chars.peek() == Some(&'/') => line_comment = true,
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                col += 1;
+                block_comment = true;
+            }
+            '(' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err((
+                        Pos { line, col },
+                        format!("brackets nested deeper than {MAX_NESTING}"),
+                    ));
+                }
+            }
+            ')' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Parses a scenario file's text into its syntax tree; an error is the
 /// place and what was expected there.
 pub fn parse(text: &str) -> Result<Ast, (Pos, String)> {
+    nesting(text)?;
     let mut pairs = Grammar::parse(Rule::file, text).map_err(|e| syntax_error(text, e))?;
     let file = pairs
         .next()
@@ -553,6 +621,7 @@ pub fn parse(text: &str) -> Result<Ast, (Pos, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     #[test]
     fn a_small_file_parses() {
@@ -580,6 +649,53 @@ mod tests {
         assert!(matches!(**r, Expr::Bin(BinOp::Mul, ..)));
         assert!(ast.checks[0].exists);
         assert_eq!(ast.checks[0].text, "exists (1:r != 0xc0ffee)");
+    }
+
+    proptest::proptest! {
+        /// Arbitrary text, and text made of the grammar's own words, never
+        /// panics: it parses, or the error names a place inside the text.
+        #[test]
+        fn no_input_panics_and_every_error_has_a_place(
+            junk in proptest::collection::vec(proptest::prop_oneof![
+                proptest::string::string_regex(".{0,12}").unwrap(),
+                proptest::sample::select(vec![
+                    "scenario ", "x", ";", "setup", "{", "}", "(", ")", "cpu ", "0", "1:r", " as A",
+                    "\"r\"", "if", "else", "on", "repeat", "=", "==", "!", "+", "*", "<<", "|",
+                    "exists", "forall", "final", "defaults", "//c\n", "/*", "*/", "0x", ",",
+                    "load(", "mmap(f, 0, 2, MAP_SHARED)", "\n",
+                ]).prop_map(str::to_string),
+            ], 0..60),
+        ) {
+            let text: String = junk.concat();
+            if let Err((p, m)) = parse(&text) {
+                let lines = text.split('\n').count();
+                proptest::prop_assert!(p.line >= 1 && p.line <= lines, "{p} of {lines}: {m}");
+                proptest::prop_assert!(p.col >= 1, "{p}: {m}");
+                proptest::prop_assert!(!m.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn deep_nesting_and_long_expressions_are_refused_not_overflowed() {
+        let deep = format!(
+            "scenario x;\nsetup {{ a = {}1{}; }}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        let (p, m) = parse(&deep).unwrap_err();
+        assert_eq!(p.line, 2);
+        assert!(m.contains("nested deeper"), "{m}");
+        let long = format!(
+            "scenario x;\nsetup {{ a = 1{}; b = {}1; }}",
+            "+1".repeat(100_000),
+            "!".repeat(100_000)
+        );
+        let (_, m) = parse(&long).unwrap_err();
+        assert!(m.contains("more than"), "{m}");
+        let bangs = format!("scenario x;\nsetup {{ b = {}1; }}", "!".repeat(100_000));
+        let (_, m) = parse(&bangs).unwrap_err();
+        assert!(m.contains("more than"), "{m}");
     }
 
     #[test]
