@@ -1988,6 +1988,16 @@ int vipt_scenario_new(const char *name, const struct vipt_scenario_params *param
 int vipt_scenario_new_arch(const char *name, const struct vipt_scenario_params *params, const struct vipt_strategy *s, const struct vipt_arch *a, struct vipt_scenario **out);
 
 /*
+ A scenario file (`docs/scenarios.md`): `source` is the file's text when
+ it holds a newline or a `;` (every file does), else a path to read.
+ `params` NULL takes the file's defaults; `s` NULL the strategy the file
+ names (`strategy = X;`), `-EINVAL` if it names none. A file that does not
+ parse, or whose set-up cannot run, is `-EINVAL` with the message
+ `file:line:column: …` (`vipt_last_error`); nothing is made then.
+ */
+int vipt_scenario_load(const char *source, const struct vipt_scenario_params *params, const struct vipt_strategy *s, struct vipt_scenario **out);
+
+/*
  Frees a scenario handle.
  */
 int vipt_scenario_free(struct vipt_scenario *sc);

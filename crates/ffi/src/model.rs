@@ -9,7 +9,9 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::Arc;
 
+use vipt_explore::litmus::Litmus;
 use vipt_explore::scenario::{Colour, Kind, Params, Scenario};
+use vipt_explore::target::Target;
 use vipt_explore::{explore, run_one, timeline, Config, Mode, Replay, Report, Schedule};
 use vipt_mm::strategy::{by_name, STRATEGIES as MM_STRATEGIES};
 use vipt_mm::FlushStrategy;
@@ -234,7 +236,7 @@ struct ResultData {
 }
 
 static STRATEGIES: HandleTable<Arc<dyn FlushStrategy>> = HandleTable::new(HandleKind::Strategy);
-static SCENARIOS: HandleTable<Scenario> = HandleTable::new(HandleKind::Scenario);
+static SCENARIOS: HandleTable<Target> = HandleTable::new(HandleKind::Scenario);
 static RESULTS: HandleTable<ResultData> = HandleTable::new(HandleKind::Result);
 
 /// Every built-in strategy's name: `vipt_mm::strategy::STRATEGIES` and
@@ -474,7 +476,7 @@ pub extern "C" fn vipt_scenario_new(
         let strategy = strategy_of(s)?;
         need_out(out)?;
         let sc = Scenario::with_strategy(k, strategy, p).map_err(invalid)?;
-        write_out(out, "out", to_ptr(SCENARIOS.insert(sc)?))?;
+        write_out(out, "out", to_ptr(SCENARIOS.insert(Target::Builtin(sc))?))?;
         Ok(0)
     })
 }
@@ -504,13 +506,59 @@ pub extern "C" fn vipt_scenario_new_arch(
         let sc = Scenario::with_strategy(k, strategy, p)
             .and_then(|sc| sc.with_arch(arch))
             .map_err(invalid)?;
-        write_out(out, "out", to_ptr(SCENARIOS.insert(sc)?))?;
+        write_out(out, "out", to_ptr(SCENARIOS.insert(Target::Builtin(sc))?))?;
+        Ok(0)
+    })
+}
+
+/// A scenario file (`docs/scenarios.md`): `source` is the file's text when
+/// it holds a newline or a `;` (every file does), else a path to read.
+/// `params` NULL takes the file's defaults; `s` NULL the strategy the file
+/// names (`strategy = X;`), `-EINVAL` if it names none. A file that does not
+/// parse, or whose set-up cannot run, is `-EINVAL` with the message
+/// `file:line:column: …` (`vipt_last_error`); nothing is made then.
+#[no_mangle]
+pub extern "C" fn vipt_scenario_load(
+    source: *const c_char,
+    params: *const vipt_scenario_params,
+    s: *const vipt_strategy,
+    out: *mut *mut vipt_scenario,
+) -> c_int {
+    guard("vipt_scenario_load", || {
+        let src = read_str(source, "source")?;
+        let litmus = if src.contains('\n') || src.contains(';') {
+            Litmus::parse("<text>", src)
+        } else {
+            Litmus::load(std::path::Path::new(src))
+        }
+        .map_err(|e| invalid(e.to_string()))?;
+        let p = if params.is_null() {
+            litmus.defaults
+        } else {
+            params_in(&read_in(params, "params")?)?
+        };
+        let strategy = if s.is_null() {
+            let name = litmus.strategy.as_deref().ok_or_else(|| {
+                invalid(format!(
+                    "{}: the file names no strategy (`strategy = X;` in its defaults): pass one",
+                    litmus.file
+                ))
+            })?;
+            by_name(name).ok_or_else(|| invalid(format!("unknown strategy {name:?}")))?
+        } else {
+            strategy_of(s)?
+        };
+        need_out(out)?;
+        let sc = litmus
+            .bind_with(strategy, p, None)
+            .map_err(|e| invalid(e.to_string()))?;
+        write_out(out, "out", to_ptr(SCENARIOS.insert(Target::File(sc))?))?;
         Ok(0)
     })
 }
 
 /// The scenario behind a handle.
-pub(crate) fn scenario_of(sc: *const vipt_scenario) -> Result<Arc<Scenario>> {
+pub(crate) fn scenario_of(sc: *const vipt_scenario) -> Result<Arc<Target>> {
     SCENARIOS.get(from_ptr(sc))
 }
 

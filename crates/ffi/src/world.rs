@@ -251,6 +251,12 @@ pub extern "C" fn vipt_scenario_world(
     guard("vipt_scenario_world", || {
         let sc = crate::model::scenario_of(sc)?;
         need_out(out)?;
+        let vipt_explore::target::Target::Builtin(sc) = &*sc else {
+            return Err(Error::new(
+                errno::EINVAL,
+                "a scenario file runs only under the explorer (vipt_explore, vipt_replay)",
+            ));
+        };
         let n = sc.native().map_err(|e| Error::new(errno::EINVAL, e))?;
         // Each insert fails only when its table is out of handle numbers;
         // then the handles taken so far are given back.

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every program the Makefile builds, in its `PROGRAMS` order.
-const PROGRAMS: [&str; 13] = [
+const PROGRAMS: [&str; 14] = [
     "test_encoding",
     "test_translation",
     "test_atomic",
@@ -26,6 +26,7 @@ const PROGRAMS: [&str; 13] = [
     "test_native_tsan",
     "test_runaway",
     "test_limits",
+    "test_scenario_file",
 ];
 
 fn workspace() -> PathBuf {
@@ -188,6 +189,11 @@ fn c_tsan_reports_a_race_in_a_strategy() {
         err.contains("ThreadSanitizer: data race") && err.contains("racy_flush_dcache_page"),
         "{err}"
     );
+}
+
+#[test]
+fn c_test_scenario_file() {
+    run_program("test_scenario_file");
 }
 
 #[test]
