@@ -383,6 +383,11 @@ pub struct ReportArgs {
     /// Seed of the sampled runs.
     #[arg(long, value_name = "N", default_value_t = Budget::default().seed, value_parser = parse_number, allow_hyphen_values = true)]
     seed: u64,
+    /// Instead of the built-in questions: every scenario file (*.vipt) of
+    /// this directory on every kernel profile and strategy, as a verdict
+    /// matrix with the failing cells' replay commands.
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
 }
 
 fn bar(total: u64, msg: &str) -> ProgressBar {
@@ -965,14 +970,7 @@ pub fn run_check(a: CheckArgs) -> Result<Output, UsageError> {
             Verdict::Fail => {
                 failed = true;
                 let min = minimal(&sc, &r, 5_000, cfg.max_steps)?;
-                // The most frequent kind of failure, and how many others.
-                let mut kinds: Vec<_> = r.failure_kinds.iter().collect();
-                kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-                let what = match kinds.len() {
-                    0 => String::new(),
-                    1 => kinds[0].0.clone(),
-                    n => format!("{} (and {} other kinds)", kinds[0].0, n - 1),
-                };
+                let what = vipt_explore::litmus::report::main_failure(&r.failure_kinds);
                 let _ = writeln!(
                     s,
                     "FAIL        {head}: {} of {} executions ({}); {what}",
@@ -1158,6 +1156,9 @@ pub fn run_report(a: ReportArgs) -> Result<Output, UsageError> {
     if let Some(dir) = &a.out {
         probe_dir(dir)?;
     }
+    if let Some(dir) = &a.scenarios {
+        return file_report(dir, &a, &b);
+    }
     let pb = Mutex::new(None::<(String, ProgressBar)>);
     let progress = |what: &str, done: usize, total: usize| {
         if let Ok(mut g) = pb.lock() {
@@ -1201,6 +1202,31 @@ pub fn run_report(a: ReportArgs) -> Result<Output, UsageError> {
                     .push(format!("timeline of {} / {}: {e}", c.scenario, c.strategy)),
             }
         }
+    }
+    Ok(output)
+}
+
+/// `vipt report --scenarios DIR`.
+fn file_report(dir: &std::path::Path, a: &ReportArgs, b: &Budget) -> Result<Output, UsageError> {
+    use vipt_explore::litmus::report as files;
+    let paths = files::files_in(dir).map_err(|e| UsageError(e.to_string()))?;
+    let pb = bar(0, "scenario files");
+    let pbm = Mutex::new(pb.clone());
+    let progress = |done: usize, total: usize| {
+        if let Ok(p) = pbm.lock() {
+            p.set_length(total as u64);
+            p.set_position(done as u64);
+        }
+    };
+    let cells = files::run_files(&paths, b.bound, b.exhaustive, &progress)
+        .map_err(|e| UsageError(e.to_string()))?;
+    pb.finish_and_clear();
+    let text = files::text(&cells, b.bound, b.exhaustive);
+    let js = format!("{:#}\n", files::json(&cells, b.bound, b.exhaustive));
+    let mut output = Output::text(if a.json { js.clone() } else { text.clone() });
+    if let Some(out) = &a.out {
+        output.files.push((out.join("report.txt"), text));
+        output.files.push((out.join("report.json"), js));
     }
     Ok(output)
 }

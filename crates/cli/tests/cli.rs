@@ -1817,3 +1817,56 @@ fn scenario_file_errors_are_one_line_with_the_place() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn report_over_a_directory_of_scenario_files() {
+    let dir = std::env::temp_dir().join(format!("vipt-report-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["madvise", "mremap-colour"] {
+        std::fs::copy(scenario_file(name), dir.join(format!("{name}.vipt"))).unwrap();
+    }
+    std::fs::write(dir.join("notes.txt"), "not a scenario").unwrap();
+    let d = dir.to_str().unwrap();
+    let v = json(&["report", "--scenarios", d, "--bound", "1", "--json"]);
+    let cells = v["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2 * 4 * 5);
+    let verdict = |sc: &str, k: &str, st: &str| {
+        cells
+            .iter()
+            .find(|c| c["scenario"] == sc && c["kernel"] == k && c["strategy"] == st)
+            .map(|c| c["verdict"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(verdict("madvise", "6.10", "modern"), "pass");
+    assert_eq!(verdict("mremap-colour", "2.6.14", "patched-2005"), "fail");
+    assert_eq!(verdict("mremap-colour", "2.6.14", "tmpalias"), "pass");
+    // Each failing cell's replay command runs as printed and fails.
+    let c = cells.iter().find(|c| c["verdict"] == "fail").unwrap();
+    let cmd = c["replay"].as_str().unwrap();
+    let words: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+    let out = vipt(&words);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("verdict: fail"),
+        "{cmd}"
+    );
+    // The text: the matrix first, then the failing cells.
+    let out = vipt(&["report", "--scenarios", d, "--bound", "1"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("2 files × 4 kernels × 5 strategies = 40 cells"),
+        "{text}"
+    );
+    assert!(
+        text.find("| ").is_none() && text.contains("mremap-colour  "),
+        "{text}"
+    );
+    assert!(text.contains("## Failing cells"), "{text}");
+    // An empty directory is bad input.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert_usage_error(
+        &["report", "--scenarios", empty.to_str().unwrap()],
+        "no scenario files",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

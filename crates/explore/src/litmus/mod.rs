@@ -20,6 +20,7 @@
 //! compares every one).
 
 pub mod parse;
+pub mod report;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -401,6 +402,10 @@ impl Litmus {
             strategy,
             arch,
             running: Vec::new(),
+            names: (
+                params.kernel.to_string().into(),
+                params.colour.to_string().into(),
+            ),
         };
         sc.running = sc.conditions().map_err(|(p, m)| err(p, m))?;
         // The set-up once, to refuse a file that cannot run; and the bodies'
@@ -410,7 +415,7 @@ impl Litmus {
         for b in &st.bodies {
             let body = &self.ast.bodies[*b];
             if let Some((name, at)) = &body.context {
-                let Some(Val::Ctx(i)) = st.globals.get(name) else {
+                let Some(Val::Ctx(i)) = st.globals.get(name.as_str()) else {
                     return Err(err(
                         Some(*at),
                         format!("`{name}` is not a process or thread made in setup"),
@@ -568,13 +573,13 @@ fn walk(stmts: &[Stmt], names: &mut Vec<String>) -> Result<(), (Pos, String)> {
         match s {
             Stmt::Let(n, e, _) => {
                 expr_names(e, names, None)?;
-                if PARAMS.contains(&n.as_str()) || CONSTANTS.contains(&n.as_str()) {
+                if PARAMS.contains(&&**n) || CONSTANTS.contains(&&**n) {
                     return Err((
                         s_pos(s),
                         format!("`{n}` is a parameter or constant, not a variable"),
                     ));
                 }
-                names.push(n.clone());
+                names.push(n.to_string());
             }
             Stmt::Expr(e) => expr_names(e, names, None)?,
             Stmt::On(n, b, at) => {
@@ -683,7 +688,7 @@ fn args_count(lo: usize, hi: usize) -> String {
 enum Val {
     Int(u64),
     Bool(bool),
-    Str(Rc<str>),
+    Str(Arc<str>),
     File(Arc<AddressSpace>),
     /// A process or thread: an index into the execution's contexts.
     Ctx(usize),
@@ -727,6 +732,8 @@ pub struct FileScenario {
     arch: Option<Arc<dyn Arch>>,
     /// The file's bodies whose `if` holds with these parameters.
     running: Vec<usize>,
+    /// The `kernel` and `colour` parameters as the file reads them.
+    names: (Arc<str>, Arc<str>),
 }
 
 impl fmt::Debug for FileScenario {
@@ -742,7 +749,7 @@ impl fmt::Debug for FileScenario {
 /// One execution's state of a file scenario.
 pub struct State {
     w: Arc<World>,
-    globals: BTreeMap<String, Val>,
+    globals: BTreeMap<Arc<str>, Val>,
     /// The processes and threads (and forked children) made so far.
     ctxs: RefCell<Vec<Rc<RefCell<Cpu>>>>,
     /// The bodies that exist (their `if` held), by index into the file's.
@@ -763,7 +770,7 @@ impl State {
 type Res<T> = Result<T, (Option<Pos>, String)>;
 
 /// Each running body's variables (its registers), by body.
-type Regs = RefCell<Vec<BTreeMap<String, Val>>>;
+type Regs = RefCell<Vec<BTreeMap<Arc<str>, Val>>>;
 
 /// Where statements run: a process or thread, or a kernel thread.
 #[derive(Clone, Copy)]
@@ -776,7 +783,10 @@ struct Ev<'a> {
     sc: &'a FileScenario,
     w: &'a Arc<World>,
     ctxs: &'a RefCell<Vec<Rc<RefCell<Cpu>>>>,
-    env: &'a mut BTreeMap<String, Val>,
+    env: &'a mut BTreeMap<Arc<str>, Val>,
+    /// The set-up's variables, under `env` (a body's and `final`'s own
+    /// assignments shadow them).
+    outer: Option<&'a BTreeMap<Arc<str>, Val>>,
     on: On,
     /// A body's index among the running ones: its assignments are its
     /// registers.
@@ -788,13 +798,20 @@ fn mm_err(at: Pos) -> impl Fn(MmError) -> (Option<Pos>, String) {
 }
 
 impl Ev<'_> {
+    /// A variable: this block's, else the set-up's.
+    fn lookup(&self, n: &str) -> Option<&Val> {
+        self.env
+            .get(n)
+            .or_else(|| self.outer.and_then(|o| o.get(n)))
+    }
+
     fn param(&self, n: &str) -> Option<Val> {
         let p = &self.sc.params;
         Some(match n {
-            "kernel" => Val::Str(p.kernel.to_string().into()),
+            "kernel" => Val::Str(self.sc.names.0.clone()),
             "vmas" => Val::Int(p.vmas as u64),
             "lines" => Val::Int(p.lines),
-            "colour" => Val::Str(p.colour.to_string().into()),
+            "colour" => Val::Str(self.sc.names.1.clone()),
             "page_flush" => Val::Bool(p.page_flush),
             "move_in" => Val::Bool(p.move_in),
             "move_ins" => Val::Int(u64::from(p.move_ins)),
@@ -835,7 +852,7 @@ impl Ev<'_> {
                 self.eval(e)?;
             }
             Stmt::On(n, b, at) => {
-                let ctx = match self.env.get(n) {
+                let ctx = match self.lookup(n) {
                     Some(Val::Ctx(i)) => *i,
                     Some(v) => {
                         return Err((
@@ -895,12 +912,14 @@ impl Ev<'_> {
         Ok(match e {
             Expr::Int(n, _) => Val::Int(*n),
             Expr::Str(s, _) => Val::Str(s.as_str().into()),
-            Expr::Var(n, at) => match self.env.get(n) {
+            Expr::Var(n, at) => match self.lookup(n) {
                 Some(v) => v.clone(),
-                None => self.param(n).ok_or((
-                    Some(*at),
-                    format!("`{n}` is not assigned in this execution"),
-                ))?,
+                None => self.param(n).ok_or_else(|| {
+                    (
+                        Some(*at),
+                        format!("`{n}` is not assigned in this execution"),
+                    )
+                })?,
             },
             Expr::Reg(c, r, at) => {
                 return Err((
@@ -997,7 +1016,7 @@ impl Ev<'_> {
 
     fn call(&mut self, name: &str, args: &[Expr], at: Pos) -> Res<Val> {
         let (needs, _, _) =
-            signature(name).ok_or((Some(at), format!("unknown operation `{name}`")))?;
+            signature(name).ok_or_else(|| (Some(at), format!("unknown operation `{name}`")))?;
         let vals = args.iter().map(|a| self.eval(a)).collect::<Res<Vec<_>>>()?;
         let arg = |i: usize| -> (Pos, &Val) { (args[i].pos(), &vals[i]) };
         let int = |i: usize| -> Res<u64> {
@@ -1090,7 +1109,7 @@ impl Ev<'_> {
                             .borrow()
                             .mm()
                             .cloned()
-                            .ok_or((Some(at), "that process has no mm".to_string()))?;
+                            .ok_or_else(|| (Some(at), "that process has no mm".to_string()))?;
                         Val::Int(access_process_vm(&mut k, &mm, a, v).map_err(&e)?)
                     }
                     _ => Val::Int(
@@ -1115,7 +1134,7 @@ impl Ev<'_> {
                 })?;
                 let space = |c: &Cpu| -> Res<vipt_cache::SpaceId> {
                     Ok(c.mm()
-                        .ok_or((Some(at), "the thread has no mm".to_string()))?
+                        .ok_or_else(|| (Some(at), "the thread has no mm".to_string()))?
                         .context)
                 };
                 let step = PAGE_SIZE / lines;
@@ -1138,7 +1157,7 @@ impl Ev<'_> {
                                 None,
                             )
                         };
-                        let bits = u32::try_from(flags).ok().and_then(MapFlags::from_bits).ok_or((
+                        let bits = u32::try_from(flags).ok().and_then(MapFlags::from_bits).ok_or_else(|| (
                             Some(args[if name == "mmap" { 3 } else { 1 }].pos()),
                             format!("{flags:#x} is not a combination of MAP_SHARED, MAP_PRIVATE, MAP_FIXED"),
                         ))?;
@@ -1149,7 +1168,7 @@ impl Ev<'_> {
                         };
                         let len = pages
                             .checked_mul(PAGE_SIZE)
-                            .ok_or((Some(at), "too many pages".to_string()))?;
+                            .ok_or_else(|| (Some(at), "too many pages".to_string()))?;
                         let rw = Prot::PROT_READ.union(Prot::PROT_WRITE);
                         Val::Int(
                             do_mmap(&mut c, f.as_ref(), addr.unwrap_or(0), len, rw, bits, pgoff)
@@ -1174,12 +1193,18 @@ impl Ev<'_> {
                     }
                     "mprotect" => {
                         let (a, l, p) = (int(0)?, int(1)?, int(2)?);
-                        let prot = u32::try_from(p).ok().and_then(Prot::from_bits).ok_or((
-                            Some(args[2].pos()),
-                            format!(
+                        let prot =
+                            u32::try_from(p)
+                                .ok()
+                                .and_then(Prot::from_bits)
+                                .ok_or_else(|| {
+                                    (
+                                        Some(args[2].pos()),
+                                        format!(
                                 "{p:#x} is not a combination of PROT_READ, PROT_WRITE, PROT_EXEC"
                             ),
-                        ))?;
+                                    )
+                                })?;
                         sys_mprotect(&mut c, a, l, prot).map_err(&e)?;
                         Val::Int(0)
                     }
@@ -1259,7 +1284,7 @@ impl Ev<'_> {
                     .borrow()
                     .mm()
                     .cloned()
-                    .ok_or((Some(at), "that process has no mm".to_string()))?;
+                    .ok_or_else(|| (Some(at), "that process has no mm".to_string()))?;
                 let cpu = usize::try_from(int(1)?).unwrap_or(usize::MAX);
                 let mut c = Cpu::new(&w, cpu).map_err(&e)?;
                 c.use_mm(Some(mm));
@@ -1267,10 +1292,9 @@ impl Ev<'_> {
             }
             "page" => {
                 let (f, i) = (file(0)?, int(1)?);
-                Val::Int(
-                    f.cached_pfn(i)
-                        .ok_or((Some(at), format!("page {i} of file {} is not cached", f.id)))?,
-                )
+                Val::Int(f.cached_pfn(i).ok_or_else(|| {
+                    (Some(at), format!("page {i} of file {} is not cached", f.id))
+                })?)
             }
             "cached_pfn" => Val::Int(file(0)?.cached_pfn(int(1)?).unwrap_or(u64::MAX)),
             "page_count" => Val::Int(w.page(int(0)?).map_err(&e)?.count() as u64),
@@ -1280,12 +1304,12 @@ impl Ev<'_> {
                 let c = c.borrow();
                 let mm = c
                     .mm()
-                    .ok_or((Some(at), "that process has no mm".to_string()))?;
+                    .ok_or_else(|| (Some(at), "that process has no mm".to_string()))?;
                 let pte = mm
                     .pgd
                     .pte_offset(a)
                     .map_err(&e)?
-                    .ok_or((Some(at), format!("no pte table for {a:#x}")))?
+                    .ok_or_else(|| (Some(at), format!("no pte table for {a:#x}")))?
                     .1
                     .load();
                 Val::Int(vipt_pte::pte_pfn(pte))
@@ -1296,10 +1320,10 @@ impl Ev<'_> {
                 let c = c.borrow();
                 let mm = c
                     .mm()
-                    .ok_or((Some(at), "that process has no mm".to_string()))?;
+                    .ok_or_else(|| (Some(at), "that process has no mm".to_string()))?;
                 Val::Vma(
                     mm.find_vma(a)
-                        .ok_or((Some(at), format!("no vma covers {a:#x}")))?,
+                        .ok_or_else(|| (Some(at), format!("no vma covers {a:#x}")))?,
                 )
             }
             _ => {
@@ -1333,6 +1357,7 @@ impl FileScenario {
             w: &w,
             ctxs: &ctxs,
             env: &mut env,
+            outer: None,
             on: On::Kernel(0),
             regs: None,
         };
@@ -1389,6 +1414,7 @@ impl FileScenario {
             w: &w,
             ctxs: &ctxs,
             env: &mut globals,
+            outer: None,
             on: On::Kernel(0),
             regs: None,
         };
@@ -1443,9 +1469,9 @@ impl Program for FileScenario {
             return;
         };
         let body = &self.litmus.ast.bodies[b];
-        let mut env = st.globals.clone();
+        let mut env = BTreeMap::new();
         let on = match &body.context {
-            Some((n, _)) => match st.globals.get(n) {
+            Some((n, _)) => match st.globals.get(n.as_str()) {
                 Some(Val::Ctx(i)) => On::Ctx(*i),
                 _ => On::Kernel(body.cpu),
             },
@@ -1456,6 +1482,7 @@ impl Program for FileScenario {
             w: &st.w,
             ctxs: &st.ctxs,
             env: &mut env,
+            outer: Some(&st.globals),
             on,
             regs: Some((&st.regs, cpu)),
         };
@@ -1482,13 +1509,14 @@ impl Program for FileScenario {
         let mut failures = Vec::new();
         let finished = run.ending == Ending::Finished;
         let run_end = w.read_hw(|m| m.step());
-        let mut fin = st.globals.clone();
+        let mut fin = BTreeMap::new();
         let after: Result<(), String> = if finished {
             let mut ev = Ev {
                 sc: self,
                 w,
                 ctxs: &st.ctxs,
                 env: &mut fin,
+                outer: Some(&st.globals),
                 on: On::Kernel(0),
                 regs: None,
             };
@@ -1555,10 +1583,7 @@ impl Program for FileScenario {
             Ok(()) => {
                 let vars: Vec<String> = fin
                     .iter()
-                    .filter(|(k, v)| {
-                        !st.globals.contains_key(*k)
-                            && matches!(v, Val::Int(_) | Val::Bool(_) | Val::Str(_))
-                    })
+                    .filter(|(_, v)| matches!(v, Val::Int(_) | Val::Bool(_) | Val::Str(_)))
                     .map(|(k, v)| format!("{k}={}", v.show()))
                     .collect();
                 format!(
@@ -1604,7 +1629,7 @@ impl FileScenario {
         &self,
         c: &Check,
         st: &State,
-        fin: &BTreeMap<String, Val>,
+        fin: &BTreeMap<Arc<str>, Val>,
     ) -> Res<(bool, Vec<String>)> {
         let mut env = fin.clone();
         let mut shown = Vec::new();
@@ -1615,6 +1640,7 @@ impl FileScenario {
             w: &st.w,
             ctxs: &ctxs,
             env: &mut env,
+            outer: Some(&st.globals),
             on: On::Kernel(0),
             regs: None,
         };
@@ -1626,7 +1652,7 @@ impl FileScenario {
         &self,
         e: &Expr,
         st: &State,
-        env: &mut BTreeMap<String, Val>,
+        env: &mut BTreeMap<Arc<str>, Val>,
         shown: &mut Vec<String>,
     ) -> Res<Expr> {
         Ok(match e {
@@ -1635,21 +1661,28 @@ impl FileScenario {
                     .bodies
                     .iter()
                     .position(|&b| self.litmus.ast.bodies[b].cpu == *cpu)
-                    .ok_or((
-                        Some(*at),
-                        format!("no body runs on CPU {cpu} with these parameters"),
-                    ))?;
-                let v = st.regs.borrow()[slot].get(r).cloned().ok_or((
-                    Some(*at),
-                    format!("{cpu}:{r} was not assigned in this execution"),
-                ))?;
+                    .ok_or_else(|| {
+                        (
+                            Some(*at),
+                            format!("no body runs on CPU {cpu} with these parameters"),
+                        )
+                    })?;
+                let v = st.regs.borrow()[slot]
+                    .get(r.as_str())
+                    .cloned()
+                    .ok_or_else(|| {
+                        (
+                            Some(*at),
+                            format!("{cpu}:{r} was not assigned in this execution"),
+                        )
+                    })?;
                 let name = format!("{cpu}:{r}");
                 shown.push(format!("{name}={}", v.show()));
-                env.insert(name.clone(), v);
+                env.insert(name.as_str().into(), v);
                 Expr::Var(name, *at)
             }
             Expr::Var(n, at) => {
-                if let Some(v) = env.get(n) {
+                if let Some(v) = env.get(n.as_str()).or_else(|| st.globals.get(n.as_str())) {
                     shown.push(format!("{n}={}", v.show()));
                 }
                 Expr::Var(n.clone(), *at)

@@ -108,7 +108,7 @@ impl Expr {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
     /// `name = expr;`
-    Let(String, Expr, Pos),
+    Let(std::sync::Arc<str>, Expr, Pos),
     /// `expr;`
     Expr(Expr),
     /// `on CONTEXT { … }`: the statements run on that process, thread or
@@ -389,7 +389,7 @@ impl Builder {
         let mut next = || i.next().ok_or((at, "incomplete statement".to_string()));
         Ok(match rule {
             Rule::let_stmt => {
-                let name = next()?.as_str().to_string();
+                let name: std::sync::Arc<str> = next()?.as_str().into();
                 Stmt::Let(name, self.expr(next()?)?, at)
             }
             Rule::expr_stmt => Stmt::Expr(self.expr(next()?)?),
