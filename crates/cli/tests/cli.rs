@@ -730,15 +730,15 @@ fn report_text_survives_files_that_cannot_be_written() {
 fn missing_arguments_are_named() {
     assert_usage_error(
         &["explore"],
-        "vipt explore: missing required argument(s): --scenario <S>, --strategy <X>",
+        "vipt explore: name a scenario: --scenario S (a built-in) or a scenario file",
     );
     assert_usage_error(
         &["explore", "--scenario", "cow"],
-        "missing required argument(s): --strategy <X>",
+        "name a strategy: --strategy X, one of legacy-2005, patched-2005",
     );
     assert_usage_error(
         &["replay", "--scenario", "cow", "--strategy", "modern"],
-        "missing required argument(s): <SCHEDULE>",
+        "missing required argument(s): <[FILE] SCHEDULE>",
     );
     assert_usage_error(&["pte", "decode"], "missing required argument(s): <VALUE>");
     assert_usage_error(&["pte"], "missing subcommand; one of decode, coincide");
