@@ -189,6 +189,9 @@ fn the_file_only_scenarios_give_their_verdicts() {
         ("same-line", "patched-2005", Kernel::V3x, Verdict::Pass),
         ("same-line", "modern", Kernel::V6_10, Verdict::Pass),
         ("mprotect", "patched-2005", Kernel::V2_6_14, Verdict::Pass),
+        // fork's dup_mmap against write(), then the child's COW copy.
+        ("fork-cow", "patched-2005", Kernel::V2_6_14, Verdict::Pass),
+        ("fork-cow", "modern", Kernel::V6_10, Verdict::Pass),
         ("mprotect", "modern", Kernel::V6_10, Verdict::Pass),
         // An mremap to another colour: the 2005 strategies flush one
         // mapping and stop ("all user shared mappings should be
@@ -226,5 +229,32 @@ fn the_file_only_scenarios_give_their_verdicts() {
             "{name} / {strategy} / {kernel}: {:?}",
             r.failure_kinds
         );
+    }
+}
+
+#[test]
+fn a_file_sets_the_caches_ways_size_and_tlb_entries() {
+    use vipt_explore::Program as _;
+    let text = Litmus::builtin("reclaim").unwrap().text.replace(
+        "\nsetup {",
+        "\ndefaults { ways = 4; cache_lines = 64; tlb_entries = 3; }\nsetup {",
+    );
+    let l = Litmus::parse("hw.vipt", &text).unwrap();
+    let sc = l.bind("patched-2005", l.defaults).unwrap();
+    let st = sc.setup().unwrap();
+    let hw = st.world().config.hw;
+    assert_eq!((hw.geometry.ways, hw.tlb_entries), (4, 3));
+    assert_eq!(hw.geometry.size, 64 * hw.geometry.line_size);
+    // Out of range, or a geometry that does not hold: refused with the place.
+    for (bad, want) in [
+        ("ways = 0;", "must be non-zero"),
+        ("tlb_entries = 0;", "tlb_entries must be 1 to 4096"),
+        ("cache_lines = 3;", "bad cache geometry"),
+        ("ways = lots;", "ways must be a number"),
+    ] {
+        let t = format!("scenario x;\ndefaults {{ {bad} }}\n");
+        let e = Litmus::parse("bad.vipt", &t).unwrap_err();
+        assert_eq!(e.pos.map(|p| p.line), Some(2), "{e}");
+        assert!(e.msg.contains(want), "{bad}: {e}");
     }
 }

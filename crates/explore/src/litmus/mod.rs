@@ -101,6 +101,44 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Hardware a file may set in `defaults` beyond [`Params`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hardware {
+    /// `ways`: the data cache's associativity (2 by default).
+    pub ways: Option<u32>,
+    /// `cache_lines`: the data cache's size in lines (16 by default).
+    pub cache_lines: Option<u64>,
+    /// `tlb_entries`: entries per CPU TLB (8 by default).
+    pub tlb_entries: Option<usize>,
+}
+
+impl Hardware {
+    /// The settings' names.
+    pub const NAMES: [&'static str; 3] = ["ways", "cache_lines", "tlb_entries"];
+
+    /// Applies these settings to a world's hardware.
+    fn apply(&self, hw: &mut vipt_cache::HwConfig) -> Result<(), String> {
+        let g = &mut hw.geometry;
+        if let Some(w) = self.ways {
+            g.ways = w;
+        }
+        if let Some(n) = self.cache_lines {
+            g.size = n
+                .checked_mul(g.line_size)
+                .ok_or_else(|| format!("cache_lines {n} overflows"))?;
+        }
+        g.shape().map_err(|e| e.to_string())?;
+        hw.icache = hw.geometry;
+        if let Some(t) = self.tlb_entries {
+            if !(1..=4096).contains(&t) {
+                return Err(format!("tlb_entries must be 1 to 4096, not {t}"));
+            }
+            hw.tlb_entries = t;
+        }
+        Ok(())
+    }
+}
+
 /// A scenario file's error: where (file, line, column) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LitmusError {
@@ -290,6 +328,9 @@ pub struct Litmus {
     pub defaults: Params,
     /// The strategy the file names (`strategy = X;` in `defaults`), if any.
     pub strategy: Option<String>,
+    /// The hardware the file sets beyond [`Params`]: data-cache ways, its
+    /// size in lines, entries per TLB (`None`: the exploration machine's).
+    pub hw: Hardware,
     /// The text (kept so a replay command can name a built-in).
     pub text: String,
 }
@@ -304,8 +345,25 @@ impl Litmus {
         };
         let ast = parse::parse(text).map_err(|(p, m)| err(Some(p), m))?;
         let mut strategy = None;
+        let mut hw = Hardware::default();
         let mut settings = Vec::new();
         for (k, v, at) in &ast.defaults {
+            if Hardware::NAMES.contains(&k.as_str()) {
+                let n = parse::number(v)
+                    .ok_or_else(|| err(Some(*at), format!("{k} must be a number, not {v:?}")))?;
+                let bad = || err(Some(*at), format!("{k} {n} is out of range"));
+                match k.as_str() {
+                    "ways" => hw.ways = Some(u32::try_from(n).map_err(|_| bad())?),
+                    "cache_lines" => hw.cache_lines = Some(n),
+                    _ => hw.tlb_entries = Some(usize::try_from(n).map_err(|_| bad())?),
+                }
+                // Checked against the geometry of the file's own lines.
+                let mut probe = scenario::world_config(&Params::default())
+                    .map_err(|m| err(Some(*at), m))?
+                    .hw;
+                hw.apply(&mut probe).map_err(|m| err(Some(*at), m))?;
+                continue;
+            }
             if k == "strategy" {
                 if by_name(v).is_none() {
                     return Err(err(
@@ -329,6 +387,7 @@ impl Litmus {
             file: file.to_string(),
             defaults,
             strategy,
+            hw,
             text: text.to_string(),
         })
     }
@@ -481,7 +540,13 @@ fn apply_settings(
                     format!(
                         "unknown {} {k:?}; one of {}",
                         if file { "setting" } else { "parameter" },
-                        PARAMS.join(", ")
+                        PARAMS
+                            .iter()
+                            .chain(&Hardware::NAMES)
+                            .chain(&["strategy"])
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ))
             }
@@ -1401,7 +1466,8 @@ impl FileScenario {
     }
 
     fn build(&self) -> Result<State, (Option<Pos>, String)> {
-        let cfg = scenario::world_config(&self.params).map_err(|m| (None, m))?;
+        let mut cfg = scenario::world_config(&self.params).map_err(|m| (None, m))?;
+        self.litmus.hw.apply(&mut cfg.hw).map_err(|m| (None, m))?;
         let w = World::with(cfg, self.strategy.clone(), Arc::new(ExploreSched))
             .map_err(|e| (None, e.to_string()))?;
         if let Some(a) = &self.arch {
