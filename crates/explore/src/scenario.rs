@@ -3,29 +3,33 @@
 //! that change the pte `flush_dcache_page` relies on, and a user CPU reading
 //! the page through its own alias before, during and after.
 //!
+//! Each is a scenario file, `scenarios/NAME.vipt`, embedded in the binary
+//! and run by the file interpreter ([`crate::litmus`]); this module names
+//! them ([`Kind`]), gives their parameters ([`Params`]) and the shared
+//! parts of every scenario's world and check. The files replaced Rust
+//! bodies that explored exactly the same schedules:
+//! `tests/golden/builtins.txt` holds what those explored, and
+//! `tests/litmus.rs` checks the files against it.
+//!
 //! Every execution builds a fresh small world (set-up runs straight
-//! through, outside the explorer's control), then explores the three
-//! bodies. Roles: CPU 0 (`a` in schedules) writes, CPU 1 (`b`) races, CPU 2
+//! through, outside the explorer's control), then explores the bodies.
+//! Roles: CPU 0 (`a` in schedules) writes, CPU 1 (`b`) races, CPU 2
 //! (`c`) is the user. The page is file page 1; process A (the racer's
 //! victim) maps it first in `i_mmap`, so every strategy tries A's address
 //! first; B is the user's mapping.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
 use vipt_cache::{Geometry, HwConfig};
-use vipt_mm::filemap::sys_write;
-use vipt_mm::mmap::{do_mmap, do_munmap, do_truncate, fork, zap_page_range};
-use vipt_mm::rmap::{shrink_page, try_to_unmap_one, Reclaim};
 use vipt_mm::strategy::by_name;
 use vipt_mm::{
-    AddressSpace, Arch, Colouring, Cpu, FlushStrategy, Kernel, LockClass, MapFlags, OpKind, Prot,
-    World, WorldConfig,
+    AddressSpace, Arch, Colouring, Cpu, FlushStrategy, Kernel, LockClass, OpKind, World,
+    WorldConfig,
 };
-use vipt_pte::PAGE_SIZE;
 
-use crate::engine::{ExploreSched, Run};
+use crate::engine::Run;
+use crate::litmus::{FileScenario, Litmus};
 use crate::search::{Outcome, Program};
 
 /// How B's mapping is placed relative to A's.
@@ -306,24 +310,10 @@ impl Kind {
         }
     }
 
-    /// Whether B maps the file only after everything (so `flush_dcache_page`
-    /// finds no mapping of B during the race).
-    fn b_maps_after(self) -> bool {
-        matches!(
-            self,
-            Kind::UnmapWindow | Kind::UnmapReuse | Kind::ReclaimReuse
-        )
-    }
-
     /// Whether CPU 0 runs `write()` (minifail and fork-writer have no
     /// writer: their question is the COW copy alone).
     fn has_writer(self) -> bool {
         !matches!(self, Kind::Minifail | Kind::ForkWriter)
-    }
-
-    /// Whether the frame is reused by another file's page after everything.
-    fn reuses_frame(self) -> bool {
-        matches!(self, Kind::UnmapReuse | Kind::ReclaimReuse)
     }
 
     /// Parses a name.
@@ -366,7 +356,6 @@ pub const SIBLING_VALUE: u64 = 0x5151;
 pub const VALUE: u64 = 0x00c0_ffee;
 /// The file page the scenarios write.
 pub const TARGET: u64 = 1;
-const RW: Prot = Prot::PROT_READ.union(Prot::PROT_WRITE);
 
 /// A scenario bound to a strategy: a [`Program`] for the explorer.
 #[derive(Clone)]
@@ -380,6 +369,9 @@ pub struct Scenario {
     strategy: Arc<dyn FlushStrategy>,
     /// Arch hooks replacing the profile's built-in ones (a patch).
     arch: Option<Arc<dyn Arch>>,
+    /// The scenario's file (`scenarios/NAME.vipt`, embedded), bound to the
+    /// strategy, parameters and arch hooks: what runs.
+    file: FileScenario,
 }
 
 impl fmt::Debug for Scenario {
@@ -407,12 +399,16 @@ impl Scenario {
         params: Params,
     ) -> Result<Scenario, String> {
         check_params(&params)?;
+        let file = builtin_file(kind)?
+            .bind_with(strategy.clone(), params, None)
+            .map_err(|e| e.to_string())?;
         Ok(Scenario {
             kind,
             params,
             strategy_name: strategy.name().to_string(),
             strategy,
             arch: None,
+            file,
         })
     }
 
@@ -428,6 +424,9 @@ impl Scenario {
                 self.params.kernel
             ));
         }
+        self.file = builtin_file(self.kind)?
+            .bind_with(self.strategy.clone(), self.params, Some(arch.clone()))
+            .map_err(|e| e.to_string())?;
         self.arch = Some(arch);
         Ok(self)
     }
@@ -463,10 +462,6 @@ impl Scenario {
         self.arch
             .as_ref()
             .map_or_else(|| self.params.kernel.to_string(), |a| a.name().to_string())
-    }
-
-    fn config(&self) -> Result<WorldConfig, String> {
-        world_config(&self.params)
     }
 }
 
@@ -518,26 +513,8 @@ pub fn world_config(params: &Params) -> Result<WorldConfig, String> {
     })
 }
 
-/// One execution's state: what set-up made (the world, the three CPUs, the
-/// addresses), the errors the CPUs' paths returned, and the cost counters
-/// after set-up.
-pub struct State {
-    built: Built,
-    errors: RefCell<Vec<String>>,
-    base: Vec<(&'static str, u64)>,
-}
-
-impl State {
-    /// The world.
-    pub fn world(&self) -> &Arc<World> {
-        &self.built.w
-    }
-
-    /// B's address of the page.
-    pub fn vb(&self) -> u64 {
-        self.built.vb
-    }
-}
+/// One execution's state: the file scenario's ([`crate::litmus::State`]).
+pub use crate::litmus::State;
 
 /// The cost counters of a world: the mm statistics and the machine's.
 pub fn cost_counters(w: &World) -> Vec<(&'static str, u64)> {
@@ -555,69 +532,19 @@ pub fn cost_counters(w: &World) -> Vec<(&'static str, u64)> {
     v
 }
 
-/// Reads the first word of every line of the page at `va`.
-fn read_page(c: &mut Cpu, va: u64, lines: u64) -> Result<Vec<u64>, String> {
-    let step = PAGE_SIZE / lines;
-    (0..lines)
-        .map(|i| c.user_load(va + i * step, 8).map_err(|e| e.to_string()))
-        .collect()
-}
-
-fn process(w: &Arc<World>, cpu: usize) -> Result<Cpu, String> {
-    let mut c = Cpu::new(w, cpu).map_err(|e| e.to_string())?;
-    c.use_mm(Some(w.new_mm()));
-    Ok(c)
-}
-
-fn mmap(
-    c: &mut Cpu,
-    f: &Arc<AddressSpace>,
-    addr: Option<u64>,
-    pages: u64,
-    flags: MapFlags,
-    pgoff: u64,
-) -> Result<u64, String> {
-    let flags = if addr.is_some() {
-        flags | MapFlags::MAP_FIXED
-    } else {
-        flags
-    };
-    do_mmap(
-        c,
-        Some(f),
-        addr.unwrap_or(0),
-        pages * PAGE_SIZE,
-        RW,
-        flags,
-        pgoff,
-    )
-    .map_err(|e| e.to_string())
-}
-
-/// Runs `f` and files its error, if any, for the check.
-fn noting(errors: &RefCell<Vec<String>>, who: &str, r: Result<(), String>) {
-    if let Err(e) = r {
-        errors.borrow_mut().push(format!("{who}: {e}"));
-    }
-}
-
-/// What a scenario's set-up made: its world, the file, the writer's CPU
-/// (a kernel thread), A's and B's CPUs (each in its process), and the
-/// addresses and objects the CPUs use.
-struct Built {
-    w: Arc<World>,
-    f: Arc<AddressSpace>,
-    k: RefCell<Cpu>,
-    a: RefCell<Cpu>,
-    b: RefCell<Cpu>,
-    va: u64,
-    va_t: u64,
-    vb: u64,
-    pfn: u64,
-    vma_a: Arc<vipt_mm::Vma>,
-    amm: Arc<vipt_mm::MmStruct>,
-    /// A's sibling thread (CPU 3, A's mm), if the scenario has one.
-    sib: Option<RefCell<Cpu>>,
+/// The built-in scenarios' files, parsed once.
+fn builtin_file(kind: Kind) -> Result<&'static Litmus, String> {
+    static FILES: std::sync::OnceLock<Result<Vec<Litmus>, String>> = std::sync::OnceLock::new();
+    let files = FILES.get_or_init(|| {
+        Kind::every()
+            .map(|k| Litmus::builtin(k.name()).map_err(|e| e.to_string()))
+            .collect()
+    });
+    let files = files.as_ref().map_err(Clone::clone)?;
+    Kind::every()
+        .position(|k| k == kind)
+        .and_then(|i| files.get(i))
+        .ok_or_else(|| format!("no file for scenario {}", kind.name()))
 }
 
 /// A scenario's world set up for native use: real threads run its roles
@@ -642,129 +569,9 @@ pub struct NativeScenario {
 }
 
 impl Scenario {
-    /// Builds the scenario's world with `sched` and runs its set-up: the
-    /// processes, their mappings and faults (and, per scenario, A's dirty
-    /// store or the COW copy swapped out).
-    fn build(&self, sched: Arc<dyn vipt_mm::Sched>) -> Result<Built, String> {
-        let w =
-            World::with(self.config()?, self.strategy.clone(), sched).map_err(|e| e.to_string())?;
-        let e = |e: vipt_mm::MmError| e.to_string();
-        if let Some(a) = &self.arch {
-            w.set_arch(a.clone()).map_err(e)?;
-        }
-        let lines = self.params.lines;
-        let f = w.new_file(2);
-        let shared = MapFlags::MAP_SHARED;
-        // A: the racer's process, first in i_mmap.
-        let mut a = process(&w, 1)?;
-        let a_flags = if matches!(
-            self.kind,
-            Kind::Cow | Kind::SwapPte | Kind::Minifail | Kind::ForkWriter
-        ) {
-            MapFlags::MAP_PRIVATE
-        } else {
-            shared
-        };
-        let va = mmap(&mut a, &f, None, 2, a_flags, 0)?;
-        let va_t = va + TARGET * PAGE_SIZE;
-        read_page(&mut a, va_t, lines)?;
-        if self.kind == Kind::PteLock {
-            // A dirtied the page through its pte: try_to_unmap_one will call
-            // set_page_dirty (tree_lock) with the pte lock held.
-            a.user_store(va_t + 8, 8, 0xd1).map_err(|e| e.to_string())?;
-            // Write the store back, so only the pte stays dirty, not a line
-            // that would later land on top of the kernel's data.
-            let space = a.mm().ok_or("A has no mm")?.context;
-            a.flush_page_lines(space, va_t, "setup")
-                .map_err(|e| e.to_string())?;
-        }
-        let pfn = f.cached_pfn(TARGET).ok_or("the page is not cached")?;
-        if self.kind == Kind::ForkWriter {
-            // A's own COW copy of the page: an anonymous page it will fork.
-            a.user_store(va_t, 8, 0xa).map_err(e)?;
-        }
-        if self.kind == Kind::Minifail {
-            // Process C stores through its shared mapping, at A's colour,
-            // and nothing flushes that line before A's COW copy.
-            let mut c = process(&w, 3)?;
-            let vc = mmap(&mut c, &f, None, 2, shared, 0)? + TARGET * PAGE_SIZE;
-            c.user_store(vc + 8, 8, 0xc1).map_err(e)?;
-        }
-        // Extra mappers, each with a present pte.
-        for _ in 2..self.params.vmas {
-            let mut x = process(&w, 3)?;
-            let vx = mmap(&mut x, &f, None, 2, shared, 0)?;
-            read_page(&mut x, vx + TARGET * PAGE_SIZE, lines)?;
-        }
-        // B: the user's mapping.
-        let mut b = process(&w, 2)?;
-        let vb = match (self.kind, self.params.colour) {
-            // B maps the file only after everything (see `check`).
-            (k, _) if k.b_maps_after() => 0,
-            (_, Colour::MapFixed) => {
-                let fixed = va + (64 << 20) + PAGE_SIZE;
-                mmap(&mut b, &f, Some(fixed), 2, shared, 0)? + TARGET * PAGE_SIZE
-            }
-            // The page alone at pgoff 1: 2.6.14 colours it like pgoff 0.
-            (Kind::Inequivalent, _) => mmap(&mut b, &f, None, 1, shared, TARGET)?,
-            _ => mmap(&mut b, &f, None, 2, shared, 0)? + TARGET * PAGE_SIZE,
-        };
-        if self.kind == Kind::SwapPte {
-            // A's COW copy, swapped out to the slot whose swap pte has the
-            // page's pfn in its pfn bits.
-            a.user_store(va_t, 8, 0xa).map_err(e)?;
-            let amm = a.mm().ok_or("A has no mm")?.clone();
-            let copy = vipt_pte::pte_pfn(
-                amm.pgd
-                    .pte_offset(va_t)
-                    .map_err(e)?
-                    .ok_or("A's pte table is missing")?
-                    .1
-                    .load(),
-            );
-            w.set_next_swap_slot(16 * pfn).map_err(e)?;
-            let mut k = Cpu::new(&w, 0).map_err(e)?;
-            if shrink_page(&mut k, copy, true).map_err(e)? != Reclaim::Freed {
-                return Err("A's copy was not swapped out".into());
-            }
-        }
-        if vb != 0 {
-            read_page(&mut b, vb, lines)?;
-        }
-        let amm = a.mm().ok_or("A has no mm")?.clone();
-        let vma_a = amm.find_vma(va_t).ok_or("A's vma is missing")?;
-        let sib = if self.params.sibling {
-            // A's second thread: its own TLB entry for the page, writable
-            // and dirty (it has stored there once).
-            let mut t = Cpu::new(&w, 3).map_err(e)?;
-            t.use_mm(Some(amm.clone()));
-            read_page(&mut t, va_t, lines)?;
-            if self.kind == Kind::ForkWriter {
-                // A writable, dirty TLB entry for A's anonymous copy.
-                t.user_store(va_t + 8, 8, 0x5150).map_err(e)?;
-            }
-            Some(RefCell::new(t))
-        } else {
-            None
-        };
-        Ok(Built {
-            k: RefCell::new(Cpu::new(&w, 0).map_err(e)?),
-            w,
-            f,
-            a: RefCell::new(a),
-            b: RefCell::new(b),
-            va,
-            va_t,
-            vb,
-            pfn,
-            vma_a,
-            amm,
-            sib,
-        })
-    }
-
     /// The scenario's world after its set-up, with the native hook, for real
-    /// threads: the writer, racer and user CPUs and the target's addresses.
+    /// threads: the writer, racer and user CPUs and the target's addresses
+    /// (the file's `f`, `A`, `t`, `B`, `b` and `p`).
     pub fn native(&self) -> Result<NativeScenario, String> {
         if Kind::HISTORY.contains(&self.kind) || self.bodies() > 3 {
             return Err(format!(
@@ -773,26 +580,18 @@ impl Scenario {
                 self.params
             ));
         }
-        let Built {
-            w,
-            f,
-            k,
-            a,
-            b,
-            va_t,
-            vb,
-            pfn,
-            ..
-        } = self.build(Arc::new(vipt_mm::Native))?;
+        let st = self.file.native_state()?;
+        let missing = |what: &str| format!("the scenario's file leaves no {what}");
+        let world = st.world().clone();
         Ok(NativeScenario {
-            world: w,
-            file: f,
-            writer: k.into_inner(),
-            racer: a.into_inner(),
-            user: b.into_inner(),
-            racer_va: va_t,
-            user_va: vb,
-            pfn,
+            file: st.file("f").ok_or_else(|| missing("file f"))?,
+            writer: Cpu::new(&world, 0).map_err(|e| e.to_string())?,
+            racer: st.take_cpu("A").ok_or_else(|| missing("process A"))?,
+            user: st.take_cpu("B").ok_or_else(|| missing("process B"))?,
+            racer_va: st.number("t").ok_or_else(|| missing("address t"))?,
+            user_va: st.number("b").ok_or_else(|| missing("address b"))?,
+            pfn: st.number("p").ok_or_else(|| missing("pfn p"))?,
+            world,
         })
     }
 }
@@ -801,106 +600,15 @@ impl Program for Scenario {
     type State = State;
 
     fn setup(&self) -> Result<State, String> {
-        let built = self.build(Arc::new(ExploreSched))?;
-        Ok(State {
-            base: cost_counters(&built.w),
-            built,
-            errors: RefCell::new(Vec::new()),
-        })
+        self.file.setup()
     }
 
-    fn cpus(&self, _: &State) -> usize {
-        self.bodies()
+    fn cpus(&self, st: &State) -> usize {
+        self.file.cpus(st)
     }
 
     fn run(&self, st: &State, cpu: usize) {
-        let e = |e: vipt_mm::MmError| e.to_string();
-        let lines = self.params.lines;
-        let built = &st.built;
-        let (va, va_t) = (built.va, built.va_t);
-        match cpu {
-            // CPU 0: write() into the page.
-            0 => {
-                if self.kind.has_writer() {
-                    let r = sys_write(&mut built.k.borrow_mut(), &built.f, TARGET, VALUE);
-                    noting(&st.errors, "write", r.map(|_| ()).map_err(e));
-                }
-            }
-            // CPU 1: the racer.
-            1 => {
-                let a = &mut *built.a.borrow_mut();
-                let r: Result<(), String> = (|| {
-                    match self.kind {
-                        Kind::SwapPte | Kind::Inequivalent => {}
-                        Kind::Reclaim | Kind::PteLock => {
-                            let mut k = Cpu::new(&built.w, 1).map_err(e)?;
-                            try_to_unmap_one(&mut k, built.pfn, &built.vma_a, true).map_err(e)?;
-                        }
-                        Kind::Cow | Kind::Minifail => a.user_store(va_t, 8, 0xc0).map_err(e)?,
-                        Kind::ForkWriter => {
-                            fork(a).map_err(e)?;
-                            a.user_store(va_t, 8, 0xc0).map_err(e)?;
-                        }
-                        Kind::Munmap | Kind::UnmapWindow | Kind::UnmapReuse => {
-                            do_munmap(a, va, 2 * PAGE_SIZE).map_err(e)?
-                        }
-                        Kind::ReclaimReuse => {
-                            let mut k = Cpu::new(&built.w, 1).map_err(e)?;
-                            shrink_page(&mut k, built.pfn, true).map_err(e)?;
-                        }
-                        Kind::Truncate => do_truncate(a, &built.f, TARGET).map_err(e)?,
-                        Kind::ZapRefault => {
-                            zap_page_range(a, &built.vma_a, va_t, va_t + PAGE_SIZE).map_err(e)?;
-                            a.user_load(va_t, 8).map_err(e)?;
-                        }
-                        Kind::MoveIn => {
-                            let space = built.amm.context;
-                            for _ in 0..2 {
-                                for i in 0..lines {
-                                    a.move_in(space, va_t + i * (PAGE_SIZE / lines), "speculation")
-                                        .map_err(e)?;
-                                }
-                            }
-                        }
-                    }
-                    Ok(())
-                })();
-                noting(&st.errors, "racer", r);
-            }
-            // CPU 2: the user reads its alias twice (unless B maps only
-            // afterwards).
-            2 => {
-                if built.vb != 0 {
-                    for _ in 0..2 {
-                        let r = read_page(&mut built.b.borrow_mut(), built.vb, lines).map(|_| ());
-                        noting(&st.errors, "user", r);
-                    }
-                }
-            }
-            // CPU 3: A's sibling thread loads the page (and stores to it
-            // where no write() shares its lines: see `Params::sibling`).
-            3 if self.params.sibling => {
-                if let Some(t) = &built.sib {
-                    let t = &mut *t.borrow_mut();
-                    let r = read_page(t, va_t, lines).and_then(|_| {
-                        if self.kind.has_writer() {
-                            Ok(())
-                        } else {
-                            t.user_store(va_t + 8, 8, SIBLING_VALUE).map_err(e)
-                        }
-                    });
-                    noting(&st.errors, "sibling", r);
-                }
-            }
-            // The move-in agent: one burst.
-            _ => {
-                let r = Cpu::new(&built.w, 3).map_err(e).and_then(|c| {
-                    c.move_in_burst(self.params.move_in_flush_only, "speculative move-in")
-                        .map_err(e)
-                });
-                noting(&st.errors, "move-in", r.map(|_| ()));
-            }
-        }
+        self.file.run(st, cpu);
     }
 
     /// Not yet: the footprint audit (`tests/footprints.rs`) finds steps that
@@ -911,113 +619,7 @@ impl Program for Scenario {
     }
 
     fn check(&self, st: State, run: &Run) -> Outcome {
-        let w = &st.built.w;
-        let mut failures = Vec::new();
-        let finished = run.ending == crate::engine::Ending::Finished;
-        // The user reads once more after everything completed (mapping the
-        // file, or the file that reused the frame, first if it has not).
-        // The machine counts a step before it records it: reports with a
-        // later step than this come from the final read.
-        let run_end = w.read_hw(|m| m.step());
-        let (after, vb) = if finished {
-            match self.epilogue(&st.built) {
-                Ok(vb) => (
-                    read_page(&mut st.built.b.borrow_mut(), vb, self.params.lines),
-                    vb,
-                ),
-                Err(e) => (Err(e), 0),
-            }
-        } else {
-            (Err("not finished".into()), 0)
-        };
-        let first = violation_message(w);
-        if let Some((what, _)) = &first {
-            failures.push(what.to_string());
-        }
-        for inv in w.lockdep.reports() {
-            failures.push(format!("lock order: {inv}"));
-        }
-        for b in w.bugs() {
-            failures.push(format!("BUG: {b}"));
-        }
-        if finished {
-            if let Err(e) = w.check_invariants() {
-                failures.push(format!("invariant: {e}"));
-            }
-        }
-        let mut counters = Vec::new();
-        for (k, v) in cost_counters(w) {
-            let b = st.base.iter().find(|(n, _)| *n == k).map_or(0, |x| x.1);
-            counters.push((k, v.saturating_sub(b)));
-        }
-        let steps = run.steps.iter().map(|s| (s.cpu, s.op.kind));
-        counters.push(("tree_lock_hold_steps", tree_lock_hold(steps, 0)));
-        counters.push(("alias_reports", w.alias_reports().len() as u64));
-        counters.push(("steps", run.steps.len() as u64));
-        let errors = st.errors.borrow();
-        // What B read at the end, line by line, beside what write() stored.
-        let step = PAGE_SIZE / self.params.lines;
-        let mut observed = format!(
-            "B read after everything: {} (write() stored {VALUE:#x}); path errors: {}",
-            match &after {
-                Ok(v) => v
-                    .iter()
-                    .enumerate()
-                    .map(|(i, x)| format!("{:#x}={x:#x}", vb + i as u64 * step))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                Err(e) => e.clone(),
-            },
-            errors.len()
-        );
-        if let Some((_, detail)) = first {
-            let (_, n) = w.oracle_counts();
-            observed += &format!("; {n} oracle violations, the first: {detail}");
-        }
-        let mut detail = violation_json(w);
-        if let Some(d) = detail.as_mut() {
-            let during = d["step"].as_u64().is_some_and(|s| s <= run_end);
-            d["when"] = serde_json::json!(if during {
-                "during the run"
-            } else {
-                "final read"
-            });
-        }
-        Outcome {
-            failures,
-            observed,
-            counters,
-            detail,
-        }
-    }
-}
-
-impl Scenario {
-    /// What happens after everything, before B's last read: B's address of
-    /// the page it reads. For the scenarios where B maps afterwards, B maps
-    /// the file now, at A's colour; where the frame is reused, kswapd first
-    /// frees the page if it is still cached, and another file's page (its
-    /// `address_space` placed so its mappings take A's colour) is read into
-    /// the freed frame and mapped by B.
-    fn epilogue(&self, built: &Built) -> Result<u64, String> {
-        if !self.kind.b_maps_after() {
-            return Ok(built.vb);
-        }
-        let e = |e: vipt_mm::MmError| e.to_string();
-        let w = &built.w;
-        let mut file = built.f.clone();
-        if self.kind.reuses_frame() {
-            if built.f.cached_pfn(TARGET) == Some(built.pfn) {
-                let mut k = Cpu::new(w, 0).map_err(e)?;
-                shrink_page(&mut k, built.pfn, true).map_err(e)?;
-            }
-            if w.page(built.pfn).map_err(e)?.count() == 0 {
-                // (kaddr << 4) & 0x3FF000 unchanged: the same colour.
-                file = w.new_file_at(2, built.f.kaddr + 0x40000);
-            }
-        }
-        let b = &mut *built.b.borrow_mut();
-        Ok(mmap(b, &file, None, 2, MapFlags::MAP_SHARED, 0)? + TARGET * PAGE_SIZE)
+        self.file.check(st, run)
     }
 }
 

@@ -830,6 +830,35 @@ impl State {
     pub fn world(&self) -> &Arc<World> {
         &self.w
     }
+
+    /// The number the set-up left in variable `name`.
+    pub fn number(&self, name: &str) -> Option<u64> {
+        match self.globals.get(name) {
+            Some(Val::Int(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The file the set-up left in variable `name`.
+    pub fn file(&self, name: &str) -> Option<Arc<AddressSpace>> {
+        match self.globals.get(name) {
+            Some(Val::File(f)) => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    /// Takes the CPU of the process or thread in variable `name` out of
+    /// the state (for native use; the state's bodies cannot run after).
+    pub fn take_cpu(&self, name: &str) -> Option<Cpu> {
+        let Some(Val::Ctx(i)) = self.globals.get(name) else {
+            return None;
+        };
+        let slot = self.ctxs.borrow_mut().get_mut(*i).map(|c| {
+            let empty = Rc::new(RefCell::new(Cpu::new(&self.w, 0).ok()?));
+            Some(std::mem::replace(c, empty))
+        })??;
+        Rc::try_unwrap(slot).ok().map(RefCell::into_inner)
+    }
 }
 
 type Res<T> = Result<T, (Option<Pos>, String)>;
@@ -1466,10 +1495,16 @@ impl FileScenario {
     }
 
     fn build(&self) -> Result<State, (Option<Pos>, String)> {
+        self.build_with(Arc::new(ExploreSched))
+    }
+
+    /// The world after set-up, with `sched` as its scheduling hook (the
+    /// explorer's, or `vipt_mm::Native` for real threads).
+    fn build_with(&self, sched: Arc<dyn vipt_mm::Sched>) -> Result<State, (Option<Pos>, String)> {
         let mut cfg = scenario::world_config(&self.params).map_err(|m| (None, m))?;
         self.litmus.hw.apply(&mut cfg.hw).map_err(|m| (None, m))?;
-        let w = World::with(cfg, self.strategy.clone(), Arc::new(ExploreSched))
-            .map_err(|e| (None, e.to_string()))?;
+        let w =
+            World::with(cfg, self.strategy.clone(), sched).map_err(|e| (None, e.to_string()))?;
         if let Some(a) = &self.arch {
             w.set_arch(a.clone()).map_err(|e| (None, e.to_string()))?;
         }
@@ -1496,6 +1531,13 @@ impl FileScenario {
             regs,
             errors: RefCell::new(Vec::new()),
         })
+    }
+
+    /// The world after set-up for real threads (`vipt_mm::Native` as its
+    /// scheduling hook): no explorer runs it.
+    pub fn native_state(&self) -> Result<State, String> {
+        self.build_with(Arc::new(vipt_mm::Native))
+            .map_err(|e| located(&self.litmus.file, e))
     }
 
     /// The scenario as `vipt explore` names it: the file, then the
