@@ -74,6 +74,27 @@ int main(void)
 	CHECK(a.verdict == b.verdict);
 	CHECK(a.coverage == VIPT_COVERAGE_COMPLETE_WITHIN_BOUND && a.coverage_bound == 1);
 
+	/* With arch hooks (none patched): the same search; an arch of another
+	 * kernel is refused. */
+	{
+		struct vipt_arch *arch = NULL, *other = NULL;
+		struct vipt_scenario *patched = NULL;
+		struct vipt_result_counts c;
+
+		CHECK(vipt_arch_new(VIPT_KERNEL_2_6_14, "unpatched", &arch) == 0);
+		CHECK(vipt_scenario_load_arch(reclaim, NULL, NULL, arch, &patched) == 0);
+		CHECK(explore_counts(patched, &c) == 0);
+		CHECK(c.executions == a.executions && c.failing == a.failing);
+		CHECK(vipt_arch_new(VIPT_KERNEL_6_10, "other", &other) == 0);
+		untouched = (struct vipt_scenario *)&checks;
+		CHECK(vipt_scenario_load_arch(reclaim, NULL, NULL, other, &untouched) == -EINVAL);
+		CHECK(strstr(vipt_last_error(), "is for kernel 6.10") != NULL);
+		CHECK(untouched == (struct vipt_scenario *)&checks);
+		CHECK(vipt_scenario_free(patched) == 0);
+		CHECK(vipt_arch_free(arch) == 0);
+		CHECK(vipt_arch_free(other) == 0);
+	}
+
 	/* A syntax error: -EINVAL, the place in the message, nothing made. */
 	untouched = (struct vipt_scenario *)&checks;
 	CHECK(vipt_scenario_load("scenario x;\nsetup { a = ; }\n", NULL, legacy, &untouched)

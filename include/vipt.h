@@ -1998,6 +1998,13 @@ int vipt_scenario_new_arch(const char *name, const struct vipt_scenario_params *
 int vipt_scenario_load(const char *source, const struct vipt_scenario_params *params, const struct vipt_strategy *s, struct vipt_scenario **out);
 
 /*
+ `vipt_scenario_load` with the arch hooks `a` (a snapshot of them now, as
+ `vipt_scenario_new_arch` takes them): a file run with a patched hook.
+ `-EINVAL` if `a` is for another kernel than the parameters'.
+ */
+int vipt_scenario_load_arch(const char *source, const struct vipt_scenario_params *params, const struct vipt_strategy *s, const struct vipt_arch *a, struct vipt_scenario **out);
+
+/*
  Frees a scenario handle.
  */
 int vipt_scenario_free(struct vipt_scenario *sc);

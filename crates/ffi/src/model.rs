@@ -524,37 +524,72 @@ pub extern "C" fn vipt_scenario_load(
     s: *const vipt_strategy,
     out: *mut *mut vipt_scenario,
 ) -> c_int {
-    guard("vipt_scenario_load", || {
-        let src = read_str(source, "source")?;
-        let litmus = if src.contains('\n') || src.contains(';') {
-            Litmus::parse("<text>", src)
-        } else {
-            Litmus::load(std::path::Path::new(src))
-        }
-        .map_err(|e| invalid(e.to_string()))?;
-        let p = if params.is_null() {
-            litmus.defaults
-        } else {
-            params_in(&read_in(params, "params")?)?
-        };
-        let strategy = if s.is_null() {
-            let name = litmus.strategy.as_deref().ok_or_else(|| {
-                invalid(format!(
-                    "{}: the file names no strategy (`strategy = X;` in its defaults): pass one",
-                    litmus.file
-                ))
-            })?;
-            by_name(name).ok_or_else(|| invalid(format!("unknown strategy {name:?}")))?
-        } else {
-            strategy_of(s)?
-        };
-        need_out(out)?;
-        let sc = litmus
-            .bind_with(strategy, p, None)
-            .map_err(|e| invalid(e.to_string()))?;
-        write_out(out, "out", to_ptr(SCENARIOS.insert(Target::File(sc))?))?;
-        Ok(0)
+    guard("vipt_scenario_load", || load(source, params, s, None, out))
+}
+
+/// `vipt_scenario_load` with the arch hooks `a` (a snapshot of them now, as
+/// `vipt_scenario_new_arch` takes them): a file run with a patched hook.
+/// `-EINVAL` if `a` is for another kernel than the parameters'.
+#[no_mangle]
+pub extern "C" fn vipt_scenario_load_arch(
+    source: *const c_char,
+    params: *const vipt_scenario_params,
+    s: *const vipt_strategy,
+    a: *const crate::carch::vipt_arch,
+    out: *mut *mut vipt_scenario,
+) -> c_int {
+    guard("vipt_scenario_load_arch", || {
+        let (arch, _) = crate::carch::arch_of(a)?;
+        load(source, params, s, Some(arch), out)
     })
+}
+
+fn load(
+    source: *const c_char,
+    params: *const vipt_scenario_params,
+    s: *const vipt_strategy,
+    arch: Option<Arc<dyn vipt_mm::Arch>>,
+    out: *mut *mut vipt_scenario,
+) -> Result<c_int> {
+    let src = read_str(source, "source")?;
+    let litmus = if src.contains('\n') || src.contains(';') {
+        Litmus::parse("<text>", src)
+    } else {
+        Litmus::load(std::path::Path::new(src))
+    }
+    .map_err(|e| invalid(e.to_string()))?;
+    let p = if params.is_null() {
+        litmus.defaults
+    } else {
+        params_in(&read_in(params, "params")?)?
+    };
+    let strategy = if s.is_null() {
+        let name = litmus.strategy.as_deref().ok_or_else(|| {
+            invalid(format!(
+                "{}: the file names no strategy (`strategy = X;` in its defaults): pass one",
+                litmus.file
+            ))
+        })?;
+        by_name(name).ok_or_else(|| invalid(format!("unknown strategy {name:?}")))?
+    } else {
+        strategy_of(s)?
+    };
+    if let Some(a) = &arch {
+        if a.kernel() != p.kernel {
+            return Err(invalid(format!(
+                "arch {} is for kernel {}, the scenario runs {}",
+                a.name(),
+                a.kernel(),
+                p.kernel
+            )));
+        }
+    }
+    need_out(out)?;
+    let sc = litmus
+        .bind_with(strategy, p, arch)
+        .map_err(|e| invalid(e.to_string()))?;
+    write_out(out, "out", to_ptr(SCENARIOS.insert(Target::File(sc))?))?;
+    Ok(0)
 }
 
 /// The scenario behind a handle.
