@@ -292,11 +292,7 @@ pub fn do_mmap(
     cpu.down_write(&mm.mmap_sem, "do_mmap");
     let r = (|| {
         let start = get_unmapped_area(cpu, &mm, file.map(|f| &**f), addr, len, pgoff, flags)?;
-        if let Some(v) = mm
-            .vmas()
-            .iter()
-            .find(|v| v.vm_start < start + len && start < v.vm_end)
-        {
+        if let Some(v) = vmas_in(&mm, start, start + len).first() {
             return invalid(format!(
                 "{start:#x}+{len:#x} overlaps the vma {:#x}-{:#x}",
                 v.vm_start, v.vm_end
@@ -355,32 +351,51 @@ fn unmap_page_range(
     if !fullmm {
         arch.tlb_start_vma(cpu, vma)?;
     }
-    let whole = whole_zap(cpu, mm);
+    let lock = (!whole_zap(cpu, mm)).then_some("zap_pte_range");
+    walk_pte_tables(cpu, mm, start, end, lock, |cpu, x| {
+        zap_pte(cpu, mm, x, details, gather)
+    })?;
+    if !fullmm {
+        arch.tlb_end_vma(cpu, vma, start, end)?;
+    }
+    Ok(())
+}
+
+/// Runs `f` on the address of every page of `[start, end)` whose page
+/// table exists, a table at a time; with `lock` (the function's name for
+/// the lock-order checker) each table's pte lock is held around its pages,
+/// without it the caller holds what it needs (2.6.14's `page_table_lock`).
+pub(crate) fn walk_pte_tables(
+    cpu: &mut Cpu,
+    mm: &MmStruct,
+    start: u64,
+    end: u64,
+    lock: Option<&'static str>,
+    mut f: impl FnMut(&mut Cpu, u64) -> Result<(), MmError>,
+) -> Result<(), MmError> {
     let span = vipt_pte::layout::PTRS_PER_PTE * PAGE_SIZE;
     let mut a = start;
     while a < end {
         let stop = end.min((a / span + 1) * span);
         if mm.pgd.pte_offset(a)?.is_some() {
             let from = a;
-            let mut zap = |cpu: &mut Cpu| -> Result<(), MmError> {
+            let mut table = |cpu: &mut Cpu| -> Result<(), MmError> {
                 let mut x = from;
                 while x < stop {
-                    zap_pte(cpu, mm, x, details, gather)?;
+                    f(cpu, x)?;
                     x += PAGE_SIZE;
                 }
                 Ok(())
             };
-            if whole {
-                zap(cpu)?;
-            } else {
-                let ptl = cpu.pte_lockptr(mm, a)?;
-                cpu.locked(ptl, "zap_pte_range", zap)?;
+            match lock {
+                None => table(cpu)?,
+                Some(what) => {
+                    let ptl = cpu.pte_lockptr(mm, a)?;
+                    cpu.locked(ptl, what, table)?;
+                }
             }
         }
         a = stop;
-    }
-    if !fullmm {
-        arch.tlb_end_vma(cpu, vma, start, end)?;
     }
     Ok(())
 }
@@ -548,6 +563,34 @@ pub(crate) fn split_out(
     Ok(mid)
 }
 
+/// The vmas of `mm` that overlap `[start, end)`, in address order.
+pub(crate) fn vmas_in(mm: &MmStruct, start: u64, end: u64) -> Vec<Arc<Vma>> {
+    mm.vmas()
+        .into_iter()
+        .filter(|v| v.vm_start < end && start < v.vm_end)
+        .collect()
+}
+
+/// `do_munmap`'s work on one vma, with `mmap_sem` held: the part of it in
+/// `[start, end)` split out, detached, `unmap_region`ed, then
+/// `remove_vma_list`.
+pub(crate) fn unmap_vma_range(
+    cpu: &mut Cpu,
+    mm: &Arc<MmStruct>,
+    vma: &Arc<Vma>,
+    start: u64,
+    end: u64,
+) -> Result<(), MmError> {
+    let mid = split_out(cpu, mm, vma, start, end)?;
+    cpu.structure_op(
+        Object::Vmas(mm.context.0),
+        true,
+        "detach_vmas_to_be_unmapped",
+    );
+    mm.vmas_lock(true).remove(&mid.vm_start);
+    unmap_region(cpu, mm, &mid)
+}
+
 /// `do_munmap(mm, addr, len)` on the current mm.
 pub fn do_munmap(cpu: &mut Cpu, addr: u64, len: u64) -> Result<(), MmError> {
     let mm = cpu.current_mm()?;
@@ -555,21 +598,8 @@ pub fn do_munmap(cpu: &mut Cpu, addr: u64, len: u64) -> Result<(), MmError> {
     let end = addr + len;
     cpu.down_write(&mm.mmap_sem, "do_munmap");
     let r = (|| {
-        let victims: Vec<Arc<Vma>> = mm
-            .vmas()
-            .into_iter()
-            .filter(|v| v.vm_start < end && addr < v.vm_end)
-            .collect();
-        for v in victims {
-            let mid = split_out(cpu, &mm, &v, addr, end)?;
-            // detach, unmap_region, then remove_vma_list.
-            cpu.structure_op(
-                Object::Vmas(mm.context.0),
-                true,
-                "detach_vmas_to_be_unmapped",
-            );
-            mm.vmas_lock(true).remove(&mid.vm_start);
-            unmap_region(cpu, &mm, &mid)?;
+        for v in vmas_in(&mm, addr, end) {
+            unmap_vma_range(cpu, &mm, &v, addr, end)?;
         }
         Ok(())
     })();

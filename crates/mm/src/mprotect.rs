@@ -40,8 +40,8 @@ use crate::cpu::Cpu;
 use crate::error::{invalid, MmError};
 use crate::mm_struct::MmStruct;
 use crate::mmap::{
-    check_range, get_unmapped_area, new_vma, split_out, unmap_region, vm_page_prot, vma_link,
-    MapFlags, Prot,
+    check_range, get_unmapped_area, new_vma, split_out, unmap_vma_range, vm_page_prot, vma_link,
+    vmas_in, walk_pte_tables, MapFlags, Prot,
 };
 use crate::sched::Object;
 use crate::vma::{VmFlags, Vma};
@@ -54,11 +54,7 @@ pub fn sys_mprotect(cpu: &mut Cpu, addr: u64, len: u64, prot: Prot) -> Result<()
     cpu.down_write(&mm.mmap_sem, "sys_mprotect");
     let r = (|| {
         // The vmas of the range, which must leave no hole (ENOMEM).
-        let vmas: Vec<Arc<Vma>> = mm
-            .vmas()
-            .into_iter()
-            .filter(|v| v.vm_start < end && addr < v.vm_end)
-            .collect();
+        let vmas = vmas_in(&mm, addr, end);
         let mut at = addr;
         for v in &vmas {
             if v.vm_start > at {
@@ -138,35 +134,12 @@ fn change_protection(
     if !mm.split_ptlock {
         // 2.6.14: the whole walk and the TLB flush under page_table_lock.
         return cpu.locked(&mm.page_table_lock, "change_protection", |cpu| {
-            let mut a = start;
-            while a < end {
-                if mm.pgd.pte_offset(a)?.is_some() {
-                    one(cpu, a)?;
-                }
-                a += PAGE_SIZE;
-            }
+            walk_pte_tables(cpu, mm, start, end, None, one)?;
             cpu.arch().flush_tlb_range(cpu, vma, start, end)
         });
     }
     // 2.6.15's change_pte_range: each table's lock around its ptes.
-    let span = vipt_pte::layout::PTRS_PER_PTE * PAGE_SIZE;
-    let mut a = start;
-    while a < end {
-        let stop = end.min((a / span + 1) * span);
-        if mm.pgd.pte_offset(a)?.is_some() {
-            let from = a;
-            let ptl = cpu.pte_lockptr(mm, a)?;
-            cpu.locked(ptl, "change_pte_range", |cpu| {
-                let mut x = from;
-                while x < stop {
-                    one(cpu, x)?;
-                    x += PAGE_SIZE;
-                }
-                Ok(())
-            })?;
-        }
-        a = stop;
-    }
+    walk_pte_tables(cpu, mm, start, end, Some("change_pte_range"), one)?;
     arch.flush_tlb_range(cpu, vma, start, end)
 }
 
@@ -211,11 +184,7 @@ pub fn sys_mremap(cpu: &mut Cpu, addr: u64, len: u64, fixed: Option<u64>) -> Res
                 )?
             }
         };
-        if let Some(v) = mm
-            .vmas()
-            .iter()
-            .find(|v| v.vm_start < new_addr + len && new_addr < v.vm_end)
-        {
+        if let Some(v) = vmas_in(&mm, new_addr, new_addr + len).first() {
             return invalid(format!(
                 "mremap: {new_addr:#x}+{len:#x} overlaps the vma {:#x}-{:#x} (the model refuses what Linux would unmap)",
                 v.vm_start, v.vm_end
@@ -234,14 +203,7 @@ pub fn sys_mremap(cpu: &mut Cpu, addr: u64, len: u64, fixed: Option<u64>) -> Res
         vma_link(cpu, &mm, &new, None)?;
         move_page_tables(cpu, &mm, &vma, addr, new_addr, len)?;
         // do_munmap of the old range (mmap_sem is held).
-        let mid = split_out(cpu, &mm, &vma, addr, addr + len)?;
-        cpu.structure_op(
-            Object::Vmas(mm.context.0),
-            true,
-            "detach_vmas_to_be_unmapped",
-        );
-        mm.vmas_lock(true).remove(&mid.vm_start);
-        unmap_region(cpu, &mm, &mid)?;
+        unmap_vma_range(cpu, &mm, &vma, addr, addr + len)?;
         Ok(new_addr)
     })();
     cpu.spin_unlock(&mm.mmap_sem, "sys_mremap")?;

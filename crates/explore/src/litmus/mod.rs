@@ -1112,58 +1112,32 @@ impl Ev<'_> {
         let (needs, _, _) =
             signature(name).ok_or_else(|| (Some(at), format!("unknown operation `{name}`")))?;
         let vals = args.iter().map(|a| self.eval(a)).collect::<Res<Vec<_>>>()?;
-        let arg = |i: usize| -> (Pos, &Val) { (args[i].pos(), &vals[i]) };
-        let int = |i: usize| -> Res<u64> {
-            match arg(i) {
-                (_, Val::Int(n)) => Ok(*n),
-                (p, v) => Err((
-                    Some(p),
-                    format!(
-                        "`{name}` argument {} must be a number, not {}",
-                        i + 1,
-                        v.kind()
-                    ),
-                )),
-            }
+        // Argument i of the wrong kind: where it is, and what was wanted.
+        let wrong = |i: usize, want: &str| -> (Option<Pos>, String) {
+            (
+                Some(args[i].pos()),
+                format!(
+                    "`{name}` argument {} must be {want}, not {}",
+                    i + 1,
+                    vals[i].kind()
+                ),
+            )
         };
-        let file = |i: usize| -> Res<Arc<AddressSpace>> {
-            match arg(i) {
-                (_, Val::File(f)) => Ok(f.clone()),
-                (p, v) => Err((
-                    Some(p),
-                    format!(
-                        "`{name}` argument {} must be a file, not {}",
-                        i + 1,
-                        v.kind()
-                    ),
-                )),
-            }
+        let int = |i: usize| match &vals[i] {
+            Val::Int(n) => Ok(*n),
+            _ => Err(wrong(i, "a number")),
         };
-        let ctx_arg = |i: usize| -> Res<usize> {
-            match arg(i) {
-                (_, Val::Ctx(c)) => Ok(*c),
-                (p, v) => Err((
-                    Some(p),
-                    format!(
-                        "`{name}` argument {} must be a process, not {}",
-                        i + 1,
-                        v.kind()
-                    ),
-                )),
-            }
+        let file = |i: usize| match &vals[i] {
+            Val::File(f) => Ok(f.clone()),
+            _ => Err(wrong(i, "a file")),
         };
-        let vma_arg = |i: usize| -> Res<Arc<Vma>> {
-            match arg(i) {
-                (_, Val::Vma(v)) => Ok(v.clone()),
-                (p, v) => Err((
-                    Some(p),
-                    format!(
-                        "`{name}` argument {} must be a vma, not {}",
-                        i + 1,
-                        v.kind()
-                    ),
-                )),
-            }
+        let ctx_arg = |i: usize| match &vals[i] {
+            Val::Ctx(c) => Ok(*c),
+            _ => Err(wrong(i, "a process")),
+        };
+        let vma_arg = |i: usize| match &vals[i] {
+            Val::Vma(v) => Ok(v.clone()),
+            _ => Err(wrong(i, "a vma")),
         };
         let e = mm_err(at);
         let w = self.w.clone();
