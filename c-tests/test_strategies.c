@@ -9,7 +9,10 @@
  * the kernel's own words (pgd_offset ... pte_offset_map, spin_lock on
  * pte_lockptr): they differ only in what they cannot share, the library's
  * translation_checks counter (which sees only the library's translation_exists)
- * and their function names in failure messages.
+ * and their function names in failure messages. Three more are the kernels'
+ * own texts (kernel_text/: 2.6.14's and 2.6.15's flush_dcache_page, 6.10's
+ * flush_dcache_folio), compiled unchanged inside the wrapper, against the
+ * built-ins that follow them: legacy-2005, patched-2005 and modern.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,11 +20,13 @@
 
 #include "vipt_kernel.h"
 #include "strategies.h"
+#include "kernel_text.h"
 
 static const struct c_strategy *const mirrors[] = {
 	&c_strategy_legacy_2005, &c_strategy_patched_2005, &c_strategy_recheck,
 	&c_strategy_tmpalias, &c_strategy_modern, &c_strategy_patched_ptl,
 	&c_strategy_patched_2005_walk, &c_strategy_patched_ptl_walk,
+	&c_text_2614, &c_text_2615, &c_text_610,
 };
 
 static int checks, failures;
@@ -154,8 +159,11 @@ static int run_all(void)
 				char cname[64];
 
 				MUST(vipt_strategy_builtin(mirrors[k]->name, &rust));
-				snprintf(cname, sizeof(cname), "c-%s%s", mirrors[k]->name,
-					 mirrors[k]->own_walk ? "-walk" : "");
+				if (mirrors[k]->text)
+					snprintf(cname, sizeof(cname), "text-%s", mirrors[k]->text);
+				else
+					snprintf(cname, sizeof(cname), "c-%s%s", mirrors[k]->name,
+						 mirrors[k]->own_walk ? "-walk" : "");
 				MUST(vipt_strategy_register(cname, mirrors[k]->fn, NULL, &c));
 				for (m = 0; m < 3; m++) {
 					struct vipt_result *rr, *cr;
@@ -190,7 +198,7 @@ static int run_all(void)
  * with the kernel's own flush_dcache_page and with patched-2005. */
 static int run_hooks(void)
 {
-	static const struct c_strategy hook_view = { "hooks", NULL, 0, 0 };
+	static const struct c_strategy hook_view = { "hooks", NULL, 0, 0, NULL };
 	const char *kernel_name[4] = { "2.6.14", "2.6.15", "3.x", "6.10" };
 	const char *own[4] = { "legacy-2005", "patched-2005", "tmpalias", "modern" };
 	struct vipt_explore_config cfg;

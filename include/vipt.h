@@ -597,6 +597,13 @@ struct vipt_hw;
 struct vipt_kcpu;
 
 /*
+ A vma's `struct file`, as `vma->vm_file` gives it. Opaque: it only names
+ the file in messages (`pr_err`'s `%pD` in `vipt_kernel.h`); a handle valid
+ during the callback that received it.
+ */
+struct vipt_kfile;
+
+/*
  A `struct address_space`. Opaque: a handle valid during the callback that
  received it.
  */
@@ -678,6 +685,11 @@ struct vipt_vm_area {
    handle valid during this callback (NULL if the mm is gone).
    */
   struct vipt_mm_struct *vm_mm;
+  /*
+   The vma's file (`vma->vm_file`), NULL for an anonymous vma; for
+   messages only (`vipt_report_inequivalent_aliases_file`).
+   */
+  struct vipt_kfile *vm_file;
 };
 
 /*
@@ -1846,6 +1858,22 @@ int vipt_translation_exists(struct vipt_kcpu *cpu, const struct vipt_vma *vma, u
 int vipt_translation_exists_legacy(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t addr, uint64_t pfn);
 
 /*
+ 2.6.14's own `translation_exists(vma, addr)`, which returns a `pte_t *`:
+ one read of the pte of `addr` into `out`; returns 1 where the kernel
+ returns the pointer (the pte is not `pte_none`, or is flush-only), 0
+ where it returns NULL (no translation, or the vma's mm is gone). Counted
+ in `translation_checks`.
+ */
+int vipt_translation_exists_ptep(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t addr, uint64_t *out);
+
+/*
+ A read of the pte `vipt_translation_exists_ptep` found, through the
+ pointer it stands for (2.6.14's caller's `pte_pfn(*pte)`): writes the pte
+ of `addr` as it is now to `out`.
+ */
+int vipt_translation_exists_reread(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t addr, uint64_t *out);
+
+/*
  Reads the pte of `addr` in the vma's mm into `out` (0 if its table is
  missing): the `pgd_offset` / `pmd_offset` / `pte_offset_map` walk and one
  load of the pte.
@@ -1887,6 +1915,13 @@ int vipt_flush_tlb_page(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint6
  not congruent with `first`.
  */
 int vipt_report_inequivalent_aliases(struct vipt_kcpu *cpu, const struct vipt_vma *vma, uint64_t first, uint64_t second);
+
+/*
+ Reports "INEQUIVALENT ALIASES" for the file `file` (a vma's `vm_file`),
+ as 6.10's `pr_err(… %pD, vma->vm_file)`: the file's shared mapping maps
+ the page at `second`, not congruent with `first`.
+ */
+int vipt_report_inequivalent_aliases_file(struct vipt_kcpu *cpu, const struct vipt_kfile *file, uint64_t first, uint64_t second);
 
 /*
  `!pgd_none(*pgd_offset(mm, addr))`: 1 if the top-level entry of `addr` is

@@ -13,6 +13,7 @@ struct c_strategy {
 	vipt_flush_dcache_page_fn fn;
 	int own_walk;			/* its own pte walk: translation_checks not counted */
 	int own_names;			/* its own function names in failure messages */
+	const char *text;		/* the kernel whose own text it is, or NULL */
 };
 
 extern const struct c_strategy c_strategy_legacy_2005;

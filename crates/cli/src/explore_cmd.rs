@@ -237,6 +237,10 @@ pub struct ExploreArgs {
     /// no failure is found, nothing is written and stderr says so).
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// Write the minimised failing schedule as Chrome trace-event JSON here,
+    /// to open in Perfetto (ui.perfetto.dev) or chrome://tracing.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -248,7 +252,7 @@ pub struct ExploreArgs {
     /// print that shard's result as JSON, for `vipt merge`: a deterministic
     /// 1/N of the search, so a batch system (a Slurm job array) can run the
     /// shards on different machines.
-    #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with_all = ["svg", "json"])]
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with_all = ["svg", "trace", "json"])]
     shard: Option<(usize, usize)>,
 }
 
@@ -274,6 +278,9 @@ pub struct MergeArgs {
     /// Write the minimised failing schedule's swim-lane picture here.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// Write it as Chrome trace-event JSON here (Perfetto).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// Print one JSON object, as `vipt explore --json` does.
     #[arg(long)]
     json: bool,
@@ -291,6 +298,10 @@ pub struct ReplayArgs {
     /// Write the run's swim-lane picture here (whether it fails or passes).
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// Write the run as Chrome trace-event JSON here, to open in Perfetto
+    /// (ui.perfetto.dev) or chrome://tracing.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long, conflicts_with = "ladder")]
     json: bool,
@@ -490,6 +501,9 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
     if let Some(path) = &a.svg {
         probe_file("--svg", path)?;
     }
+    if let Some(path) = &a.trace {
+        probe_file("--trace", path)?;
+    }
     let (pb, progress) = search_bar(a.budget);
     if let Some((k, n)) = a.shard {
         let shard = explore_shard(&search.sc, &search.cfg, k, n, Some(&progress))?;
@@ -505,13 +519,16 @@ pub fn run_explore(a: ExploreArgs) -> Result<Output, UsageError> {
     }
     let r = explore(&search.sc, &search.cfg, Some(&progress))?;
     pb.finish_and_clear();
-    explore_output(&search, &r, a.svg.as_ref(), a.json)
+    explore_output(&search, &r, a.svg.as_ref(), a.trace.as_ref(), a.json)
 }
 
 /// `vipt merge`: the shards' search as `vipt explore` prints it.
 pub fn run_merge(a: MergeArgs) -> Result<Output, UsageError> {
     if let Some(path) = &a.svg {
         probe_file("--svg", path)?;
+    }
+    if let Some(path) = &a.trace {
+        probe_file("--trace", path)?;
     }
     let at = |path: &PathBuf, e: String| UsageError(format!("{}: {e}", path.display()));
     // Every file read, with the flags of the search it is a shard of.
@@ -563,7 +580,7 @@ pub fn run_merge(a: MergeArgs) -> Result<Output, UsageError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let r = merge_shards(&search.sc, &search.cfg, &shards)?;
-    explore_output(&search, &r, a.svg.as_ref(), a.json)
+    explore_output(&search, &r, a.svg.as_ref(), a.trace.as_ref(), a.json)
 }
 
 /// `vipt explore`'s flags, as a shard file keeps them.
@@ -578,6 +595,7 @@ fn explore_output(
     search: &Search,
     r: &Report,
     svg: Option<&PathBuf>,
+    trace: Option<&PathBuf>,
     json_out: bool,
 ) -> Result<Output, UsageError> {
     let (sc, cfg) = (&search.sc, &search.cfg);
@@ -596,30 +614,41 @@ fn explore_output(
         None => (None, None),
     };
     let check = detail.as_ref().and_then(failing_check);
+    let marked = match (&min, &steps) {
+        (Some(m), Some(steps)) => {
+            timeline_check(sc, &m.schedule, steps.len(), &detail, &check, cfg.max_steps)?
+        }
+        _ => None,
+    };
     let status = explore_status(r.verdict());
     let mut output = Output {
         status,
         ..Output::text(String::new())
     };
-    match (svg, &steps) {
-        (Some(path), Some(steps)) => {
-            let title = format!("{} / {} / {}", sc.name(), sc.strategy_name(), sc.params());
-            output.files.push((
-                path.clone(),
-                timeline::svg(
-                    steps,
-                    sc.bodies(),
-                    &sc.roles(),
-                    &title,
-                    svg_check(&detail, &check),
-                ),
-            ));
+    let title = format!("{} / {} / {}", sc.name(), sc.strategy_name(), sc.params());
+    for (path, trace) in svg
+        .map(|p| (p, false))
+        .into_iter()
+        .chain(trace.map(|p| (p, true)))
+    {
+        match &steps {
+            Some(steps) => {
+                let (n, roles) = (sc.bodies(), sc.roles());
+                let text = if trace {
+                    format!(
+                        "{:#}\n",
+                        timeline::trace_json(steps, n, &roles, &title, marked)
+                    )
+                } else {
+                    timeline::svg(steps, n, &roles, &title, marked)
+                };
+                output.files.push((path.clone(), text));
+            }
+            None => output.notes.push(format!(
+                "no failing schedule found, so there is no timeline to draw; {} was not written",
+                path.display()
+            )),
         }
-        (Some(path), None) => output.notes.push(format!(
-            "no failing schedule found, so there is no timeline to draw; {} was not written",
-            path.display()
-        )),
-        (None, _) => {}
     }
     if json_out {
         let v = json!({
@@ -701,7 +730,7 @@ fn explore_output(
     }
     if let Some(steps) = &steps {
         let _ = writeln!(s, "\ntimeline of that schedule:");
-        s += &timeline::text(steps, sc.bodies(), &sc.roles());
+        s += &timeline::text(steps, sc.bodies(), &sc.roles(), marked);
         if let Some(c) = &check {
             let _ = writeln!(s, "{c}");
         }
@@ -837,6 +866,9 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
     if let Some(path) = &a.svg {
         probe_file("--svg", path)?;
     }
+    if let Some(path) = &a.trace {
+        probe_file("--trace", path)?;
+    }
     let mut rp = Replay::new(sched.clone());
     let (run, out) = run_one(&sc, &mut rp, max_steps)?;
     if let Some(step) = rp.diverged {
@@ -862,19 +894,16 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
         Schedule::of_run(&run)
     );
     let mut output = Output::text(String::new());
+    let check = out.detail.as_ref().and_then(failing_check);
+    let marked = timeline_check(&sc, &sched, run.steps.len(), &out.detail, &check, max_steps)?;
+    // The run's timeline exists whether it failed or not.
     if let Some(path) = &a.svg {
-        // The run's timeline exists whether it failed or not.
-        let check = out.detail.as_ref().and_then(failing_check);
-        output.files.push((
-            path.clone(),
-            timeline::svg(
-                &run.steps,
-                sc.bodies(),
-                &sc.roles(),
-                &title,
-                svg_check(&out.detail, &check),
-            ),
-        ));
+        let pic = timeline::svg(&run.steps, sc.bodies(), &sc.roles(), &title, marked);
+        output.files.push((path.clone(), pic));
+    }
+    if let Some(path) = &a.trace {
+        let t = timeline::trace_json(&run.steps, sc.bodies(), &sc.roles(), &title, marked);
+        output.files.push((path.clone(), format!("{t:#}\n")));
     }
     let verdict = if out.failed() { "fail" } else { "pass" };
     if a.json {
@@ -890,16 +919,16 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
     if a.ladder {
         // About 100 columns in all, however many CPUs.
         let width = (102 / sc.bodies().max(1)).max(24);
-        let mut s = timeline::ladder(&run.steps, sc.bodies(), &sc.roles(), width);
-        if let Some(c) = out.detail.as_ref().and_then(failing_check) {
+        let mut s = timeline::ladder(&run.steps, sc.bodies(), &sc.roles(), width, marked);
+        if let Some(c) = &check {
             let _ = writeln!(s, "\n{c}");
         }
         output.stdout = s;
         return Ok(output);
     }
     let mut s = format!("{title}\n\n");
-    s += &timeline::text(&run.steps, sc.bodies(), &sc.roles());
-    if let Some(c) = out.detail.as_ref().and_then(failing_check) {
+    s += &timeline::text(&run.steps, sc.bodies(), &sc.roles(), marked);
+    if let Some(c) = &check {
         let _ = writeln!(s, "{c}");
     }
     let _ = writeln!(
@@ -1235,9 +1264,11 @@ fn file_report(dir: &std::path::Path, a: &ReportArgs, b: &Budget) -> Result<Outp
 fn cell_timeline(c: &report::Cell) -> Result<(String, String), UsageError> {
     let sc = Scenario::new(scenario_kind(c.scenario)?, &c.strategy, c.params)?;
     let sched: Schedule = c.schedule.as_deref().unwrap_or_default().parse()?;
-    let (run, out) = run_one(&sc, &mut Replay::new(sched), Config::default().max_steps)?;
+    let max_steps = Config::default().max_steps;
+    let (run, out) = run_one(&sc, &mut Replay::new(sched.clone()), max_steps)?;
     let detail = out.and_then(|o| o.detail);
     let check = detail.as_ref().and_then(failing_check);
+    let marked = timeline_check(&sc, &sched, run.steps.len(), &detail, &check, max_steps)?;
     let name = format!(
         "{}-{}{}.svg",
         c.scenario,
@@ -1249,28 +1280,34 @@ fn cell_timeline(c: &report::Cell) -> Result<(String, String), UsageError> {
     let title = format!("{} / {} / {}", c.scenario, c.strategy, c.params);
     Ok((
         name,
-        timeline::svg(
-            &run.steps,
-            sc.bodies(),
-            &sc.roles(),
-            &title,
-            svg_check(&detail, &check),
-        ),
+        timeline::svg(&run.steps, sc.bodies(), &sc.roles(), &title, marked),
     ))
 }
 
-/// The failing check as a picture marks it: its CPU's lane, at the end for
-/// the final read.
-fn svg_check<'a>(
+/// The failing check of a run of `schedule` (`steps` long) as a timeline
+/// marks it: its CPU, the step it failed at for a violation during the run
+/// (found by replaying prefixes of the schedule), none for the final read,
+/// and its words.
+fn timeline_check<'a, P: vipt_explore::Program>(
+    program: &P,
+    schedule: &Schedule,
+    steps: usize,
     detail: &Option<serde_json::Value>,
     text: &'a Option<String>,
-) -> Option<timeline::Check<'a>> {
-    let (d, text) = (detail.as_ref()?, text.as_deref()?);
-    Some(timeline::Check {
-        cpu: usize::try_from(d["cpu"].as_u64()?).ok()?,
-        after: d["when"] == "final read",
-        text,
-    })
+    max_steps: usize,
+) -> Result<Option<timeline::Check<'a>>, UsageError> {
+    let (Some(d), Some(text)) = (detail.as_ref(), text.as_deref()) else {
+        return Ok(None);
+    };
+    let Some(cpu) = d["cpu"].as_u64().and_then(|c| usize::try_from(c).ok()) else {
+        return Ok(None);
+    };
+    let step = if d["when"] == "during the run" {
+        vipt_explore::violation_step(program, schedule, steps.min(max_steps))?
+    } else {
+        None
+    };
+    Ok(Some(timeline::Check { cpu, step, text }))
 }
 
 #[cfg(test)]

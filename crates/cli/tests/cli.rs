@@ -1870,3 +1870,169 @@ fn report_over_a_directory_of_scenario_files() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The golden file `name` under tests/golden: equal to `got`, or written
+/// with `VIPT_BLESS=1`.
+fn golden(name: &str, got: &str) {
+    let path = format!("{}/tests/golden/{name}", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("VIPT_BLESS").is_some() {
+        std::fs::create_dir_all(std::path::Path::new(&path).parent().unwrap()).unwrap();
+        std::fs::write(&path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (VIPT_BLESS=1 writes it)"));
+    assert!(
+        want == got,
+        "{path} differs (VIPT_BLESS=1 rewrites it):\n--- want\n{want}\n--- got\n{got}"
+    );
+}
+
+/// The failure text and the ladder, as a kernel developer reads them: a
+/// failure during the run (minifail's COW copy of stale source data, at the
+/// copy's kernel access) and one in the final read (cow), each marked where
+/// it failed, in kernel words, with hex addresses and values.
+#[test]
+fn failure_text_and_ladder_golden() {
+    for (scenario, schedule) in [("minifail", "b25c4"), ("cow", "b15c4a16b10a11")] {
+        let base = [
+            "replay",
+            "--scenario",
+            scenario,
+            "--strategy",
+            "patched-2005",
+            schedule,
+        ];
+        let text = |extra: &[&str]| {
+            let out = vipt(&[&base[..], extra].concat());
+            assert_eq!(out.status.code(), Some(0), "{scenario}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        golden(&format!("replay-{scenario}.txt"), &text(&[]));
+        golden(&format!("ladder-{scenario}.txt"), &text(&["--ladder"]));
+    }
+}
+
+/// Checks `v` is Chrome trace-event JSON as Perfetto reads it: an object
+/// with a `traceEvents` array whose events have a name, a known phase, pid
+/// and tid, non-negative times, metadata with its argument, and complete
+/// events on each thread that nest (none overlaps another in part).
+fn assert_trace_event_format(v: &Value) {
+    let ev = v["traceEvents"].as_array().expect("traceEvents array");
+    assert!(!ev.is_empty());
+    let mut slices: std::collections::BTreeMap<u64, Vec<(u64, u64)>> = Default::default();
+    for e in ev {
+        assert!(e["name"].is_string(), "{e}");
+        assert!(e["pid"].is_u64() && e["tid"].is_u64(), "{e}");
+        let tid = e["tid"].as_u64().unwrap();
+        match e["ph"].as_str() {
+            Some("M") => assert!(
+                e["args"]["name"].is_string() || e["args"]["sort_index"].is_u64(),
+                "{e}"
+            ),
+            Some("X") => {
+                let (ts, dur) = (e["ts"].as_u64(), e["dur"].as_u64());
+                assert!(ts.is_some() && dur.is_some_and(|d| d > 0), "{e}");
+                slices
+                    .entry(tid)
+                    .or_default()
+                    .push((ts.unwrap(), ts.unwrap() + dur.unwrap()));
+            }
+            Some("i") => {
+                assert!(e["ts"].is_u64(), "{e}");
+                assert!(matches!(e["s"].as_str(), Some("t" | "p" | "g")), "{e}");
+            }
+            _ => panic!("phase: {e}"),
+        }
+    }
+    for (tid, mut s) in slices {
+        // Outer slices first at a start; each must fit in the open one.
+        s.sort_by_key(|&(a, b)| (a, std::cmp::Reverse(b)));
+        let mut open: Vec<(u64, u64)> = Vec::new();
+        for (a, b) in s {
+            while open.last().is_some_and(|&(_, e)| e <= a) {
+                open.pop();
+            }
+            if let Some(&(_, e)) = open.last() {
+                assert!(
+                    b <= e,
+                    "thread {tid}: [{a}, {b}) overlaps its parent, ending {e}"
+                );
+            }
+            open.push((a, b));
+        }
+    }
+}
+
+/// `--trace` writes the run as trace-event JSON: a thread per CPU named by
+/// its role, the operations nested in their functions, and the failing
+/// check an instant event on the CPU and at the step that made it.
+#[test]
+fn replay_trace_is_trace_event_json_with_the_check_at_its_step() {
+    let dir = scratch("trace");
+    let path = dir.join("minifail.json");
+    let out = vipt(&[
+        "replay",
+        "--scenario",
+        "minifail",
+        "--strategy",
+        "patched-2005",
+        "b25c4",
+        "--trace",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_trace_event_format(&v);
+    let ev = v["traceEvents"].as_array().unwrap();
+    let names: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["name"] == "thread_name")
+        .filter_map(|e| e["args"]["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "a CPU0 writer: none (no write())",
+            "b CPU1 racer: COW, C's dirty line",
+            "c CPU2 user: reads B"
+        ]
+    );
+    let check: Vec<&Value> = ev.iter().filter(|e| e["cat"] == "oracle").collect();
+    assert_eq!(check.len(), 1);
+    assert_eq!(
+        (check[0]["tid"].as_u64(), check[0]["ts"].as_u64()),
+        (Some(1), Some(6))
+    );
+    // The operation at that step on that CPU: the COW copy's read of A's page.
+    let op = ev
+        .iter()
+        .find(|e| e["cat"] == "operation" && e["ts"] == 6)
+        .unwrap();
+    assert_eq!(
+        (op["tid"].as_u64(), op["name"].as_str()),
+        (Some(1), Some("kernel access"))
+    );
+    assert_eq!(op["args"]["function"], "copy_user_page_asm");
+    // Every step is an operation.
+    let steps = ev.iter().filter(|e| e["cat"] == "operation").count();
+    assert_eq!(steps, 29);
+    // `explore --trace` writes the minimised schedule's trace: this one.
+    let p2 = dir.join("explore.json");
+    let trace = p2.to_str().unwrap();
+    let out = vipt(&[
+        "explore",
+        "--scenario",
+        "minifail",
+        "--strategy",
+        "patched-2005",
+        "--trace",
+        trace,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let w: Value = serde_json::from_str(&std::fs::read_to_string(&p2).unwrap()).unwrap();
+    assert_trace_event_format(&w);
+    let events = |v: &Value| v["traceEvents"].as_array().unwrap()[1..].to_vec();
+    assert_eq!(events(&w), events(&v), "the same run, but for the title");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -32,6 +32,7 @@ pub use engine::{
 };
 pub use schedule::{Replay, Schedule};
 pub use search::{
-    explore, minimal, minimise, run_one, Config, Failure, Minimised, Mode, Outcome, Program, Report,
+    explore, minimal, minimise, run_one, violation_step, Config, Failure, Minimised, Mode, Outcome,
+    Program, Report,
 };
 pub use split::{explore_shard, merge_shards, Shard};

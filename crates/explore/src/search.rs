@@ -769,6 +769,39 @@ pub fn wilson(k: u64, n: u64) -> (f64, f64) {
     ((c - h).max(0.0), (c + h).min(1.0))
 }
 
+/// The step of the run of `schedule` during which its first oracle
+/// violation happened (an index of the run's steps), or `None` when its
+/// first violation is in the final read after the run, or there is none.
+/// `steps` is the run's length. Found by bisection over prefixes, each a
+/// replay stopped by the step limit after `k` steps that asks whether a
+/// violation was already seen during the run: about log2(steps) runs.
+pub fn violation_step<P: Program>(
+    program: &P,
+    schedule: &crate::Schedule,
+    steps: usize,
+) -> Result<Option<usize>, String> {
+    let during = |k: usize| -> Result<bool, String> {
+        let (_, out) = run_one(program, &mut crate::Replay::new(schedule.clone()), k)?;
+        Ok(out
+            .and_then(|o| o.detail)
+            .is_some_and(|d| d["when"] == "during the run"))
+    };
+    if steps == 0 || !during(steps)? {
+        return Ok(None);
+    }
+    // The least k with a violation among the first k steps.
+    let (mut lo, mut hi) = (1, steps);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if during(mid)? {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Ok(Some(lo - 1))
+}
+
 /// Runs one execution of `program` under `chooser` and judges it; the
 /// executor's own findings (deadlock, panic, step limit) become failures.
 pub fn run_one<P: Program, C: Chooser>(

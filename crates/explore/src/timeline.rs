@@ -1,5 +1,6 @@
-//! Per-CPU timelines of an execution: text (one column per CPU) and an SVG
-//! swim-lane picture (one lane per CPU, time to the right).
+//! Per-CPU timelines of an execution: text (one column per CPU), the ladder
+//! of kernel commit messages, an SVG swim-lane picture (one lane per CPU,
+//! time to the right), and Chrome trace-event JSON for Perfetto.
 
 use std::fmt::Write;
 
@@ -99,8 +100,27 @@ pub fn segments(steps: &[Step]) -> Vec<Segment> {
     out
 }
 
-/// The text timeline: a row per segment, in its CPU's column.
-pub fn text(steps: &[Step], cpus: usize, names: &[&str]) -> String {
+/// The marker row of a failing check: after the segment holding its step,
+/// or after the last for the final read. `at` is the segment's index.
+fn check_row(check: Option<Check<'_>>, segs: &[Segment], at: usize) -> Option<(usize, String)> {
+    let c = check?;
+    let last = segs.len().checked_sub(1)?;
+    let here = match c.step {
+        Some(i) => segs[at].first <= i && i <= segs[at].last,
+        None => at == last,
+    };
+    here.then(|| {
+        let label = match c.step {
+            Some(i) => format!("✗ failing check at step {i}"),
+            None => "✗ failing check (final read)".to_string(),
+        };
+        (c.cpu, label)
+    })
+}
+
+/// The text timeline: a row per segment, in its CPU's column, and the
+/// failing check's row in its CPU's column where it failed.
+pub fn text(steps: &[Step], cpus: usize, names: &[&str], check: Option<Check<'_>>) -> String {
     const COL: usize = 44;
     let mut s = String::new();
     let _ = write!(s, "{:>9}  ", "step");
@@ -110,7 +130,8 @@ pub fn text(steps: &[Step], cpus: usize, names: &[&str]) -> String {
         let _ = write!(s, "{h:<COL$}");
     }
     s.push('\n');
-    for seg in segments(steps) {
+    let segs = segments(steps);
+    for (at, seg) in segs.iter().enumerate() {
         let range = if seg.first == seg.last {
             format!("{}", seg.first)
         } else {
@@ -131,6 +152,15 @@ pub fn text(steps: &[Step], cpus: usize, names: &[&str]) -> String {
             "",
             indent = COL * seg.cpu
         );
+        if let Some((cpu, label)) = check_row(check, &segs, at) {
+            let _ = writeln!(
+                s,
+                "{:>9}  {:indent$} {label}",
+                "",
+                "",
+                indent = COL * cpu.min(cpus.saturating_sub(1))
+            );
+        }
     }
     s.push_str("(» marks a preemption)\n");
     s
@@ -139,9 +169,16 @@ pub fn text(steps: &[Step], cpus: usize, names: &[&str]) -> String {
 /// The ladder kernel commit messages draw a race with: a column per CPU,
 /// headed by the CPU and what it runs, a row per segment (function and
 /// operations) in its CPU's column, in step order; each column
-/// `width` characters (at least 16), cells cut with "…". No step numbers or
-/// Rust names: ready to paste.
-pub fn ladder(steps: &[Step], cpus: usize, names: &[&str], width: usize) -> String {
+/// `width` characters (at least 16), cells cut with "…", and the failing
+/// check's row (`<<< stale read`) in its CPU's column where it failed. No
+/// step numbers or Rust names: ready to paste.
+pub fn ladder(
+    steps: &[Step],
+    cpus: usize,
+    names: &[&str],
+    width: usize,
+    check: Option<Check<'_>>,
+) -> String {
     let w = width.max(16);
     let fit = |t: &str| {
         if t.chars().count() <= w - 2 {
@@ -172,7 +209,8 @@ pub fn ladder(steps: &[Step], cpus: usize, names: &[&str], width: usize) -> Stri
     let _ = writeln!(s, "{}", row(&roles));
     let dashes: Vec<String> = (0..cpus).map(|_| "-".repeat(w - 2)).collect();
     let _ = writeln!(s, "{}", row(&dashes));
-    for seg in segments(steps) {
+    let segs = segments(steps);
+    for (at, seg) in segs.iter().enumerate() {
         let whole = format!("{}: {}", seg.what, seg.ops);
         // Too long for the column: the function, then its operations.
         let lines = if whole.chars().count() <= w - 2 {
@@ -183,6 +221,16 @@ pub fn ladder(steps: &[Step], cpus: usize, names: &[&str], width: usize) -> Stri
         for l in lines {
             let mut cells = vec![String::new(); seg.cpu + 1];
             cells[seg.cpu] = fit(&l);
+            let _ = writeln!(s, "{}", row(&cells));
+        }
+        if let Some((cpu, _)) = check_row(check, &segs, at) {
+            let cpu = cpu.min(cpus.saturating_sub(1));
+            let mut cells = vec![String::new(); cpu + 1];
+            cells[cpu] = fit(if check.is_some_and(|c| c.step.is_none()) {
+                "<<< final read: stale"
+            } else {
+                "<<< stale read"
+            });
             let _ = writeln!(s, "{}", row(&cells));
         }
     }
@@ -212,14 +260,16 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The failing check to mark on a picture: the CPU that made it, whether it
-/// was the final read after every CPU finished, and the words.
+/// The failing check to mark on a timeline: the CPU that made it, the step
+/// it failed at (none for the final read after every CPU finished), and the
+/// words.
 #[derive(Debug, Clone, Copy)]
 pub struct Check<'a> {
     /// The CPU (its lane).
     pub cpu: usize,
-    /// Made after the run (marked at the end of the lane), not during it.
-    pub after: bool,
+    /// The step (an index of the run's steps) during which it failed; `None`
+    /// for the final read, marked at the end of the lane.
+    pub step: Option<usize>,
     /// What failed, one line.
     pub text: &'a str,
 }
@@ -414,8 +464,12 @@ pub fn svg(
         notes_y
     );
     if let Some(c) = check {
-        if c.after && c.cpu < cpus {
-            let x = left + w * n + 4.0;
+        if c.cpu < cpus {
+            // Over its step's bar, or past the last for the final read.
+            let x = match c.step {
+                Some(i) => left + w * i.min(steps.len()) as f64 + 1.0,
+                None => left + w * n + 4.0,
+            };
             let _ = writeln!(
                 s,
                 r#"<text x="{x}" y="{}" font-size="16" fill="red">✗</text>"#,
@@ -431,6 +485,59 @@ pub fn svg(
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// The run as Chrome trace-event JSON, the format Perfetto
+/// (ui.perfetto.dev) and `chrome://tracing` open: a thread per CPU named by
+/// what it runs, a slice per segment (its kernel function) holding a slice
+/// per step (its operation), an instant event at each preemption, and the
+/// failing check as an instant event at its step (after the last step for
+/// the final read). Trace time is the step number: one step is one
+/// microsecond.
+pub fn trace_json(
+    steps: &[Step],
+    cpus: usize,
+    names: &[&str],
+    title: &str,
+    check: Option<Check<'_>>,
+) -> serde_json::Value {
+    use serde_json::json;
+    let mut ev = vec![
+        json!({"ph": "M", "name": "process_name", "pid": 1, "tid": 0, "args": {"name": title}}),
+    ];
+    for c in 0..cpus {
+        let name = format!(
+            "{} CPU{c} {}",
+            (b'a' + c as u8) as char,
+            names.get(c).copied().unwrap_or("")
+        );
+        ev.push(json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": c, "args": {"name": name.trim_end()}}));
+        ev.push(json!({"ph": "M", "name": "thread_sort_index", "pid": 1, "tid": c, "args": {"sort_index": c}}));
+    }
+    for seg in segments(steps) {
+        ev.push(json!({
+            "ph": "X", "cat": "function", "name": seg.what, "pid": 1, "tid": seg.cpu,
+            "ts": seg.first, "dur": seg.last - seg.first + 1,
+            "args": {"steps": format!("{}-{}", seg.first, seg.last), "operations": seg.ops},
+        }));
+        for (i, st) in steps.iter().enumerate().take(seg.last + 1).skip(seg.first) {
+            ev.push(json!({
+                "ph": "X", "cat": "operation", "name": kind_name(st.op.kind), "pid": 1,
+                "tid": st.cpu, "ts": i, "dur": 1, "args": {"step": i, "function": st.op.what},
+            }));
+            if st.preemption {
+                ev.push(json!({"ph": "i", "s": "t", "cat": "schedule", "name": "preemption", "pid": 1, "tid": st.cpu, "ts": i}));
+            }
+        }
+    }
+    if let Some(c) = check {
+        let (ts, name) = match c.step {
+            Some(i) => (i, "failing check"),
+            None => (steps.len(), "failing check (final read)"),
+        };
+        ev.push(json!({"ph": "i", "s": "t", "cat": "oracle", "name": name, "pid": 1, "tid": c.cpu, "ts": ts, "args": {"check": c.text}}));
+    }
+    json!({"traceEvents": ev, "displayTimeUnit": "ns", "otherData": {"title": title, "time": "1 us of trace time is one step of the schedule"}})
 }
 
 #[cfg(test)]
@@ -463,7 +570,7 @@ mod tests {
         );
         assert!(s[1].preempted && s[1].cpu == 1);
         assert_eq!(s[2].first, 4);
-        let t = text(&steps, 2, &["w", "r"]);
+        let t = text(&steps, 2, &["w", "r"], None);
         assert!(t.lines().nth(2).unwrap().contains("»g: pte write"));
         let pic = svg(&steps, 2, &["w", "r"], "t", None);
         // A bar per step, a slanted label per segment, a red line per
@@ -487,7 +594,7 @@ mod tests {
         let text = "failing check (final read): c CPU2 user access at va 0x4001b800 (pa 0x1800, colour 27) got 0x1, expected 0x2";
         let check = Check {
             cpu: 2,
-            after: true,
+            step: None,
             text,
         };
         let pic = svg(

@@ -225,7 +225,7 @@ impl CArch {
                 Ok(vipt_hook_args {
                     vma: match a.vma {
                         Some(v) => k.vm_area(v.clone())?,
-                        None => zero_area(),
+                        None => vipt_vm_area::zero(),
                     },
                     mm: match (a.mm, mm) {
                         (Some(_), Some(m)) => k.mm_handle(m)?,
@@ -246,18 +246,6 @@ impl CArch {
             |k, args| unsafe { f(k, args, retp, arg as *mut c_void) },
         )?;
         Ok(Some(ret))
-    }
-}
-
-fn zero_area() -> vipt_vm_area {
-    vipt_vm_area {
-        vma: std::ptr::null_mut(),
-        vm_start: 0,
-        vm_end: 0,
-        vm_pgoff: 0,
-        vm_flags: 0,
-        vm_space: 0,
-        vm_mm: std::ptr::null_mut(),
     }
 }
 

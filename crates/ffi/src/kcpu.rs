@@ -73,6 +73,13 @@ pub struct vipt_vma {
     _private: [u8; 0],
 }
 
+/// A vma's `struct file`, as `vma->vm_file` gives it. Opaque: it only names
+/// the file in messages (`pr_err`'s `%pD` in `vipt_kernel.h`); a handle valid
+/// during the callback that received it.
+pub struct vipt_kfile {
+    _private: [u8; 0],
+}
+
 /// `PG_locked`.
 pub const VIPT_PG_LOCKED: u32 = 0;
 /// `PG_dirty`.
@@ -111,6 +118,25 @@ pub struct vipt_vm_area {
     /// The vma's mm (`vma->vm_mm`), for the page-table walk and its locks; a
     /// handle valid during this callback (NULL if the mm is gone).
     pub vm_mm: *mut vipt_mm_struct,
+    /// The vma's file (`vma->vm_file`), NULL for an anonymous vma; for
+    /// messages only (`vipt_report_inequivalent_aliases_file`).
+    pub vm_file: *mut vipt_kfile,
+}
+
+impl vipt_vm_area {
+    /// No vma: every field zero or NULL.
+    pub(crate) const fn zero() -> Self {
+        vipt_vm_area {
+            vma: std::ptr::null_mut(),
+            vm_start: 0,
+            vm_end: 0,
+            vm_pgoff: 0,
+            vm_flags: 0,
+            vm_space: 0,
+            vm_mm: std::ptr::null_mut(),
+            vm_file: std::ptr::null_mut(),
+        }
+    }
 }
 
 /// `vma_prio_tree_foreach`'s iterator: set up by `vipt_prio_tree_iter_init`,
@@ -463,11 +489,17 @@ impl KCpu {
             vm_flags: vma.vm_flags().bits(),
             vm_space: vma.space.0,
             vm_mm: std::ptr::null_mut(),
+            vm_file: std::ptr::null_mut(),
         };
         if let Some(mm) = vma.mm() {
             a.vm_mm = to_ptr(self.add(Obj::Mm(mm))?);
         }
+        let has_file = vma.vm_file.is_some();
         a.vma = to_ptr(self.add(Obj::Vma(vma))?);
+        // The file is named through its vma: the one handle serves both.
+        if has_file {
+            a.vm_file = a.vma.cast();
+        }
         Ok(a)
     }
 
@@ -787,15 +819,7 @@ pub extern "C" fn vipt_prio_tree_iter_init(
             h_index,
             walk: 0,
             pos: 0,
-            vma: vipt_vm_area {
-                vma: std::ptr::null_mut(),
-                vm_start: 0,
-                vm_end: 0,
-                vm_pgoff: 0,
-                vm_flags: 0,
-                vm_space: 0,
-                vm_mm: std::ptr::null_mut(),
-            },
+            vma: vipt_vm_area::zero(),
         };
         write_out(iter, "iter", it)?;
         Ok(0)
@@ -875,6 +899,49 @@ pub extern "C" fn vipt_translation_exists_legacy(
         Ok(c_int::from(ks::translation_exists_legacy(
             c, &v, addr, pfn,
         )?))
+    })
+}
+
+/// 2.6.14's own `translation_exists(vma, addr)`, which returns a `pte_t *`:
+/// one read of the pte of `addr` into `out`; returns 1 where the kernel
+/// returns the pointer (the pte is not `pte_none`, or is flush-only), 0
+/// where it returns NULL (no translation, or the vma's mm is gone). Counted
+/// in `translation_checks`.
+#[no_mangle]
+pub extern "C" fn vipt_translation_exists_ptep(
+    cpu: *mut vipt_kcpu,
+    vma: *const vipt_vma,
+    addr: u64,
+    out: *mut u64,
+) -> c_int {
+    kcall("vipt_translation_exists_ptep", cpu, |k, c| {
+        let v = k.vma(vma)?;
+        need_out(out)?;
+        let pte = ks::translation_exists_ptep(c, &v, addr)?;
+        let raw = pte.map_or(0, |p| p.raw());
+        write_out(out, "out", raw)?;
+        let none = vipt_pte::pte_none(vipt_pte::Pte::from_raw(raw))
+            && raw & vipt_pte::PteFlags::FLUSH.bits() == 0;
+        Ok(c_int::from(pte.is_some() && !none))
+    })
+}
+
+/// A read of the pte `vipt_translation_exists_ptep` found, through the
+/// pointer it stands for (2.6.14's caller's `pte_pfn(*pte)`): writes the pte
+/// of `addr` as it is now to `out`.
+#[no_mangle]
+pub extern "C" fn vipt_translation_exists_reread(
+    cpu: *mut vipt_kcpu,
+    vma: *const vipt_vma,
+    addr: u64,
+    out: *mut u64,
+) -> c_int {
+    kcall("vipt_translation_exists_reread", cpu, |k, c| {
+        let v = k.vma(vma)?;
+        need_out(out)?;
+        let pte = ks::translation_exists_reread(c, &v, addr)?;
+        write_out(out, "out", pte.raw())?;
+        Ok(0)
     })
 }
 
@@ -987,6 +1054,27 @@ pub extern "C" fn vipt_report_inequivalent_aliases(
 ) -> c_int {
     kcall("vipt_report_inequivalent_aliases", cpu, |k, c| {
         let v = k.vma(vma)?;
+        ks::report_inequivalent_aliases(c, &v, first, second);
+        Ok(0)
+    })
+}
+
+/// Reports "INEQUIVALENT ALIASES" for the file `file` (a vma's `vm_file`),
+/// as 6.10's `pr_err(… %pD, vma->vm_file)`: the file's shared mapping maps
+/// the page at `second`, not congruent with `first`.
+#[no_mangle]
+pub extern "C" fn vipt_report_inequivalent_aliases_file(
+    cpu: *mut vipt_kcpu,
+    file: *const vipt_kfile,
+    first: u64,
+    second: u64,
+) -> c_int {
+    kcall("vipt_report_inequivalent_aliases_file", cpu, |k, c| {
+        // A vm_file is named by its vma's handle (vipt_vm_area's vm_file).
+        let v = k.vma(file.cast())?;
+        if v.vm_file.is_none() {
+            return Err(Error::new(errno::EBADF, "file handle names no file").into());
+        }
         ks::report_inequivalent_aliases(c, &v, first, second);
         Ok(0)
     })

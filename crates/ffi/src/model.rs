@@ -760,7 +760,7 @@ pub extern "C" fn vipt_replay(
         let report = Report::single(&run, &outcome);
         let h = RESULTS.insert(ResultData {
             report,
-            timeline: Some(timeline::text(&run.steps, sc.bodies(), &sc.roles())),
+            timeline: Some(timeline::text(&run.steps, sc.bodies(), &sc.roles(), None)),
         })?;
         write_out(out, "out", to_ptr(h))?;
         Ok(0)

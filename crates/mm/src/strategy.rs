@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use vipt_cache::SHM_COLOUR;
-use vipt_pte::{legacy_2005_reads, patched_2005, PAGE_SIZE};
+use vipt_pte::{legacy_2005_reads, patched_2005, Pte, PAGE_SIZE};
 
 use crate::cpu::Cpu;
 use crate::error::MmError;
@@ -230,17 +230,38 @@ pub fn translation_exists_legacy(
     addr: u64,
     pfn: u64,
 ) -> Result<bool, MmError> {
+    let Some(check) = translation_exists_ptep(cpu, vma, addr)? else {
+        return Ok(false);
+    };
+    if check.raw() == 0 {
+        return Ok(false);
+    }
+    let compare = translation_exists_reread(cpu, vma, addr)?;
+    Ok(legacy_2005_reads(check, compare, pfn))
+}
+
+/// The first half of [`translation_exists_legacy`], as 2.6.14's
+/// `translation_exists(vma, addr)` itself: the pte it read, or `None` when
+/// the vma has no mm left (a NULL return). The caller judges the pte (its
+/// `pte_none` and `_PAGE_FLUSH` test) and reads it again through the pointer
+/// ([`translation_exists_reread`]).
+pub fn translation_exists_ptep(cpu: &Cpu, vma: &Vma, addr: u64) -> Result<Option<Pte>, MmError> {
     cpu.world()
         .stats
         .translation_checks
         .fetch_add(1, Ordering::Relaxed);
-    let Some(mm) = vma.mm() else { return Ok(false) };
-    let check = cpu.pte_read(&mm, addr, "translation_exists")?;
-    if check.raw() == 0 {
-        return Ok(false);
-    }
-    let compare = cpu.pte_read(&mm, addr, "flush_dcache_page")?;
-    Ok(legacy_2005_reads(check, compare, pfn))
+    let Some(mm) = vma.mm() else { return Ok(None) };
+    Ok(Some(cpu.pte_read(&mm, addr, "translation_exists")?))
+}
+
+/// The second half of [`translation_exists_legacy`]: 2.6.14's caller reading
+/// the pte again through the pointer `translation_exists` returned
+/// (`pte_pfn(*pte)`); 0 when the vma has no mm left.
+pub fn translation_exists_reread(cpu: &Cpu, vma: &Vma, addr: u64) -> Result<Pte, MmError> {
+    let Some(mm) = vma.mm() else {
+        return Ok(Pte::from_raw(0));
+    };
+    cpu.pte_read(&mm, addr, "flush_dcache_page")
 }
 
 /// The pre-patch `translation_exists(vma, addr)` as 2.6.14's

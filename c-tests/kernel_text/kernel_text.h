@@ -1,0 +1,15 @@
+/*
+ * flush_dcache_page and flush_dcache_folio as the kernels write them
+ * (the files of kernel_text/), for test_strategies.c to compare with the built-in
+ * strategies that follow those kernels.
+ */
+#ifndef KERNEL_TEXT_H
+#define KERNEL_TEXT_H
+
+#include "../strategies/strategies.h"
+
+extern const struct c_strategy c_text_2614;	/* 2.6.14: legacy-2005 */
+extern const struct c_strategy c_text_2615;	/* 2.6.15: patched-2005 */
+extern const struct c_strategy c_text_610;	/* 6.10: modern */
+
+#endif /* KERNEL_TEXT_H */
