@@ -397,7 +397,12 @@ static void world_calls(void)
 	EXPECT(vipt_user_store(x.cpu, 0xeffff000, 4, 1), -EADDRNOTAVAIL, "0xeffff000");
 
 	MUST(vipt_world_status(x.w, &after));
-	CHECK(!memcmp(&before, &after, sizeof(before)), "%s", "refused calls changed the world");
+	/* Field by field: the struct's padding after invariants_ok is not a
+	 * value, and the library's copy need not preserve it. */
+	CHECK(before.stale_loads == after.stale_loads && before.violations == after.violations &&
+	      before.bugs == after.bugs && before.inversions == after.inversions &&
+	      before.invariants_ok == after.invariants_ok,
+	      "%s", "refused calls changed the world");
 	MUST(vipt_user_load(x.cpu, x.va, 8, &v));
 	CHECK(v == 1, "v %llu", (unsigned long long)v);
 	world_down(&x);

@@ -208,8 +208,10 @@ static int run_hooks(void)
 
 	MUST(vipt_explore_config_default(&cfg));
 	cfg.budget = 800;
-	for (h = 0; h < c_hook_count; h++) {
-		const struct c_hook *ch = &c_hooks[h];
+	/* The mirrors, then 6.10's own hook texts. */
+	for (h = 0; h < c_hook_count + c_text_hook_count; h++) {
+		const struct c_hook *ch = h < c_hook_count ? &c_hooks[h] :
+						&c_text_hooks[h - c_hook_count];
 		struct vipt_arch *a;
 
 		MUST(vipt_arch_new(ch->kernel, "c-mirror", &a));

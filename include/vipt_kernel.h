@@ -591,6 +591,92 @@ static inline void __vipt_pr_err(struct vipt_kcpu *cpu, const char *fmt, ...)
 	}									\
 	static uint64_t fn##_body(__VIPT_ARCH_HOOK_PARAMS)
 
+/*
+ * Arch hooks as the kernel writes them: the hook's own parameter list and
+ * return type, so a kernel body compiles unchanged with only its header line
+ * replaced:
+ *
+ *	VIPT_HOOK(ptep_clear_flush, my_ptep_clear_flush)(struct vm_area_struct *vma,
+ *			unsigned long addr, pte_t *ptep)
+ *	{
+ *		... 6.10's body ...
+ *		return pte;
+ *	}
+ *	vipt_arch_set_hook(a, "ptep_clear_flush", my_ptep_clear_flush, NULL);
+ *
+ * The hooks with the kernel's signature (6.10's, for the hooks Anglin's 2024
+ * fix changed): ptep_clear_flush(vma, addr, ptep) returning the old pte_t,
+ * flush_cache_page(vma, vmaddr, pfn), __flush_cache_page(vma, vmaddr,
+ * physaddr) and flush_dcache_page(page). In the body `vipt_cpu` is the CPU
+ * it runs on (a thread-local here, the parameter of the other wrappers), and
+ * ptep points at a copy of the pte: the page table is reached through
+ * ptep_get_and_clear and set_pte_at, which go through the world's arch.
+ * Every other hook keeps VIPT_ARCH_HOOK's generic parameters.
+ */
+static __thread struct vipt_kcpu *vipt_cpu __attribute__((unused));
+
+#define __VIPT_HOOK_RET_ptep_clear_flush	pte_t
+#define __VIPT_HOOK_PROTO_ptep_clear_flush(f) \
+	pte_t f(struct vm_area_struct *, unsigned long, pte_t *)
+#define __VIPT_HOOK_CALL_ptep_clear_flush(f, a, v, ptep, pg, ret) \
+	(*(ret) = pte_val(f((v), (a)->addr, (ptep))))
+
+#define __VIPT_HOOK_RET_flush_cache_page	void
+#define __VIPT_HOOK_PROTO_flush_cache_page(f) \
+	void f(struct vm_area_struct *, unsigned long, unsigned long)
+#define __VIPT_HOOK_CALL_flush_cache_page(f, a, v, ptep, pg, ret) \
+	f((v), (a)->addr, __vipt_pfn((a)->page))
+
+#define __VIPT_HOOK_RET___flush_cache_page	void
+#define __VIPT_HOOK_PROTO___flush_cache_page(f) \
+	void f(struct vm_area_struct *, unsigned long, unsigned long)
+#define __VIPT_HOOK_CALL___flush_cache_page(f, a, v, ptep, pg, ret) \
+	f((v), (a)->addr, __vipt_pfn((a)->page) << PAGE_SHIFT)
+
+#define __VIPT_HOOK_RET_flush_dcache_page	void
+#define __VIPT_HOOK_PROTO_flush_dcache_page(f)	void f(struct page *)
+#define __VIPT_HOOK_CALL_flush_dcache_page(f, a, v, ptep, pg, ret)	f(pg)
+
+#define VIPT_HOOK(hook, fn)							\
+	static __VIPT_HOOK_PROTO_##hook(fn##_body);				\
+	static int fn(struct vipt_kcpu *cpu_, const struct vipt_hook_args *a,	\
+		      uint64_t *ret, void *arg)					\
+	{									\
+		struct vm_area_struct v_ = a->vma;				\
+		struct page pg_ = { .vipt_handle = a->page, .flags = 0,		\
+				    .__vipt_index = __vipt_read_index0 };	\
+		pte_t pte_ = __pte(a->pte);					\
+		struct vipt_kcpu *saved_cpu_ = vipt_cpu;			\
+		struct vipt_page *saved0_ = __vipt_index_pages[0];		\
+		struct vipt_page *saved1_ = __vipt_index_pages[1];		\
+									\
+		(void)arg;							\
+		(void)pg_;							\
+		(void)pte_;							\
+		vipt_cpu = cpu_;						\
+		__vipt_index_pages[0] = a->page;				\
+		__vipt_index_pages[1] = a->src;					\
+		*ret = 0;							\
+		__VIPT_HOOK_CALL_##hook(fn##_body, a, a->vma.vma ? &v_ : NULL,	\
+					&pte_, &pg_, ret);			\
+		vipt_cpu = saved_cpu_;						\
+		__vipt_index_pages[0] = saved0_;				\
+		__vipt_index_pages[1] = saved1_;				\
+		return 0;							\
+	}									\
+	static __VIPT_HOOK_RET_##hook fn##_body
+
+/* The rest of the names 6.10's hook bodies use: the machine has caches
+ * (static_branch_likely(&parisc_has_cache) is 1); preemption is the
+ * scheduler's, not the body's; the I-cache flush is not modelled; and
+ * pte_accessible is the generic one, 1 (parisc defines none). */
+static const int parisc_has_cache __attribute__((unused)) = 1;
+#define static_branch_likely(key)	(*(key))
+#define preempt_disable()		do { } while (0)
+#define preempt_enable()		do { } while (0)
+#define flush_icache_page_asm(phys, vaddr)	((void)(phys), (void)(vaddr))
+#define pte_accessible(mm, pte)		((void)(mm), (void)(pte), 1)
+
 /* Another hook of the world's arch (the C ones included), from inside a hook. */
 static inline uint64_t __vipt_arch(struct vipt_kcpu *cpu, const char *hook,
 				   struct vm_area_struct *vma, struct vipt_mm_struct *mm,
@@ -609,9 +695,9 @@ static inline uint64_t __vipt_arch(struct vipt_kcpu *cpu, const char *hook,
 	return v;
 }
 #define ptep_get_and_clear(m, addr, ptep) \
-	__pte(__vipt_arch(vipt_cpu, "ptep_get_and_clear", NULL, (m), (addr), 0))
+	((void)(ptep), __pte(__vipt_arch(vipt_cpu, "ptep_get_and_clear", NULL, (m), (addr), 0)))
 #define set_pte_at(m, addr, ptep, pteval) \
-	((void)__vipt_arch(vipt_cpu, "set_pte_at", NULL, (m), (addr), pte_val(pteval)))
+	((void)(ptep), (void)__vipt_arch(vipt_cpu, "set_pte_at", NULL, (m), (addr), pte_val(pteval)))
 #define pfn_valid(pfn)		(vipt_pfn_valid(vipt_cpu, (pfn)) > 0)
 #define PFN_PHYS(pfn)		((uint64_t)(pfn) << PAGE_SHIFT)
 

@@ -26,7 +26,8 @@ VIPT_ARCH_HOOK(flush_cache_page_3x)
 }
 
 /* 6.10 ptep_clear_flush (Anglin 2024): clear, then __flush_cache_page on the
- * old pfn (purge, tmpalias flush) while it is known. */
+ * old pfn (purge, tmpalias flush) while it is known; for a pfn that is not
+ * valid, the purge alone (pte_accessible is the generic 1 on parisc). */
 VIPT_ARCH_HOOK(ptep_clear_flush_610)
 {
 	pte_t old = ptep_get_and_clear(vma->vm_mm, addr, ptep);
@@ -35,7 +36,7 @@ VIPT_ARCH_HOOK(ptep_clear_flush_610)
 	if (pfn_valid(pfn)) {
 		flush_tlb_page(vma, addr);
 		flush_dcache_page_asm(PFN_PHYS(pfn), addr);
-	} else if (pte_present(old)) {
+	} else {
 		flush_tlb_page(vma, addr);
 	}
 	return pte_val(old);

@@ -378,7 +378,8 @@ pub struct ReportArgs {
     /// Print one JSON object: {"questions": [...], "cells": [...]}.
     #[arg(long)]
     json: bool,
-    /// Also write report.txt, report.json, cost.svg and one SVG timeline per
+    /// Also write report.txt, report.json, report.html (the page: verdicts,
+    /// questions, plots and timelines), cost.svg and one SVG timeline per
     /// failing cell here (checked before the run; created if need be).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -613,13 +614,11 @@ fn explore_output(
         }
         None => (None, None),
     };
-    let check = detail.as_ref().and_then(failing_check);
-    let marked = match (&min, &steps) {
-        (Some(m), Some(steps)) => {
-            timeline_check(sc, &m.schedule, steps.len(), &detail, &check, cfg.max_steps)?
-        }
-        _ => None,
+    let (check, at) = match (&min, &steps) {
+        (Some(m), Some(steps)) => located_check(sc, &m.schedule, steps, &detail, cfg.max_steps)?,
+        _ => (None, None),
     };
+    let marked = mark(&check, at);
     let status = explore_status(r.verdict());
     let mut output = Output {
         status,
@@ -894,8 +893,8 @@ pub fn run_replay(a: ReplayArgs) -> Result<Output, UsageError> {
         Schedule::of_run(&run)
     );
     let mut output = Output::text(String::new());
-    let check = out.detail.as_ref().and_then(failing_check);
-    let marked = timeline_check(&sc, &sched, run.steps.len(), &out.detail, &check, max_steps)?;
+    let (check, at) = located_check(&sc, &sched, &run.steps, &out.detail, max_steps)?;
+    let marked = mark(&check, at);
     // The run's timeline exists whether it failed or not.
     if let Some(path) = &a.svg {
         let pic = timeline::svg(&run.steps, sc.bodies(), &sc.roles(), &title, marked);
@@ -1222,15 +1221,27 @@ pub fn run_report(a: ReportArgs) -> Result<Output, UsageError> {
         output
             .files
             .push((dir.join("cost.svg"), cost::plot(&r.cost, 0.25, 2)));
-        for c in r.cells.iter().filter(|c| c.schedule.is_some()) {
+        let mut timelines = vec![None; r.cells.len()];
+        for (i, c) in r
+            .cells
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.schedule.is_some())
+        {
             match cell_timeline(c) {
-                Ok((name, svg)) => output.files.push((dir.join(name), svg)),
+                Ok((name, svg)) => {
+                    output.files.push((dir.join(&name), svg));
+                    timelines[i] = Some(name);
+                }
                 // The text is printed all the same; the status says 2.
                 Err(UsageError(e)) => output
                     .errors
                     .push(format!("timeline of {} / {}: {e}", c.scenario, c.strategy)),
             }
         }
+        output
+            .files
+            .push((dir.join("report.html"), r.html(&timelines)));
     }
     Ok(output)
 }
@@ -1267,8 +1278,8 @@ fn cell_timeline(c: &report::Cell) -> Result<(String, String), UsageError> {
     let max_steps = Config::default().max_steps;
     let (run, out) = run_one(&sc, &mut Replay::new(sched.clone()), max_steps)?;
     let detail = out.and_then(|o| o.detail);
-    let check = detail.as_ref().and_then(failing_check);
-    let marked = timeline_check(&sc, &sched, run.steps.len(), &detail, &check, max_steps)?;
+    let (check, at) = located_check(&sc, &sched, &run.steps, &detail, max_steps)?;
+    let marked = mark(&check, at);
     let name = format!(
         "{}-{}{}.svg",
         c.scenario,
@@ -1284,30 +1295,72 @@ fn cell_timeline(c: &report::Cell) -> Result<(String, String), UsageError> {
     ))
 }
 
-/// The failing check of a run of `schedule` (`steps` long) as a timeline
-/// marks it: its CPU, the step it failed at for a violation during the run
-/// (found by replaying prefixes of the schedule), none for the final read,
-/// and its words.
-fn timeline_check<'a, P: vipt_explore::Program>(
+/// The failing check of a run of `schedule` (its `steps`): its words, with
+/// the write it should have seen where the timeline shows it, and where a
+/// timeline marks it (its CPU, and the step it failed at for a violation
+/// during the run, found by replaying prefixes of the schedule; none for the
+/// final read).
+type Located = (Option<String>, Option<(usize, Option<usize>)>);
+
+fn located_check<P: vipt_explore::Program>(
     program: &P,
     schedule: &Schedule,
-    steps: usize,
+    steps: &[vipt_explore::Step],
     detail: &Option<serde_json::Value>,
-    text: &'a Option<String>,
     max_steps: usize,
-) -> Result<Option<timeline::Check<'a>>, UsageError> {
-    let (Some(d), Some(text)) = (detail.as_ref(), text.as_deref()) else {
-        return Ok(None);
+) -> Result<Located, UsageError> {
+    let Some(d) = detail.as_ref() else {
+        return Ok((None, None));
     };
+    let mut text = failing_check(d);
     let Some(cpu) = d["cpu"].as_u64().and_then(|c| usize::try_from(c).ok()) else {
-        return Ok(None);
+        return Ok((text, None));
     };
     let step = if d["when"] == "during the run" {
-        vipt_explore::violation_step(program, schedule, steps.min(max_steps))?
+        vipt_explore::violation_step(program, schedule, steps.len().min(max_steps))?
     } else {
         None
     };
-    Ok(Some(timeline::Check { cpu, step, text }))
+    if let (Some(t), Some(w)) = (&mut text, should_have_seen(steps, d, step)) {
+        *t += &w;
+    }
+    Ok((text, Some((cpu, step))))
+}
+
+/// For a stale read: the write it should have seen, as the timeline shows
+/// it, the last coherence point (a `write()` done with its
+/// `flush_dcache_page`) before the failing step (or before the end, for the
+/// final read).
+fn should_have_seen(
+    steps: &[vipt_explore::Step],
+    d: &serde_json::Value,
+    step: Option<usize>,
+) -> Option<String> {
+    if d["kind"] != "stale_read" {
+        return None;
+    }
+    let end = step.unwrap_or(steps.len()).min(steps.len());
+    let (i, st) = steps[..end]
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, s)| matches!(s.op.kind, vipt_mm::OpKind::CoherencePoint))?;
+    Some(format!(
+        "; the write it should have seen: {} CPU{} {}, its coherence point at step {i}",
+        char::from(b'a' + u8::try_from(st.cpu).ok().filter(|&c| c < 26)?),
+        st.cpu,
+        st.op.what
+    ))
+}
+
+/// The timeline's mark of a located check.
+fn mark(text: &Option<String>, at: Option<(usize, Option<usize>)>) -> Option<timeline::Check<'_>> {
+    let (cpu, step) = at?;
+    Some(timeline::Check {
+        cpu,
+        step,
+        text: text.as_deref()?,
+    })
 }
 
 #[cfg(test)]

@@ -1594,7 +1594,9 @@ fn a_failure_shows_its_failing_read_under_the_timeline() {
     assert_eq!(
         line,
         "failing check (final read): c CPU2 user access at va 0x4001b800 (pa 0x1800, colour 27) \
-         got 0x1000000010100, expected 0xc0ffee: a stale read after the coherence point"
+         got 0x1000000010100, expected 0xc0ffee: a stale read after the coherence point; \
+         the write it should have seen: a CPU0 generic_file_buffered_write, its coherence point \
+         at step 47"
     );
     let mut json_args = args.to_vec();
     json_args.push("--json");

@@ -20,6 +20,7 @@ pub mod cost;
 pub mod engine;
 pub mod litmus;
 pub mod report;
+mod report_html;
 pub mod scenario;
 pub mod schedule;
 pub mod search;

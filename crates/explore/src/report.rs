@@ -398,6 +398,9 @@ impl Question {
             "## Question {}: {}\n\n{}\n\n",
             self.id, self.title, self.answer
         );
+        if self.id == 4 {
+            s += "The plot of this sweep is cost.svg, shown above this table in report.html (`vipt report --out DIR`; `vipt cost --svg FILE` draws it alone).\n\n";
+        }
         s += &table_text(&self.table);
         s
     }
@@ -488,7 +491,7 @@ impl FullReport {
             let key = (
                 c.scenario.to_string(),
                 c.params.kernel.to_string(),
-                report_params(c),
+                cell_params(c),
             );
             if !rows.contains(&key) {
                 rows.push(key);
@@ -508,7 +511,7 @@ impl FullReport {
                     c.scenario == scenario
                         && c.strategy == st
                         && c.params.kernel.to_string() == kernel
-                        && report_params(c) == params
+                        && cell_params(c) == params
                 });
                 row.push(match cell {
                     None => String::new(),
@@ -540,17 +543,41 @@ impl FullReport {
         })
     }
 
-    /// Every question as text.
-    pub fn text(&self) -> String {
-        let mut s =
-            String::from("# vipt report: the seed thread's questions, answered by the model\n\n");
-        s += &format!(
-            "Exhaustive cells: {}, at most {} executions per search. Sampled rates: {} executions per sampler (seed {}).\n\n",
+    /// What the report's searches were: the coverage of an exhaustive cell,
+    /// the budgets and the seed.
+    pub fn header_text(&self) -> String {
+        format!(
+            "Exhaustive cells: {}, at most {} executions per search. Sampled rates: {} executions per sampler (seed {}).",
             coverage_header(self.budget.bound),
             self.budget.exhaustive,
             self.budget.samples,
             self.budget.seed
-        );
+        )
+    }
+
+    /// The cells that fail, pass, and settle nothing (incomplete or partial).
+    pub fn verdict_counts(&self) -> (usize, usize, usize) {
+        let fails = self.cells.iter().filter(|c| c.report.failing > 0).count();
+        let passes = self
+            .cells
+            .iter()
+            .filter(|c| c.verdict_of() == Verdict::Pass)
+            .count();
+        (fails, passes, self.cells.len() - fails - passes)
+    }
+
+    /// The report as one HTML page (`report.html`): `timelines[i]` names
+    /// the SVG file of cell `i`'s timeline, where one was written beside it.
+    pub fn html(&self, timelines: &[Option<String>]) -> String {
+        crate::report_html::page(self, timelines)
+    }
+
+    /// Every question as text.
+    pub fn text(&self) -> String {
+        let mut s =
+            String::from("# vipt report: the seed thread's questions, answered by the model\n\n");
+        s += &self.header_text();
+        s += "\n\n";
         let short: Vec<String> = self
             .cells
             .iter()
@@ -561,7 +588,7 @@ impl FullReport {
                     c.scenario,
                     c.params.kernel,
                     c.strategy,
-                    report_params(c)
+                    cell_params(c)
                 )
             })
             .collect();
@@ -577,17 +604,11 @@ impl FullReport {
             );
         }
         let m = self.verdict_matrix();
-        let fails = self.cells.iter().filter(|c| c.report.failing > 0).count();
-        let passes = self
-            .cells
-            .iter()
-            .filter(|c| c.verdict_of() == Verdict::Pass)
-            .count();
+        let (fails, passes, incomplete) = self.verdict_counts();
         s += &format!(
-            "## Verdicts at a glance\n\n{} cells: {fails} FAIL (a failing schedule, failing/explored), {passes} pass ({}), {} incomplete (a budget ran out, or only the partial search ran). The questions below draw on these cells.\n\n",
+            "## Verdicts at a glance\n\n{} cells: {fails} FAIL (a failing schedule, failing/explored), {passes} pass ({}), {incomplete} incomplete (a budget ran out, or only the partial search ran). The questions below draw on these cells.\n\n",
             self.cells.len(),
             coverage_header(self.budget.bound),
-            self.cells.len() - fails - passes,
         );
         s += &table_text(&m);
         s.push('\n');
@@ -614,7 +635,7 @@ impl FullReport {
                 c.scenario.to_string(),
                 c.params.kernel.to_string(),
                 c.strategy.clone(),
-                report_params(c),
+                cell_params(c),
                 format!("{}/{}", c.report.failing, c.report.executions),
                 // The failure of the schedule the replay command runs.
                 c.failures
@@ -638,7 +659,7 @@ impl FullReport {
 
 /// What every cell covers when its searches finish: "complete within bound
 /// 2; bound 3 partial (sleep sets)".
-fn coverage_header(bound: u32) -> String {
+pub(crate) fn coverage_header(bound: u32) -> String {
     if bound == 0 {
         "bound 0 partial (sleep sets)".into()
     } else {
@@ -651,7 +672,9 @@ fn coverage_header(bound: u32) -> String {
 
 /// The cell's parameters that differ from its scenario's defaults on its
 /// kernel (the kernel has a column of its own).
-fn report_params(c: &Cell) -> String {
+/// A cell's parameters beyond its kernel's defaults, as `vipt explore`
+/// flags.
+pub(crate) fn cell_params(c: &Cell) -> String {
     let f = param_flags(c.params, on_kernel(c.kind(), c.params.kernel));
     if f.is_empty() {
         "defaults".into()
@@ -1240,21 +1263,65 @@ fn question3(
         .fold(0.0f64, f64::max);
     let never = ratios.iter().all(|x| !x.3.is_finite());
     let sampled_none = ratios.iter().filter(|x| x.4 == 0).count();
+    // The exhaustive comparison leads: it is the one that can settle it.
+    let exhaustive: Vec<(String, u64, u64, Option<&Cell>)> = pairs
+        .iter()
+        .filter_map(|&(k, kernel)| {
+            let pc = r.cell(k, "patched-2005", on_kernel(k, kernel))?;
+            let rc = r.cell(k, "recheck", on_kernel(k, kernel));
+            Some((
+                format!("{} on {kernel}", k.name()),
+                pc.report.failing,
+                pc.report.executions,
+                rc,
+            ))
+        })
+        .collect();
+    let recheck_none = exhaustive
+        .iter()
+        .all(|(_, _, _, rc)| rc.is_some_and(|c| c.verdict_of() == Verdict::Pass));
+    let patched_list = exhaustive
+        .iter()
+        .map(|(w, f, e, _)| format!("{w}: {f} of {e}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut answer = if pairs.is_empty() {
         "patched-2005 failed no exhaustive zap-refault or reclaim cell on any profile, so there is nothing to compare.".to_string()
-    } else if never {
+    } else if recheck_none {
         format!(
-            "Sampled where the exhaustive search shows patched-2005 failing, on the same schedules (same seeds) recheck never failed ({}).",
-            lows.join("; ")
+            "Not orders of magnitude but all against none, within the bound: where patched-2005 fails exhaustively ({patched_list} schedules), recheck fails in none of the same searches ({})."
+            ,
+            coverage_header(b.bound)
         )
     } else {
         format!(
-            "Sampled where the exhaustive search shows patched-2005 failing, on the same schedules (same seeds) patched-2005 fails up to {best:.1}× as often as recheck ({}).",
-            lows.join("; ")
+            "Where patched-2005 fails exhaustively ({patched_list} schedules), recheck is not shown to pass everywhere: see the counts below."
         )
     };
-    if sampled_none > 0 {
-        answer += &format!(" In {sampled_none} of these samples patched-2005 did not fail either.");
+    if never && sampled_none == ratios.len() && !ratios.is_empty() {
+        answer += &format!(
+            " Sampling settles nothing here: in all {} samplers ({} executions each, same seeds for both) neither strategy failed, so patched-2005's failing schedules are rarer than the samplers can see.",
+            ratios.len(),
+            b.samples
+        );
+    } else if never {
+        answer += &format!(
+            " Sampled on the same schedules (same seeds), recheck never failed ({}).",
+            lows.join("; ")
+        );
+        if sampled_none > 0 {
+            answer +=
+                &format!(" In {sampled_none} of these samplers patched-2005 did not fail either.");
+        }
+    } else {
+        answer += &format!(
+            " Sampled on the same schedules (same seeds), patched-2005 fails up to {best:.1}× as often as recheck ({}).",
+            lows.join("; ")
+        );
+        if sampled_none > 0 {
+            answer +=
+                &format!(" In {sampled_none} of these samplers patched-2005 did not fail either.");
+        }
     }
     if !enumerated.is_empty() {
         answer += &format!(" Exhaustively: {}.", enumerated.join("; "));
@@ -1316,7 +1383,34 @@ fn question4(r: &FullReport) -> Question {
                     format!("{user} user page flush(es)")
                 }
             };
-            format!(
+            // The finding first: what tmpalias and modern cost against
+            // patched-2005, congruent and with two colours.
+            let times = |a: u64, b: u64| {
+                if a == b {
+                    "the same fdc as patched-2005".to_string()
+                } else if b == 0 {
+                    format!("{a} fdc against patched-2005's none")
+                } else {
+                    format!("{:.1}× patched-2005's fdc", a as f64 / b as f64)
+                }
+            };
+            let both = |a: u64, b: u64, of: u64| {
+                if a == b {
+                    format!("tmpalias and modern both issue {}", times(a, of))
+                } else {
+                    format!(
+                        "tmpalias issues {} and modern {}",
+                        times(a, of),
+                        times(b, of)
+                    )
+                }
+            };
+            let lead = format!(
+                "For 32 vmas of a page with congruent mappings, {}; with the vmas alternating between two colours, {}, where patched-2005 flushes one colour only and is wrong (question 5). ",
+                both(t.fdc_issued, m.fdc_issued, p.fdc_issued),
+                both(t2.fdc_issued, m2.fdc_issued, p2.fdc_issued),
+            );
+            lead + &format!(
                 "On {kernel} ({lpp} fdc per page flush), with 32 congruent vmas of which a quarter have a present pte: patched-2005 issues {} fdc, reads {} index node(s) and makes {} translation checks ({} steps under tree_lock); tmpalias issues {} fdc with {} TLB purges and {}; modern {} fdc with {} TLB purges and {}. With the vmas alternating between two colours, patched-2005 stays at {} fdc (and is wrong, question 5), tmpalias issues {} ({}, {} TLB purges, {} steps under tree_lock) and modern {} ({}, {} TLB purges): both flush whenever a vma's colour differs from the last address flushed{}. `vipt cost` prints the whole sweep and plots it.",
                 p.fdc_issued, p.tree_nodes, p.translation_checks, p.lock_hold_steps,
                 t.fdc_issued, t.tlb_purges, reads(t),
@@ -1344,24 +1438,20 @@ fn question4(r: &FullReport) -> Question {
 fn question5(r: &FullReport) -> Question {
     let strategies = &STRATEGIES[..5];
     let mut table = vec![header(&["colouring"], strategies)];
-    let mut failing = BTreeMap::new();
-    let mut passing = BTreeMap::new();
+    // Per colouring: the strategies that fail, pass, and settle nothing.
+    let mut by: BTreeMap<String, [Vec<&str>; 3]> = BTreeMap::new();
     for c in [Colour::Linux2614, Colour::MapFixed, Colour::PgoffAware] {
         let p = Params {
             colour: c,
             ..Kind::Inequivalent.defaults()
         };
+        let e = by.entry(c.to_string()).or_default();
         for s in strategies {
             match r.cell(Kind::Inequivalent, s, p).map(|x| x.verdict_of()) {
-                Some(Verdict::Fail) => failing
-                    .entry(c.to_string())
-                    .or_insert_with(Vec::new)
-                    .push(*s),
-                Some(Verdict::Pass) => passing
-                    .entry(c.to_string())
-                    .or_insert_with(Vec::new)
-                    .push(*s),
-                _ => {}
+                Some(Verdict::Fail) => e[0].push(*s),
+                Some(Verdict::Pass) => e[1].push(*s),
+                Some(Verdict::Inconclusive) => e[2].push(*s),
+                None => {}
             }
         }
         table.push(
@@ -1373,33 +1463,52 @@ fn question5(r: &FullReport) -> Question {
     let reports = r
         .cell(Kind::Inequivalent, "modern", Kind::Inequivalent.defaults())
         .map_or(0.0, |c| c.report.mean("alias_reports"));
-    let names = |m: &BTreeMap<String, Vec<&str>>, c: Colour| {
-        m.get(&c.to_string())
-            .map_or("none".to_string(), |v| v.join(", "))
+    // "a, b leave B's line stale; c passes; d not settled (a budget ran
+    // out)": only the parts that have strategies.
+    let outcome = |c: Colour, stale: &str| {
+        let [f, pa, u] = by.get(&c.to_string()).cloned().unwrap_or_default();
+        let mut parts = Vec::new();
+        if !f.is_empty() {
+            parts.push(format!("{} {stale}", f.join(", ")));
+        }
+        if !pa.is_empty() {
+            parts.push(format!("{} pass", pa.join(", ")));
+        }
+        if !u.is_empty() {
+            parts.push(format!(
+                "{} not settled (the search ran out of budget: no claim)",
+                u.join(", ")
+            ));
+        }
+        if parts.is_empty() {
+            "no strategy ran".to_string()
+        } else {
+            parts.join("; ")
+        }
     };
-    let f = |c| names(&failing, c);
-    let pa = |c| names(&passing, c);
-    let congruent = if !failing.contains_key(&Colour::PgoffAware.to_string()) {
+    let pgoff = by
+        .get(&Colour::PgoffAware.to_string())
+        .cloned()
+        .unwrap_or_default();
+    let congruent = if pgoff[0].is_empty() && pgoff[2].is_empty() && !pgoff[1].is_empty() {
         format!(
             "The pgoff-aware colouring makes the mappings congruent and {} pass.",
-            pa(Colour::PgoffAware)
+            pgoff[1].join(", ")
         )
     } else {
         format!(
-            "With the pgoff-aware colouring {} still fail.",
-            f(Colour::PgoffAware)
+            "With the pgoff-aware colouring: {}.",
+            outcome(Colour::PgoffAware, "still fail")
         )
     };
     Question {
         id: 5,
         title: "congruence".into(),
         answer: format!(
-            "On {}, with B's page at pgoff 1 coloured as pgoff 0 (2.6.14's colouring), {} leave B's line stale and {} pass; placed by MAP_FIXED one page off, {} fail and {} pass. modern reports INEQUIVALENT ALIASES ({reports:.1} reports per execution). {congruent} The kernel's-own table below has this scenario on every profile.",
+            "On {}, with B's page at pgoff 1 coloured as pgoff 0 (2.6.14's colouring): {}. Placed by MAP_FIXED one page off: {}. modern reports INEQUIVALENT ALIASES ({reports:.1} reports per execution). {congruent} The kernel's-own table below has this scenario on every profile.",
             Kind::Inequivalent.defaults().kernel,
-            f(Colour::Linux2614),
-            pa(Colour::Linux2614),
-            f(Colour::MapFixed),
-            pa(Colour::MapFixed),
+            outcome(Colour::Linux2614, "leave B's line stale"),
+            outcome(Colour::MapFixed, "fail"),
         ),
         table,
     }
@@ -1463,14 +1572,38 @@ fn question6(r: &FullReport) -> Question {
                 .cloned()
         })
         .unwrap_or_default();
-    Question {
-        id: 6,
-        title: "the pte lock inside translation_exists".into(),
-        answer: format!(
+    let open: Vec<String> = Kernel::ALL
+        .into_iter()
+        .filter(|&k| {
+            r.cell(Kind::PteLock, "patched-ptl", on_kernel(Kind::PteLock, k))
+                .is_some_and(|c| !c.report.complete)
+        })
+        .map(|k| k.name().to_string())
+        .collect();
+    let inv = if inv.is_empty() {
+        "none".to_string()
+    } else {
+        inv
+    };
+    let mut answer = if inversions.is_empty() {
+        "No pte-lock cell ran, so nothing is shown.".to_string()
+    } else {
+        format!(
             "The lock-order checker reports the inversion in {} ({}), without needing the deadlock; on 2.6.14: {inv}. Executions that actually deadlock within the bound, all profiles: {dl}.",
             if every { "every explored execution on every profile" } else { "these executions" },
             inversions.join(", ")
-        ),
+        )
+    };
+    if !open.is_empty() {
+        answer += &format!(
+            " The counts are of the executions explored: on {} the search ran out of budget.",
+            open.join(", ")
+        );
+    }
+    Question {
+        id: 6,
+        title: "the pte lock inside translation_exists".into(),
+        answer,
         table,
     }
 }

@@ -465,16 +465,30 @@ pub fn svg(
     );
     if let Some(c) = check {
         if c.cpu < cpus {
-            // Over its step's bar, or past the last for the final read.
-            let x = match c.step {
-                Some(i) => left + w * i.min(steps.len()) as f64 + 1.0,
-                None => left + w * n + 4.0,
-            };
-            let _ = writeln!(
-                s,
-                r#"<text x="{x}" y="{}" font-size="16" fill="red">✗</text>"#,
-                bar_y(c.cpu) + 16.0
-            );
+            // Its step's bar outlined with the mark under it, or the mark
+            // past the last bar for the final read.
+            let y = bar_y(c.cpu);
+            match c.step {
+                Some(i) => {
+                    let x = left + w * i.min(steps.len()) as f64;
+                    let _ = writeln!(
+                        s,
+                        r#"<rect x="{}" y="{}" width="{w}" height="24" fill="none" stroke="red" stroke-width="2"/><text x="{}" y="{}" font-size="16" fill="red">✗</text>"#,
+                        x - 1.0,
+                        y - 2.0,
+                        x + 1.0,
+                        y + 36.0
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        s,
+                        r#"<text x="{}" y="{}" font-size="16" fill="red">✗</text>"#,
+                        left + w * n + 4.0,
+                        y + 16.0
+                    );
+                }
+            }
         }
         let _ = writeln!(
             s,

@@ -411,18 +411,18 @@ impl Arch for Parisc {
     /// `flush_tlb_page`. 6.10: `ptep_get_and_clear`, then, while the old pfn
     /// is known, `__flush_cache_page` on it ("after a PTE is cleared, we have
     /// no way to flush the cache for the physical page") if `pfn_valid`,
-    /// else `flush_tlb_page` if the old pte was accessible.
+    /// else `flush_tlb_page` if `pte_accessible(mm, pte)`, which is always
+    /// true on parisc: it defines none, and the generic one in
+    /// `include/linux/pgtable.h` is 1.
     fn ptep_clear_flush(&self, cpu: &mut Cpu, vma: &Arc<Vma>, addr: u64) -> Result<Pte, MmError> {
         let Some(mm) = vma.mm() else {
             return Ok(Pte::NONE);
         };
         let arch = cpu.arch();
         let old = arch.ptep_get_and_clear(cpu, &mm, addr)?;
-        if self.kernel != Kernel::V6_10 {
-            arch.flush_tlb_page(cpu, vma, addr)?;
-        } else if cpu.world().page(pte_pfn(old)).is_ok() {
+        if self.kernel == Kernel::V6_10 && cpu.world().page(pte_pfn(old)).is_ok() {
             arch.__flush_cache_page(cpu, vma, addr, pte_pfn(old))?;
-        } else if pte_present(old) {
+        } else {
             arch.flush_tlb_page(cpu, vma, addr)?;
         }
         Ok(old)
