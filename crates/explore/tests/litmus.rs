@@ -239,6 +239,11 @@ fn the_file_only_scenarios_give_their_verdicts() {
         ("mremap-colour", "recheck", Kernel::V6_10, Verdict::Fail),
         ("mremap-colour", "tmpalias", Kernel::V3x, Verdict::Pass),
         ("mremap-colour", "modern", Kernel::V6_10, Verdict::Pass),
+        // zap-refault with the refault made by A's second thread on its own
+        // CPU while the flush is away (Hugh's "something else faulted it
+        // back in").
+        ("refault-other", "patched-2005", Kernel::V3x, Verdict::Pass),
+        ("refault-other", "recheck", Kernel::V6_10, Verdict::Pass),
     ];
     for &(name, strategy, kernel, want) in cases {
         let path = std::path::Path::new(dir).join(format!("{name}.vipt"));
