@@ -1304,18 +1304,14 @@ fn question3(
             ratios.len(),
             b.samples
         );
-    } else if never {
-        answer += &format!(
-            " Sampled on the same schedules (same seeds), recheck never failed ({}).",
-            lows.join("; ")
-        );
-        if sampled_none > 0 {
-            answer +=
-                &format!(" In {sampled_none} of these samplers patched-2005 did not fail either.");
-        }
     } else {
+        let sampled = if never {
+            "recheck never failed".to_string()
+        } else {
+            format!("patched-2005 fails up to {best:.1}× as often as recheck")
+        };
         answer += &format!(
-            " Sampled on the same schedules (same seeds), patched-2005 fails up to {best:.1}× as often as recheck ({}).",
+            " Sampled on the same schedules (same seeds), {sampled} ({}).",
             lows.join("; ")
         );
         if sampled_none > 0 {

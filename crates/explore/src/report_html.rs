@@ -39,6 +39,13 @@ fn verdict_class(entry: &str) -> &'static str {
     }
 }
 
+/// The class of a question table's entry that opens with a verdict
+/// ("pass", "FAIL 3/10", "fail"), for its colour; none for the rest.
+fn verdict_word(_: usize, _: usize, x: &str) -> Option<&'static str> {
+    let k = verdict_class(x.split_whitespace().next().unwrap_or(""));
+    matches!(k, "pass" | "fail").then_some(k)
+}
+
 /// A table: its first row the header. `classes` gives an entry's class
 /// (row and column of the body, from 0), or none.
 fn table(
@@ -95,10 +102,7 @@ fn question(q: &Question) -> String {
     if q.id == 4 {
         s += "<img src=\"cost.svg\" alt=\"fdc issued against vmas, per strategy\">\n";
     }
-    s += &table(&q.table, &|_, _, x| {
-        let k = verdict_class(x.split_whitespace().next().unwrap_or(""));
-        matches!(k, "pass" | "fail").then_some(k)
-    });
+    s += &table(&q.table, &verdict_word);
     s + "</section>\n"
 }
 
@@ -107,10 +111,7 @@ fn section(id: &str, sec: &Section) -> String {
         "<section id=\"{id}\">\n<h2>{}</h2>\n<p class=\"finding\">{}</p>\n{}</section>\n",
         esc(&sec.title),
         esc(&sec.answer),
-        table(&sec.table, &|_, _, x| {
-            let k = verdict_class(x.split_whitespace().next().unwrap_or(""));
-            matches!(k, "pass" | "fail").then_some(k)
-        })
+        table(&sec.table, &verdict_word)
     )
 }
 
