@@ -247,20 +247,40 @@ struct folio { __VIPT_PAGE_MEMBERS; };
 /* The pages whose ->index a body may read: its page or folio, and a hook's src. */
 static __thread struct vipt_page *__vipt_index_pages[2] __attribute__((unused));
 
-static inline unsigned long __vipt_read_index(struct vipt_kcpu *cpu, int which)
+/* page->index of a page handle: the model's read. */
+static inline unsigned long __vipt_index_of(struct vipt_kcpu *cpu, const struct vipt_page *handle)
 {
 	uint64_t index_ = 0;
 
-	vipt_page_index(cpu, __vipt_index_pages[which], &index_);
+	vipt_page_index(cpu, handle, &index_);
 	return index_;
 }
 static inline unsigned long __vipt_read_index0(struct vipt_kcpu *cpu)
 {
-	return __vipt_read_index(cpu, 0);
+	return __vipt_index_of(cpu, __vipt_index_pages[0]);
 }
 static inline unsigned long __vipt_read_index1(struct vipt_kcpu *cpu)
 {
-	return __vipt_read_index(cpu, 1);
+	return __vipt_index_of(cpu, __vipt_index_pages[1]);
+}
+
+/* A wrapper's call: its pages for ->index set, the caller's put back after. */
+struct __vipt_index_scope { struct vipt_page *saved[2]; };
+
+static inline struct __vipt_index_scope __vipt_index_enter(struct vipt_page *page,
+							   struct vipt_page *src)
+{
+	struct __vipt_index_scope s = { { __vipt_index_pages[0], __vipt_index_pages[1] } };
+
+	__vipt_index_pages[0] = page;
+	__vipt_index_pages[1] = src;
+	return s;
+}
+
+static inline void __vipt_index_leave(struct __vipt_index_scope s)
+{
+	__vipt_index_pages[0] = s.saved[0];
+	__vipt_index_pages[1] = s.saved[1];
 }
 
 #define VM_EXEC			VIPT_VM_EXEC
@@ -286,11 +306,11 @@ static inline unsigned long __vipt_read_index1(struct vipt_kcpu *cpu)
 	do {								\
 		type pg_ = { .vipt_handle = (vpage), .flags = 0,	\
 			     .__vipt_index = __vipt_read_index0 };	\
-		struct vipt_page *saved_ = __vipt_index_pages[0];	\
+		struct __vipt_index_scope scope_ =			\
+			__vipt_index_enter((vpage), NULL);		\
 									\
-		__vipt_index_pages[0] = (vpage);			\
 		body((vipt_cpu), &pg_);					\
-		__vipt_index_pages[0] = saved_;				\
+		__vipt_index_leave(scope_);				\
 	} while (0)
 
 #define VIPT_FLUSH_DCACHE_PAGE(fn)						\
@@ -356,14 +376,7 @@ static inline struct address_space *__vipt_page_mapping(struct vipt_kcpu *cpu,
 		 default: (struct vipt_mapping *)(r))
 #define mapping_mapped(m)	(vipt_mapping_mapped(vipt_cpu, __vipt_mapping(m)) > 0)
 
-static inline unsigned long __vipt_page_index(struct vipt_kcpu *cpu, const struct page *page)
-{
-	uint64_t index_ = 0;
-
-	vipt_page_index(cpu, page->vipt_handle, &index_);
-	return index_;
-}
-#define page_index(page)	__vipt_page_index(vipt_cpu, (page))
+#define page_index(page)	__vipt_index_of(vipt_cpu, (page)->vipt_handle)
 
 /* &page->flags and &folio->flags: the two structs share their layout. */
 #define __vipt_flags_page(addr)	(container_of((addr), struct page, flags)->vipt_handle)
@@ -575,18 +588,15 @@ static inline void __vipt_pr_err(struct vipt_kcpu *cpu, const char *fmt, ...)
 				   .__vipt_index = __vipt_read_index0 };	\
 		struct page sp = { .vipt_handle = a->src, .flags = 0,		\
 				   .__vipt_index = __vipt_read_index1 };	\
-		struct vipt_page *saved0 = __vipt_index_pages[0];		\
-		struct vipt_page *saved1 = __vipt_index_pages[1];		\
+		struct __vipt_index_scope scope_ =				\
+			__vipt_index_enter(a->page, a->src);			\
 		pte_t p = __pte(a->pte);					\
 		(void)arg;							\
-		__vipt_index_pages[0] = a->page;				\
-		__vipt_index_pages[1] = a->src;					\
 		*ret = fn##_body(vipt_cpu, a->vma.vma ? &v : NULL,		\
 				 a->mm ? a->mm : a->vma.vm_mm,			\
 				 a->page ? &pg : NULL, a->src ? &sp : NULL,	\
 				 a->addr, a->end, p, a->value, (int)a->fullmm, &p); \
-		__vipt_index_pages[0] = saved0;					\
-		__vipt_index_pages[1] = saved1;					\
+		__vipt_index_leave(scope_);					\
 		return 0;							\
 	}									\
 	static uint64_t fn##_body(__VIPT_ARCH_HOOK_PARAMS)
@@ -647,21 +657,18 @@ static __thread struct vipt_kcpu *vipt_cpu __attribute__((unused));
 				    .__vipt_index = __vipt_read_index0 };	\
 		pte_t pte_ = __pte(a->pte);					\
 		struct vipt_kcpu *saved_cpu_ = vipt_cpu;			\
-		struct vipt_page *saved0_ = __vipt_index_pages[0];		\
-		struct vipt_page *saved1_ = __vipt_index_pages[1];		\
+		struct __vipt_index_scope scope_ =				\
+			__vipt_index_enter(a->page, a->src);			\
 									\
 		(void)arg;							\
 		(void)pg_;							\
 		(void)pte_;							\
 		vipt_cpu = cpu_;						\
-		__vipt_index_pages[0] = a->page;				\
-		__vipt_index_pages[1] = a->src;					\
 		*ret = 0;							\
 		__VIPT_HOOK_CALL_##hook(fn##_body, a, a->vma.vma ? &v_ : NULL,	\
 					&pte_, &pg_, ret);			\
 		vipt_cpu = saved_cpu_;						\
-		__vipt_index_pages[0] = saved0_;				\
-		__vipt_index_pages[1] = saved1_;				\
+		__vipt_index_leave(scope_);					\
 		return 0;							\
 	}									\
 	static __VIPT_HOOK_RET_##hook fn##_body
