@@ -50,6 +50,7 @@
 //! geometry. See `BENCHMARKS` below for the figures of the last run.
 #![doc = include_str!("../BENCHMARKS.md")]
 
+mod audit;
 mod cost;
 mod error;
 mod geometry;
@@ -61,6 +62,7 @@ mod tlb;
 mod tracked;
 mod translate;
 
+pub use audit::{set_hw_audit, HwAccess, HwAudit};
 pub use cost::{CostModel, Counters};
 pub use error::CacheError;
 pub use geometry::{Geometry, Shape, SHM_COLOUR, TMPALIAS_MAP_SIZE, TMPALIAS_MAP_START};

@@ -10,6 +10,7 @@ use vipt_pte::{
     pte_dirty, pte_present, pte_read, pte_write, Pte, PteFlags, PAGE_OFFSET, PAGE_SHIFT, PAGE_SIZE,
 };
 
+use crate::audit::{audit, HwAccess};
 use crate::cost::Counters;
 use crate::error::CacheError;
 use crate::geometry::{Geometry, Shape, SHM_COLOUR, TMPALIAS_MAP_SIZE, TMPALIAS_MAP_START};
@@ -296,6 +297,7 @@ impl Machine {
         if data.len() as u64 != PAGE_SIZE {
             return Err(CacheError::BadSize(data.len() as u32));
         }
+        audit(HwAccess::AllLines, true);
         self.mem.write_bytes(pfn << PAGE_SHIFT, data)?;
         self.oracle.truth.write_bytes(pfn << PAGE_SHIFT, data)?;
         self.oracle.record_born(pfn, data)?;
@@ -320,6 +322,7 @@ impl Machine {
     /// ([`ReportKind::EarlierLife`], [`ReportKind::EarlierWriteBack`]).
     pub fn begin_life(&mut self, pfn: u64, owner: Owner) -> Result<u32, CacheError> {
         self.check_pfn(pfn)?;
+        audit(HwAccess::AllLines, true);
         Ok(self.oracle.begin_life(pfn, owner, self.step))
     }
 
@@ -333,6 +336,7 @@ impl Machine {
         self.check_cpu(who.cpu)?;
         self.check_pfn(pfn)?;
         self.step += 1;
+        audit(HwAccess::AllLines, false);
         Ok(self
             .mem
             .bytes(pfn << PAGE_SHIFT, PAGE_SIZE as usize)?
@@ -354,6 +358,7 @@ impl Machine {
         if written.len() as u64 != PAGE_SIZE {
             return Err(CacheError::BadSize(written.len() as u32));
         }
+        audit(HwAccess::AllLines, false);
         let base = pfn << PAGE_SHIFT;
         let n = self.shape.line_size;
         let life = self.oracle.life(pfn);
@@ -395,6 +400,7 @@ impl Machine {
     /// which failures come from lines that outlive a page.
     pub fn discard_page(&mut self, pfn: u64) -> Result<usize, CacheError> {
         self.check_pfn(pfn)?;
+        audit(HwAccess::AllLines, true);
         let mut n = 0;
         for cache in [&mut self.dcache, &mut self.icache] {
             let shape = cache.shape;
@@ -422,7 +428,11 @@ impl Machine {
         if e.tmpalias {
             self.counters.tmpalias_inserts += 1;
         }
-        self.cpus[cpu].tlb.insert(e);
+        if self.cpus[cpu].tlb.insert(e) {
+            // Which entry goes depends on the TLB's whole contents, which
+            // purges on other CPUs change.
+            audit(HwAccess::Tlb(cpu), true);
+        }
     }
 
     #[inline]
@@ -579,6 +589,10 @@ impl Machine {
     // ---- the data cache ----------------------------------------------------
 
     fn write_back(&mut self, slot: usize) {
+        audit(
+            HwAccess::Line(self.shape.set_group(slot / self.shape.ways)),
+            true,
+        );
         let key = self.dcache.key(slot);
         if key != INVALID && self.dcache.is_dirty(slot) {
             let pa = self.shape.key_pa(key);
@@ -624,6 +638,8 @@ impl Machine {
     #[inline]
     fn dline(&mut self, va: u64, pa: u64) -> (usize, bool) {
         let set = self.shape.set_of(va);
+        // The set's LRU order changes even on a hit.
+        audit(HwAccess::Line(self.shape.set_group(set)), true);
         let key = self.shape.key(pa, va);
         if let Some(slot) = self.dcache.find(set, key) {
             self.dcache.touch(slot);
@@ -752,6 +768,7 @@ impl Machine {
         let pa = self.data_pa(who, space, va, false, w)?;
         self.step += 1;
         self.counters.ifetches += 1;
+        audit(HwAccess::AllLines, true);
         let ishape = self.icache.shape;
         let (set, key) = (ishape.set_of(va), ishape.key(pa, va));
         let slot = match self.icache.find(set, key) {
@@ -811,6 +828,11 @@ impl Machine {
         };
         if op == Op::Fdc {
             self.counters.fdc_effective += 1;
+        }
+        if op == Op::Fic {
+            audit(HwAccess::AllLines, true);
+        } else {
+            audit(HwAccess::Line(self.shape.line_group(va)), true);
         }
         let cache = if op == Op::Fic {
             &mut self.icache
@@ -930,6 +952,7 @@ impl Machine {
         self.check_cpu(who.cpu)?;
         self.step += 1;
         self.counters.whole_cache_flushes += 1;
+        audit(HwAccess::AllLines, true);
         let valid: Vec<usize> = self.dcache.valid_slots().collect();
         for slot in valid {
             self.write_back(slot);
@@ -1150,6 +1173,7 @@ impl Machine {
         self.check_cpu(who.cpu)?;
         self.check_pfn(pfn)?;
         self.step += 1;
+        audit(HwAccess::AllLines, true);
         self.oracle.record_point(pfn, self.step);
         Ok(self.check_copies_at(who, pfn))
     }
@@ -1163,6 +1187,7 @@ impl Machine {
     }
 
     fn check_copies_at(&mut self, who: Who, pfn: u64) -> usize {
+        audit(HwAccess::AllLines, false);
         let sh = self.shape;
         let mut copies: Vec<(u64, u64, usize)> = self
             .dcache

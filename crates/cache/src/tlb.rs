@@ -165,26 +165,30 @@ impl Tlb {
     }
 
     /// Inserts (or replaces) the entry for its `(space, vpn)`, evicting the least
-    /// recently used entry when full.
-    pub fn insert(&mut self, mut entry: TlbEntry) {
+    /// recently used entry when full; returns whether one was evicted.
+    pub fn insert(&mut self, mut entry: TlbEntry) -> bool {
         self.clock += 1;
         entry.stamp = self.clock;
         let hint = Self::hint_of(entry.space, entry.vpn);
-        let i = match self.find(entry.space, entry.vpn) {
-            Some(i) => i,
+        let (i, evicted) = match self.find(entry.space, entry.vpn) {
+            Some(i) => (i, false),
             None if self.entries.len() < self.capacity => {
                 self.entries.push(entry);
                 self.mru = self.entries.len() - 1;
                 self.hint[hint] = self.mru as u16;
-                return;
+                return false;
             }
-            None => (0..self.entries.len())
-                .min_by_key(|&i| self.entries[i].stamp)
-                .unwrap_or(0),
+            None => (
+                (0..self.entries.len())
+                    .min_by_key(|&i| self.entries[i].stamp)
+                    .unwrap_or(0),
+                true,
+            ),
         };
         self.entries[i] = entry;
         self.mru = i;
         self.hint[hint] = i as u16;
+        evicted
     }
 
     /// Purges the entry for `(space, vpn)` (`pdtlb`); returns whether there was one.

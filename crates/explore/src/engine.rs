@@ -636,6 +636,7 @@ fn audit_access(obj: vipt_mm::Object, write: bool) {
             O::Pte { .. } => "pte",
             O::Lock(_) => "lock",
             O::Memory => "memory",
+            O::Line(_) => "a line group",
             O::Tlb(_) => "TLB",
             O::Page(_) => "struct page",
             O::Mapping(_) => "mapping",

@@ -17,7 +17,9 @@ use vipt_explore::scenario::{Kind, Params, Scenario};
 use vipt_explore::{audit_footprints, explore, Config, Mode};
 use vipt_mm::Kernel;
 
-/// What the audit finds today (session 11): the step's function and
+/// What the audit finds (session 11; session 14 added the machine: the
+/// frame allocator starts a frame's life, oracle state every access to the
+/// frame reads, inside whatever step allocates): the step's function and
 /// announced footprint, then the access it makes outside it.
 const KNOWN: &[&str] = &[
     "__set_page_dirty_nobuffers (writes lock) then reads struct page",
@@ -26,13 +28,15 @@ const KNOWN: &[&str] = &[
     "do_munmap (writes lock) then reads vmas",
     "do_page_fault (writes lock) then reads vmas",
     "do_wp_page (reads struct page) then writes struct page",
+    "do_wp_page (writes lock) then writes memory",
     "do_wp_page (writes lock) then writes struct page",
     "dup_mmap (writes lock) then reads vmas",
-    "filemap_copy_from_user (writes memory) then reads struct page",
+    "filemap_copy_from_user (writes a line group) then reads struct page",
+    "find_get_page (writes lock) then writes memory",
     "find_get_page (writes lock) then writes struct page",
     "flush_cache_mm (writes memory) then reads vmas",
     "flush_dcache_mmap_unlock (writes lock) then reads struct page",
-    "flush_dcache_page_asm (writes memory) then reads struct page",
+    "flush_dcache_page_asm (writes a line group) then reads struct page",
     "flush_tlb_page (writes pte, writes TLB) then reads struct page",
     "generic_file_write (writes lock) then reads mapping",
     "generic_file_write (writes lock) then writes mapping",

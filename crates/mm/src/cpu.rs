@@ -414,8 +414,15 @@ impl Cpu {
         f(&mut self.world.hw.lock(), &mut w)
     }
 
-    /// Every cache or memory operation may fill, evict or write back.
+    /// A whole-page or whole-cache operation: every line group.
     const MEM: Footprint = Footprint::write(Object::Memory);
+
+    /// An access to the line of `addr` (virtual or physical): it may fill,
+    /// evict and write back, but only inside the line's group
+    /// (`Shape::line_group`; `vipt_cache::HwAccess`).
+    fn line_fp(&self, addr: u64) -> Footprint {
+        Footprint::write(Object::Line(self.world.line_group(addr)))
+    }
 
     /// The translation of `space:va`: its pte, and the TLB entries for it
     /// that accesses insert and purges remove.
@@ -445,7 +452,12 @@ impl Cpu {
             OpKind::UserLoad
         };
         // A TLB miss sets the accessed bit and inserts an entry: a write.
-        self.point(Op::two(kind, what, Self::MEM, Self::xlate_fp(space, va)));
+        self.point(Op::two(
+            kind,
+            what,
+            self.line_fp(va),
+            Self::xlate_fp(space, va),
+        ));
         let who = Who::user(self.id);
         self.hw(|m, w| match store {
             Some(v) => m.store(who, space, va, size, v, w).map(|_| v),
@@ -456,7 +468,7 @@ impl Cpu {
     /// A kernel load through the direct map (`*(u64 *)__va(pa)`).
     pub fn kernel_load(&self, pa: u64, size: u32, what: &'static str) -> Result<u64, MmError> {
         let va = Machine::kernel_va(pa);
-        self.point(Op::new(OpKind::KernelAccess, what, Self::MEM));
+        self.point(Op::new(OpKind::KernelAccess, what, self.line_fp(va)));
         let who = Who::kernel(self.id);
         Ok(self.hw(|m, w| m.load(who, KERNEL_SPACE, va, size, w))?)
     }
@@ -470,7 +482,7 @@ impl Cpu {
         what: &'static str,
     ) -> Result<(), MmError> {
         let va = Machine::kernel_va(pa);
-        self.point(Op::new(OpKind::KernelAccess, what, Self::MEM));
+        self.point(Op::new(OpKind::KernelAccess, what, self.line_fp(va)));
         let who = Who::kernel(self.id);
         Ok(self.hw(|m, w| m.store(who, KERNEL_SPACE, va, size, v, w))?)
     }
@@ -483,7 +495,7 @@ impl Cpu {
         } else {
             Self::xlate_fp(space, va)
         };
-        self.point(Op::two(OpKind::Fdc, what, Self::MEM, xlate));
+        self.point(Op::two(OpKind::Fdc, what, self.line_fp(va), xlate));
         let who = if space == KERNEL_SPACE {
             Who::kernel(self.id)
         } else {
@@ -551,10 +563,11 @@ impl Cpu {
 
     /// `flush_tlb_all`: purges every CPU's whole TLB (one step).
     pub fn flush_tlb_all(&self, what: &'static str) -> Result<(), MmError> {
+        // Every entry of every CPU: every translation.
         self.point(Op::new(
             OpKind::TlbPurge,
             what,
-            Footprint::write(Object::Tlb(usize::MAX)),
+            Footprint::write(Object::Translations),
         ));
         self.hw(|m, _| {
             for c in 0..m.config().cpus {
@@ -585,7 +598,7 @@ impl Cpu {
         let start = Machine::kernel_va(pfn << PAGE_SHIFT);
         let mut a = start;
         while a < start + PAGE_SIZE {
-            self.point(Op::new(OpKind::Fdc, what, Self::MEM));
+            self.point(Op::new(OpKind::Fdc, what, self.line_fp(a)));
             self.hw(|m, w| m.pdc(Who::kernel(self.id), KERNEL_SPACE, a, w))?;
             a += self.lines();
         }
@@ -642,7 +655,7 @@ impl Cpu {
         self.point(Op::two(
             OpKind::MoveIn,
             what,
-            Self::MEM,
+            self.line_fp(va),
             Self::xlate_fp(space, va),
         ));
         Ok(self.hw(|m, _| m.move_in(self.id, space, va))?)

@@ -26,11 +26,21 @@ pub enum Object {
     },
     /// A model lock.
     Lock(LockId),
-    /// The data cache and physical memory, as one object: a fill, an
-    /// eviction or a write-back of any line can change what a later access to
-    /// another set reads (through memory), so cache operations never commute.
+    /// Every line group of the data cache and physical memory at once, with
+    /// the instruction cache and the oracle's per-frame state (the frame's
+    /// life, its coherence point): what a whole-page or whole-cache operation
+    /// touches. Conflicts with every [`Object::Line`] access one side writes.
     Memory,
-    /// One CPU's TLB (a purge broadcast names CPU `usize::MAX`).
+    /// One line group of the data cache and memory
+    /// (`vipt_cache::Shape::line_group`): the sets whose index agrees in its
+    /// low bits and the physical lines that can live in them. A fill, the
+    /// write-back of the line it evicts and a refill at another colour all
+    /// stay inside one group, so accesses to different groups commute. An
+    /// access to a line also reads its frame's per-frame oracle state, which
+    /// only [`Object::Memory`] writers change.
+    Line(u32),
+    /// One CPU's TLB beyond single pages' entries (the tmpalias window, an
+    /// eviction); `usize::MAX` names every CPU's (a broadcast).
     Tlb(usize),
     /// A `struct page` (flags, mapcount, mapping) by pfn.
     Page(u64),
@@ -47,11 +57,16 @@ pub enum Object {
 impl Object {
     /// Whether an access to `self` and one to `other` touch the same thing.
     fn overlaps(self, other: Object) -> bool {
-        use Object::{Pte, Tlb, Translations};
+        use Object::{Line, Memory, Pte, Tlb, Translations};
         self == other
             || matches!(
                 (self, other),
-                (Translations, Pte { .. } | Tlb(_)) | (Pte { .. } | Tlb(_), Translations)
+                (Translations, Pte { .. } | Tlb(_))
+                    | (Pte { .. } | Tlb(_), Translations)
+                    | (Memory, Line(_))
+                    | (Line(_), Memory)
+                    | (Tlb(usize::MAX), Tlb(_))
+                    | (Tlb(_), Tlb(usize::MAX))
             )
     }
 }
@@ -84,8 +99,12 @@ impl Footprint {
     /// writes): the same object, or every translation for a pte or a TLB.
     pub fn covers(&self, obj: Object, write: bool) -> bool {
         let same = self.obj == obj
-            || (self.obj == Object::Translations
-                && matches!(obj, Object::Pte { .. } | Object::Tlb(_)));
+            || matches!(
+                (self.obj, obj),
+                (Object::Translations, Object::Pte { .. } | Object::Tlb(_))
+                    | (Object::Memory, Object::Line(_))
+                    | (Object::Tlb(usize::MAX), Object::Tlb(_))
+            );
         same && (self.write || !write)
     }
 
@@ -275,12 +294,24 @@ thread_local! {
 /// Installs `f` as this thread's footprint auditor, or removes it (`None`);
 /// returns the one it replaces. The model calls it at each access to shared
 /// state it audits (`struct page` fields, an address space's page cache and
-/// `i_mmap`, an mm's vmas, the machine) with the object and whether the
-/// access may change it, so an explorer can check that the running step's
-/// announced footprint covers it: partial-order reduction and the state
-/// cache both rest on that.
+/// `i_mmap`, an mm's vmas, the machine's line groups and TLB evictions) with
+/// the object and whether the access may change it, so an explorer can check
+/// that the running step's announced footprint covers it: partial-order
+/// reduction and the state cache both rest on that.
 pub fn set_access_audit(f: Option<AccessAudit>) -> Option<AccessAudit> {
+    vipt_cache::set_hw_audit(f.map(|_| hw_audit as vipt_cache::HwAudit));
     AUDIT.with(|a| a.replace(f))
+}
+
+/// The machine's accesses, as objects.
+fn hw_audit(a: vipt_cache::HwAccess, write: bool) {
+    use vipt_cache::HwAccess;
+    let obj = match a {
+        HwAccess::Line(g) => Object::Line(g),
+        HwAccess::AllLines => Object::Memory,
+        HwAccess::Tlb(cpu) => Object::Tlb(cpu),
+    };
+    audit(obj, write);
 }
 
 /// Tells the auditor, if any, of an access to `obj`.

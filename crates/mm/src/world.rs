@@ -176,6 +176,8 @@ pub struct World {
     /// [`World::with_hw`] gave out the machine mutably: it may have a
     /// checkpoint of its own now, so it is not pooled.
     hw_lent: AtomicBool,
+    /// The data cache's address arithmetic (for line-group footprints).
+    shape: vipt_cache::Shape,
     pub(crate) sched: Arc<dyn Sched>,
     /// The lock-order checker.
     pub lockdep: LockDep,
@@ -297,8 +299,10 @@ impl World {
         let bits = config.layout.bits_per_long();
         let mut swapper = AddressSpace::new(0, 0x1030_0000, config.tree, bits, u64::MAX);
         swapper.swapper = true;
+        let shape = *hw.shape();
         Ok(Arc::new(World {
             config,
+            shape,
             hw: Mutex::new(ManuallyDrop::new(hw)),
             hw_lent: AtomicBool::new(false),
             sched,
@@ -369,6 +373,12 @@ impl World {
     pub fn with_hw<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> R {
         self.hw_lent.store(true, Ordering::Relaxed);
         f(&mut self.hw.lock())
+    }
+
+    /// The data cache's line group of a virtual or physical address
+    /// (`Shape::line_group`): what a one-line access's footprint names.
+    pub fn line_group(&self, addr: u64) -> u32 {
+        self.shape.line_group(addr)
     }
 
     /// Runs `f` on the machine, reading only (one step).
