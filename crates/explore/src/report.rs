@@ -117,7 +117,7 @@ impl Default for Budget {
     fn default() -> Self {
         Budget {
             bound: 3,
-            exhaustive: 100_000,
+            exhaustive: 200_000,
             samples: 20_000,
             pct_depth: 3,
             minimise: 5_000,
