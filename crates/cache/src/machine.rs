@@ -588,11 +588,10 @@ impl Machine {
 
     // ---- the data cache ----------------------------------------------------
 
+    /// Writes `slot` back if dirty. Not audited here: every caller (a fill
+    /// in `dline`, `control`, `flush_cache_all`) has told the auditor of the
+    /// slot's set already.
     fn write_back(&mut self, slot: usize) {
-        audit(
-            HwAccess::Line(self.shape.set_group(slot / self.shape.ways)),
-            true,
-        );
         let key = self.dcache.key(slot);
         if key != INVALID && self.dcache.is_dirty(slot) {
             let pa = self.shape.key_pa(key);

@@ -14,7 +14,7 @@
 //! swaps it made and fails on any that changed the run.
 
 use vipt_explore::scenario::{Kind, Params, Scenario};
-use vipt_explore::{execute, Chooser, Enabled, Ending, Outcome, Program, Run};
+use vipt_explore::{execute, Chooser, Enabled, Ending, Program, Run};
 use vipt_mm::{Kernel, Op};
 
 /// Follows `prefix`, then chooses at random; records what was enabled at
@@ -41,12 +41,11 @@ impl Chooser for Recording {
     }
 }
 
-/// What must not change: every step's CPU, kind and function (lock ids
-/// differ from world to world), the machine at the end (every cached line
-/// with its colour, dirtiness and bytes, memory, the oracle's counts and
-/// reports but their step numbers) and the outcome.
-type Signature = (Vec<String>, Vec<String>, Vec<String>);
-
+/// What must not change, steps first: every step's CPU, kind and function
+/// (lock ids differ from world to world), then the machine at the end
+/// (every cached line with its colour, dirtiness and bytes, memory, the
+/// oracle's counts and reports but their step numbers); the outcome is
+/// appended by [`record`].
 fn signature(run: &Run, st: &vipt_explore::scenario::State) -> Vec<String> {
     let steps = run
         .steps
@@ -74,7 +73,7 @@ fn signature(run: &Run, st: &vipt_explore::scenario::State) -> Vec<String> {
     steps.chain(machine).collect()
 }
 
-fn record(sc: &Scenario, prefix: Vec<usize>, seed: u64) -> Option<(Run, Signature, Recording)> {
+fn record(sc: &Scenario, prefix: Vec<usize>, seed: u64) -> Option<(Run, Vec<String>, Recording)> {
     let mut ch = Recording {
         prefix,
         rng: fastrand::Rng::with_seed(seed),
@@ -88,9 +87,11 @@ fn record(sc: &Scenario, prefix: Vec<usize>, seed: u64) -> Option<(Run, Signatur
     if ch.diverged || run.ending == Ending::Abandoned {
         return None;
     }
-    let sig = signature(&run, &st);
-    let out: Outcome = sc.check(st, &run);
-    Some((run, (sig, out.failures, vec![out.observed]), ch))
+    let mut sig = signature(&run, &st);
+    let out = sc.check(st, &run);
+    sig.extend(out.failures);
+    sig.push(out.observed);
+    Some((run, sig, ch))
 }
 
 #[test]
@@ -124,7 +125,7 @@ fn independent_steps_commute() {
                             swapped.swap(i, i + 1);
                             swaps += 1;
                             let got = record(&sc, swapped, 0).map(|(_, mut s, _)| {
-                                s.0.swap(i, i + 1);
+                                s.swap(i, i + 1);
                                 s
                             });
                             if got.as_ref() != Some(&want) {
