@@ -31,7 +31,12 @@ fn packages(path: &Path) -> BTreeSet<(String, String)> {
 fn library_closure(root: &Path) -> BTreeSet<(String, String)> {
     // `cargo metadata` can fail for reasons of the machine, not the code (it
     // once failed once in a full `cargo test` run, with no change to any
-    // manifest): it is retried, and its stderr kept for the message.
+    // manifest): it is retried, and its stderr kept for the message. It is
+    // filtered to the host: offline, cargo can only read the manifests of
+    // packages a host build downloaded, and a fresh machine has never fetched
+    // the Windows-only ones (`anstyle-wincon` failed CI this way). The fuzz
+    // workspace builds for the host only.
+    let host = host_triple();
     let mut errors = Vec::new();
     let out = (0..3)
         .find_map(|i| {
@@ -44,6 +49,8 @@ fn library_closure(root: &Path) -> BTreeSet<(String, String)> {
                     "--format-version",
                     "1",
                     "--offline",
+                    "--filter-platform",
+                    &host,
                     "--manifest-path",
                 ])
                 .arg(root.join("Cargo.toml"))
@@ -98,6 +105,20 @@ fn library_closure(root: &Path) -> BTreeSet<(String, String)> {
         }
     }
     seen.into_iter().map(|id| name_of[id].clone()).collect()
+}
+
+/// The host's target triple, from `rustc -vV` (the `rustc` cargo runs).
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let out = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_string()
 }
 
 #[test]
