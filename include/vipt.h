@@ -259,9 +259,10 @@
  Coverage: the search within `coverage_bound` preemptions finished with
  sleep sets, which can prune a failure's only schedules within the bound
  (Coons, Musuvathi, McKinley, OOPSLA 2013): not a proof. With
- `coverage_bound` -1: the unbounded search with sleep sets finished, but
- the scenarios' footprints do not yet cover every access (the footprint
- audit), so that is no proof either.
+ `coverage_bound` -1: the unbounded search with sleep sets finished over
+ a program that does not promise its footprints exact, so that is no
+ proof either (no built-in scenario or scenario file: their unbounded
+ searches with sleep sets are complete).
  */
 #define VIPT_COVERAGE_PARTIAL_WITHIN_BOUND 2
 
@@ -1237,10 +1238,11 @@ struct vipt_explore_config {
   int32_t bound;
   /*
    Exhaustive: sleep-set reduction (off by default). With a bound it may
-   miss failures; without one it rests on the steps' footprints, which
-   the audit has not cleared for the scenarios. Either way the result's
-   coverage is then `VIPT_COVERAGE_PARTIAL_WITHIN_BOUND` (with
-   `coverage_bound` -1 when unbounded), never a pass.
+   miss failures, so the result's coverage is then
+   `VIPT_COVERAGE_PARTIAL_WITHIN_BOUND`, never a pass. Without a bound
+   it is sound for the built-in scenarios and scenario files (their
+   conflicts include every access the audit saw outside a step's
+   announced footprint) and the coverage is `VIPT_COVERAGE_COMPLETE`.
    */
   bool reduction;
   /*

@@ -220,11 +220,12 @@ pub struct ExploreArgs {
     /// Preemption bound of the exhaustive mode, or none: every schedule.
     #[arg(long, value_name = "N|none", default_value_t = BoundArg(Some(2)), value_parser = parse_bound, allow_hyphen_values = true)]
     bound: BoundArg,
-    /// Sleep-set reduction in the exhaustive mode (off by default). With a
-    /// bound it may miss failures; without one it rests on the steps'
-    /// footprints, which do not yet cover every access the mm model makes.
-    /// Either way the verdict says the search was partial (exit status 3 if
-    /// nothing was found).
+    /// Sleep-set reduction in the exhaustive mode (off by default). With
+    /// --bound none the search stays complete: two steps are taken to
+    /// commute only when neither touched, by its announced footprint or in
+    /// fact (the model's audited accesses), what the other touched. With a
+    /// bound it may miss failures, and the verdict says the search was
+    /// partial (exit status 3 if nothing was found).
     #[arg(long, conflicts_with = "no_reduction")]
     reduction: bool,
     /// No sleep-set reduction: the default, accepted for compatibility.
@@ -790,7 +791,7 @@ fn verdict_text(c: &Coverage, v: Verdict) -> String {
         (Verdict::Inconclusive, Coverage::PartialWithinBound { bound }) => format!(
             "no failure found within bound {bound} with sleep sets (may miss failures: not a proof for the bound)"
         ),
-        (Verdict::Inconclusive, Coverage::Partial) => "no failure found with sleep sets over footprints not yet audited exact (may miss failures: not a proof)".into(),
+        (Verdict::Inconclusive, Coverage::Partial) => "no failure found with sleep sets over footprints the program does not promise exact (may miss failures: not a proof)".into(),
         (Verdict::Inconclusive, Coverage::Sampled { executions }) => {
             format!("no failure found in {executions} sampled executions (no coverage claim)")
         }

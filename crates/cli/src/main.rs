@@ -43,11 +43,10 @@ struct Cli {
 
 /// `vipt explore --help`'s epilogue: what a verdict covers, the exit status.
 const EXPLORE_HELP: &str = "\
-Every verdict says what the search covered: complete (every schedule; --bound none), complete \
-within bound B (every schedule with at most B preemptions), partial within bound B (sleep sets \
-with a bound, which may miss failures), partial (sleep sets without a bound, over footprints \
-not yet audited exact), incomplete (the budget ran out) or sampled (random, pct: \
-no coverage claim).
+Every verdict says what the search covered: complete (every schedule; --bound none, with or \
+without --reduction), complete within bound B (every schedule with at most B preemptions), \
+partial within bound B (sleep sets with a bound, which may miss failures), incomplete (the \
+budget ran out) or sampled (random, pct: no coverage claim).
 
 Exit status:
   0  no failure, and the search was complete or complete within its bound (pass)

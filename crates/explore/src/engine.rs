@@ -190,6 +190,16 @@ pub trait Chooser {
         false
     }
 
+    /// Whether the chooser wants to know what each step touched beyond its
+    /// announced footprint: the model's audited accesses
+    /// (`vipt_mm::set_access_audit`), read with `touched` during and after
+    /// the execution. Sleep sets do: two steps commute only if neither
+    /// touched, by announcement or in fact, what the other touched. No by
+    /// default.
+    fn wants_touched(&self) -> bool {
+        false
+    }
+
     /// [`Chooser::choose`] with a view of the state the choice is made in;
     /// called instead of it when [`Chooser::views_state`] says so and the
     /// runner has a view to give.
@@ -230,6 +240,10 @@ impl<C: Chooser + ?Sized> Chooser for &mut C {
 
     fn views_state(&self) -> bool {
         (**self).views_state()
+    }
+
+    fn wants_touched(&self) -> bool {
+        (**self).wants_touched()
     }
 
     fn choose_viewing(
@@ -605,10 +619,56 @@ thread_local! {
     /// [`audit_footprints`] runs: a description and how often.
     static UNCOVERED: std::cell::RefCell<std::collections::BTreeMap<String, u64>> =
         const { std::cell::RefCell::new(std::collections::BTreeMap::new()) };
+    /// Whether [`audit_footprints`] is running.
+    static AUDITING: Cell<bool> = const { Cell::new(false) };
+    /// Whether the execution collects what each step touched beyond its
+    /// announcement ([`Chooser::wants_touched`]).
+    static COLLECTING: Cell<bool> = const { Cell::new(false) };
+    /// While collecting: each audited access a step made that its announced
+    /// footprint did not cover, as (step, footprint), in step order, each
+    /// once per step. Kept after the execution until the next one starts.
+    static TOUCHED: std::cell::RefCell<Vec<(u32, Footprint)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What step `step` of this thread's last (or running) collecting execution
+/// touched beyond its announced footprint, appended to `out`
+/// ([`Chooser::wants_touched`]).
+pub(crate) fn touched(step: usize, out: &mut Vec<Footprint>) {
+    TOUCHED.with(|t| {
+        let t = t.borrow();
+        let from = t.partition_point(|(s, _)| (*s as usize) < step);
+        out.extend(
+            t[from..]
+                .iter()
+                .take_while(|(s, _)| *s as usize == step)
+                .map(|(_, f)| *f),
+        );
+    });
+}
+
+/// Collection of touched accesses for one execution: installs the auditor
+/// and clears the record; the drop puts back the auditor it replaced.
+struct Collecting(Option<vipt_mm::AccessAudit>);
+
+impl Collecting {
+    fn start() -> Collecting {
+        TOUCHED.with(|t| t.borrow_mut().clear());
+        COLLECTING.with(|c| c.set(true));
+        Collecting(vipt_mm::set_access_audit(Some(audit_access)))
+    }
+}
+
+impl Drop for Collecting {
+    fn drop(&mut self) {
+        COLLECTING.with(|c| c.set(false));
+        vipt_mm::set_access_audit(self.0);
+    }
 }
 
 /// The auditor: an access on a simulated CPU, during an execution, that
-/// its running step's announced footprint does not cover is recorded.
+/// its running step's announced footprint does not cover is collected for
+/// the step (when collecting) and counted (when auditing).
 fn audit_access(obj: vipt_mm::Object, write: bool) {
     let Some(ctx) = current() else { return };
     if !ctx.flag(RUNNING) {
@@ -618,15 +678,41 @@ fn audit_access(obj: vipt_mm::Object, write: bool) {
     // SAFETY: see `Ctx`: a CPU's step runs between the executor's choices;
     // nothing else refers into `steps` while it does, and this reference
     // ends here.
-    let op = unsafe {
-        (*ctx.steps.get())
-            .last()
-            .filter(|s| s.cpu == cur)
-            .map(|s| s.op)
+    let (op, step) = unsafe {
+        let steps = &*ctx.steps.get();
+        match steps.last().filter(|s| s.cpu == cur) {
+            Some(s) => (Some(s.op), steps.len() - 1),
+            None => (None, 0),
+        }
     };
     if op.is_some_and(|op| op.fp.iter().any(|f| f.covers(obj, write))) {
         return;
     }
+    if op.is_some() && COLLECTING.with(Cell::get) {
+        // Code before a CPU's first point runs before the first choice, the
+        // same in every execution: it is no step's.
+        let fp = Footprint { obj, write };
+        TOUCHED.with(|t| {
+            let mut t = t.borrow_mut();
+            let step = step as u32;
+            let seen = t
+                .iter()
+                .rev()
+                .take_while(|(s, _)| *s == step)
+                .any(|(_, f)| f.covers(obj, write));
+            if !seen {
+                t.push((step, fp));
+            }
+        });
+    }
+    if !AUDITING.with(Cell::get) {
+        return;
+    }
+    record_uncovered(op, obj, write);
+}
+
+/// Counts an uncovered access for [`audit_footprints`].
+fn record_uncovered(op: Option<Op>, obj: vipt_mm::Object, write: bool) {
     // Lock ids differ from world to world, and frames from scenario to
     // scenario: name objects by kind only.
     let name = |o: vipt_mm::Object| {
@@ -642,6 +728,7 @@ fn audit_access(obj: vipt_mm::Object, write: bool) {
             O::Mapping(_) => "mapping",
             O::Vmas(_) => "vmas",
             O::Translations => "translations",
+            O::Allocator => "the allocator",
         }
     };
     let what = op.map_or_else(
@@ -678,7 +765,9 @@ fn audit_access(obj: vipt_mm::Object, write: bool) {
 pub fn audit_footprints<R>(f: impl FnOnce() -> R) -> (R, std::collections::BTreeMap<String, u64>) {
     let before = vipt_mm::set_access_audit(Some(audit_access));
     UNCOVERED.with(|u| u.borrow_mut().clear());
+    let was = AUDITING.with(|a| a.replace(true));
     let r = f();
+    AUDITING.with(|a| a.set(was));
     vipt_mm::set_access_audit(before);
     (r, UNCOVERED.with(|u| std::mem::take(&mut *u.borrow_mut())))
 }
@@ -1037,6 +1126,7 @@ pub fn execute<C: Chooser>(
         unsafe { std::mem::transmute::<NonNull<dyn Fn(usize) + '_>, BodyPtr>(NonNull::from(body)) };
     let guard = CtxGuard::install();
     let ctx = guard.ctx();
+    let collecting = chooser.wants_touched().then(Collecting::start);
     // CPUs not started yet (all of them when the chooser does not look at
     // their operations: each starts when first chosen).
     let all = (1u32 << n) - 1;
@@ -1101,6 +1191,7 @@ pub fn execute<C: Chooser>(
     drop(cores);
     // SAFETY: every body is over; nothing else refers into `steps`.
     let steps = std::mem::take(unsafe { &mut *ctx.steps.get() });
+    drop(collecting);
     drop(guard);
     Run {
         steps,

@@ -15,7 +15,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use vipt_mm::Op;
+use vipt_mm::{Footprint, Op};
 
 use crate::engine::{execute, Chooser, Enabled, Ending, Run, StateView};
 use crate::schedule::{default_choice, Schedule, MAX_CPUS};
@@ -107,12 +107,13 @@ pub trait Program: Sync {
     }
 
     /// Whether every access a step makes to shared state is covered by the
-    /// footprint its operation announced, so that two steps whose
-    /// footprints do not conflict commute. Sleep sets rest on it: without
-    /// it an unbounded search with them is [`Coverage::Partial`], not
-    /// complete. True by default; a program that cannot promise it (the mm
-    /// scenarios, whose audit still finds accesses outside their steps'
-    /// footprints) says false.
+    /// footprint its operation announced or is one the model audits
+    /// (`vipt_mm::set_access_audit`: sleep sets add what each step was seen
+    /// to touch to its announcement), so that two steps whose footprints so
+    /// extended do not conflict commute. Sleep sets rest on it: without it
+    /// an unbounded search with them is [`Coverage::Partial`], not complete.
+    /// True by default; a program that touches shared state neither way
+    /// says false.
     fn exact_footprints(&self) -> bool {
         true
     }
@@ -147,6 +148,10 @@ impl<C: Chooser + ?Sized> Chooser for Viewing<'_, C> {
 
     fn reads_ops(&self) -> bool {
         self.inner.reads_ops()
+    }
+
+    fn wants_touched(&self) -> bool {
+        self.inner.wants_touched()
     }
 }
 
@@ -397,7 +402,7 @@ impl Coverage {
                 "sleep sets combined with a preemption bound may miss failures: not a proof for the bound".into()
             }
             Coverage::Partial => {
-                "sleep sets rest on the steps' footprints, which do not yet cover every access (crates/explore/tests/footprints.rs): not a proof".into()
+                "sleep sets rest on the steps' footprints, which the program does not promise cover every access it makes: not a proof".into()
             }
             Coverage::Incomplete { .. } => {
                 "the exhaustive search did not finish: schedules were left unexplored".into()
@@ -452,7 +457,9 @@ impl fmt::Display for Coverage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Coverage::Complete => write!(f, "complete"),
-            Coverage::Partial => write!(f, "partial (sleep sets over unaudited footprints)"),
+            Coverage::Partial => {
+                write!(f, "partial (sleep sets over footprints not promised exact)")
+            }
             Coverage::CompleteWithinBound { bound } => write!(f, "complete within bound {bound}"),
             Coverage::PartialWithinBound { bound } => {
                 write!(f, "partial within bound {bound} (sleep sets)")
@@ -863,6 +870,11 @@ pub(crate) struct Node {
     prev: Option<usize>,
     preemptions: u32,
     sleep: Vec<usize>,
+    /// With sleep sets: what each sleeping CPU's step touched beyond its
+    /// announcement when it was explored (beside `sleep`), and the same
+    /// for each CPU explored from here (beside `tried`).
+    sleep_touched: Vec<Vec<Footprint>>,
+    tried_touched: Vec<Vec<Footprint>>,
     tried: Vec<usize>,
     chosen: usize,
     /// With the state cache: each CPU's history (a hash of its operations
@@ -912,6 +924,15 @@ impl StateCache {
 
 fn op_of(enabled: &[(usize, Op)], c: usize) -> Option<&Op> {
     enabled.iter().find(|(e, _)| *e == c).map(|(_, op)| op)
+}
+
+/// Whether operation `a`, which also touched `at`, and operation `b`, which
+/// also touched `bt`, conflict: some object one of them touched, by
+/// announcement or in fact, the other touched too, and one wrote it.
+fn conflict(a: &Op, at: &[Footprint], b: &Op, bt: &[Footprint]) -> bool {
+    a.fp.iter()
+        .chain(at)
+        .any(|f| b.fp.iter().chain(bt).any(|g| f.conflicts(g)))
 }
 
 /// Whether running `c` after `prev` is a preemption.
@@ -999,6 +1020,13 @@ impl Dfs {
         while self.stack.len() > self.floor {
             let mut top = self.stack.pop().expect("above the floor");
             top.tried.push(top.chosen);
+            if self.reduction {
+                // The last execution ran this node's chosen step (it reached
+                // this node, the deepest): what that step touched.
+                let mut t = Vec::new();
+                crate::engine::touched(self.stack.len(), &mut t);
+                top.tried_touched.push(t);
+            }
             if let Some(c) = self.next(&top) {
                 top.chosen = c;
                 top.observed = None;
@@ -1065,26 +1093,29 @@ impl Dfs {
             self.cut_prefix = Some(self.stack.clone());
             return None;
         }
-        let (sleep, preemptions) = match self.stack.last() {
-            None => (Vec::new(), 0),
+        let (sleep, sleep_touched, preemptions) = match self.stack.last() {
+            None => (Vec::new(), Vec::new(), 0),
             Some(p) => {
                 let ran = op_of(&p.enabled, p.chosen).expect("chosen was enabled");
-                let sleep = if self.reduction {
-                    p.sleep
-                        .iter()
-                        .chain(&p.tried)
-                        .copied()
-                        .filter(|&q| {
-                            q != p.chosen
-                                && enabled.contains(q)
-                                && op_of(&p.enabled, q).is_some_and(|o| !o.conflicts(ran))
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+                let (mut sleep, mut sleep_touched) = (Vec::new(), Vec::new());
+                if self.reduction {
+                    let mut ran_touched = Vec::new();
+                    crate::engine::touched(step - 1, &mut ran_touched);
+                    let asleep = p.sleep.iter().zip(&p.sleep_touched);
+                    for (&q, qt) in asleep.chain(p.tried.iter().zip(&p.tried_touched)) {
+                        let stays = q != p.chosen
+                            && enabled.contains(q)
+                            && op_of(&p.enabled, q)
+                                .is_some_and(|o| !conflict(o, qt, ran, &ran_touched));
+                        if stays {
+                            sleep.push(q);
+                            sleep_touched.push(qt.clone());
+                        }
+                    }
+                }
                 (
                     sleep,
+                    sleep_touched,
                     p.preemptions + preempts(p.prev, &p.enabled, p.chosen),
                 )
             }
@@ -1115,6 +1146,8 @@ impl Dfs {
             prev,
             preemptions,
             sleep,
+            sleep_touched,
+            tried_touched: Vec::new(),
             tried: Vec::new(),
             chosen: 0,
             history,
@@ -1137,6 +1170,10 @@ impl Chooser for Dfs {
 
     fn views_state(&self) -> bool {
         self.cache.is_some()
+    }
+
+    fn wants_touched(&self) -> bool {
+        self.reduction
     }
 
     fn choose_viewing(

@@ -115,10 +115,11 @@ pub struct vipt_explore_config {
     /// Exhaustive: the preemption bound, 0 to `INT32_MAX`, or -1 for none.
     pub bound: i32,
     /// Exhaustive: sleep-set reduction (off by default). With a bound it may
-    /// miss failures; without one it rests on the steps' footprints, which
-    /// the audit has not cleared for the scenarios. Either way the result's
-    /// coverage is then `VIPT_COVERAGE_PARTIAL_WITHIN_BOUND` (with
-    /// `coverage_bound` -1 when unbounded), never a pass.
+    /// miss failures, so the result's coverage is then
+    /// `VIPT_COVERAGE_PARTIAL_WITHIN_BOUND`, never a pass. Without a bound
+    /// it is sound for the built-in scenarios and scenario files (their
+    /// conflicts include every access the audit saw outside a step's
+    /// announced footprint) and the coverage is `VIPT_COVERAGE_COMPLETE`.
     pub reduction: bool,
     /// PCT: the depth, 1 to `VIPT_PCT_MAX_DEPTH` (16).
     pub depth: u32,
@@ -183,9 +184,10 @@ pub const VIPT_COVERAGE_COMPLETE_WITHIN_BOUND: u32 = 1;
 /// Coverage: the search within `coverage_bound` preemptions finished with
 /// sleep sets, which can prune a failure's only schedules within the bound
 /// (Coons, Musuvathi, McKinley, OOPSLA 2013): not a proof. With
-/// `coverage_bound` -1: the unbounded search with sleep sets finished, but
-/// the scenarios' footprints do not yet cover every access (the footprint
-/// audit), so that is no proof either.
+/// `coverage_bound` -1: the unbounded search with sleep sets finished over
+/// a program that does not promise its footprints exact, so that is no
+/// proof either (no built-in scenario or scenario file: their unbounded
+/// searches with sleep sets are complete).
 pub const VIPT_COVERAGE_PARTIAL_WITHIN_BOUND: u32 = 2;
 /// Coverage: the exhaustive search's budget ran out.
 pub const VIPT_COVERAGE_INCOMPLETE: u32 = 3;
@@ -209,7 +211,8 @@ fn coverage_of(rep: &Report) -> (u32, i32, u64, u32) {
     let bound = |b: u32| i32::try_from(b).unwrap_or(i32::MAX);
     let (c, b, n) = match rep.coverage {
         Coverage::Complete => (VIPT_COVERAGE_COMPLETE, -1, 0),
-        // Unbounded sleep sets over unaudited footprints: partial, bound -1.
+        // Unbounded sleep sets over footprints not promised exact: partial,
+        // bound -1.
         Coverage::Partial => (VIPT_COVERAGE_PARTIAL_WITHIN_BOUND, -1, 0),
         Coverage::CompleteWithinBound { bound: b } => {
             (VIPT_COVERAGE_COMPLETE_WITHIN_BOUND, bound(b), 0)

@@ -139,6 +139,7 @@ impl KLock {
 
     /// Whether someone holds it (in any mode).
     pub fn is_locked(&self) -> bool {
+        crate::sched::audit(crate::sched::Object::Lock(self.id), false);
         match &self.raw {
             Raw::Mutex(m) => m.is_locked(),
             Raw::Rw(r) => r.is_locked(),
@@ -146,6 +147,7 @@ impl KLock {
     }
 
     pub(crate) fn try_acquire(&self, shared: bool) -> bool {
+        crate::sched::audit(crate::sched::Object::Lock(self.id), true);
         match &self.raw {
             Raw::Mutex(m) => m.try_lock(),
             Raw::Rw(r) if shared => r.try_lock_shared(),
@@ -154,6 +156,7 @@ impl KLock {
     }
 
     pub(crate) fn acquire_blocking(&self, shared: bool) {
+        crate::sched::audit(crate::sched::Object::Lock(self.id), true);
         match &self.raw {
             Raw::Mutex(m) => m.lock(),
             Raw::Rw(r) if shared => r.lock_shared(),
@@ -165,6 +168,7 @@ impl KLock {
     /// mode. Only [`crate::Cpu`] calls this, for a lock its held-lock stack
     /// records, which is what makes the raw unlock sound.
     pub(crate) fn release(&self, shared: bool) {
+        crate::sched::audit(crate::sched::Object::Lock(self.id), true);
         match &self.raw {
             // SAFETY: the caller (Cpu::unlock) found this lock on its held-lock
             // stack, so this context holds it in this mode.

@@ -218,6 +218,20 @@ fn unlink_file(cpu: &mut Cpu, vma: &Arc<Vma>) -> Result<(), MmError> {
     })
 }
 
+/// Takes a vma off its `anon_vma`'s list (`anon_vma_unlink`, 2.6.14
+/// mm/rmap.c, under `anon_vma->lock`; audited as that lock's state, as the
+/// link in [`new_vma`] is). The list holds weak references, so a vma would
+/// also leave it when its last reference went; the unlink makes the change
+/// happen, and be seen, in the step of the kernel's unlink.
+fn unlink_anon(vma: &Arc<Vma>) {
+    if let Some(av) = &vma.anon_vma {
+        crate::sched::audit(crate::sched::Object::Lock(av.lock.id()), true);
+        av.vmas
+            .lock()
+            .retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(vma)));
+    }
+}
+
 pub(crate) fn new_vma(
     mm: &Arc<MmStruct>,
     start: u64,
@@ -239,6 +253,8 @@ pub(crate) fn new_vma(
         tree_id: Mutex::new(None),
     });
     if let Some(av) = &vma.anon_vma {
+        // The list is anon_vma->lock's: audited as that lock's state.
+        crate::sched::audit(crate::sched::Object::Lock(av.lock.id()), true);
         av.vmas.lock().push(Arc::downgrade(&vma));
     }
     vma
@@ -554,6 +570,7 @@ pub(crate) fn split_out(
         link_file(cpu, p, None)?;
     }
     unlink_file(cpu, vma)?;
+    unlink_anon(vma);
     cpu.structure_op(Object::Vmas(mm.context.0), true, "split_vma");
     let mut v = mm.vmas_lock(true);
     v.remove(&vma.vm_start);
@@ -624,9 +641,14 @@ pub(crate) fn unmap_region(
             unmap_page_range(cpu, mm, vma, s, e, false, false, &mut gather)?;
             tlb_finish_mmu(cpu, mm, false, std::mem::take(&mut gather))
         })?;
-        return unlink_file(cpu, vma);
+        // remove_vm_struct: the file's unlink, then anon_vma_unlink.
+        unlink_file(cpu, vma)?;
+        unlink_anon(vma);
+        return Ok(());
     }
+    // 2.6.15's free_pgtables: anon_vma_unlink, then unlink_file_vma.
     unmap_page_range(cpu, mm, vma, s, e, false, false, &mut gather)?;
+    unlink_anon(vma);
     unlink_file(cpu, vma)?;
     tlb_finish_mmu(cpu, mm, false, gather)
 }
@@ -660,7 +682,15 @@ pub fn exit_mmap(cpu: &mut Cpu) -> Result<(), MmError> {
     cpu.structure_op(Object::Vmas(mm.context.0), true, "exit_mmap");
     mm.vmas_lock(true).clear();
     for v in &vmas {
-        unlink_file(cpu, v)?;
+        // As in unmap_region: 2.6.14's remove_vm_struct unlinks the file
+        // first, 2.6.15's free_pgtables the anon_vma first.
+        if whole {
+            unlink_file(cpu, v)?;
+            unlink_anon(v);
+        } else {
+            unlink_anon(v);
+            unlink_file(cpu, v)?;
+        }
     }
     if !whole {
         tlb_finish_mmu(cpu, &mm, true, gather)?;

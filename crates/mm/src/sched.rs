@@ -52,6 +52,11 @@ pub enum Object {
     /// speculative move-in burst reads). Conflicts with any [`Object::Pte`]
     /// or [`Object::Tlb`] access one side writes.
     Translations,
+    /// The frame allocator's free list (which frame `alloc_page` returns
+    /// next). Only the audit names it: no step announces it, and the
+    /// struct page of the frame taken or given back is its own
+    /// [`Object::Page`].
+    Allocator,
 }
 
 impl Object {

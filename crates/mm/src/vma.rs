@@ -136,6 +136,7 @@ impl AnonVma {
 
     /// The live vmas on the list.
     pub fn vmas(&self) -> Vec<Arc<Vma>> {
+        crate::sched::audit(crate::sched::Object::Lock(self.lock.id()), false);
         self.vmas.lock().iter().filter_map(Weak::upgrade).collect()
     }
 }

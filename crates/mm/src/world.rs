@@ -442,6 +442,7 @@ impl World {
     /// `owner`, starting its next life; lines cached from its earlier lives
     /// stay where they are.
     pub(crate) fn alloc_frame(&self, owner: Owner) -> Result<u64, MmError> {
+        crate::sched::audit(crate::sched::Object::Allocator, true);
         let pfn = self
             .free
             .lock()
@@ -465,6 +466,7 @@ impl World {
         if self.config.scrub_freed {
             let _ = self.hw.lock().discard_page(pfn);
         }
+        crate::sched::audit(crate::sched::Object::Allocator, true);
         self.free.lock().push(pfn);
     }
 
@@ -483,6 +485,7 @@ impl World {
 
     /// Number of free frames.
     pub fn free_frames(&self) -> usize {
+        crate::sched::audit(crate::sched::Object::Allocator, false);
         self.free.lock().len()
     }
 

@@ -1582,8 +1582,10 @@ impl Program for FileScenario {
         }
     }
 
+    /// Yes, as a built-in scenario's (`Scenario::exact_footprints`): the
+    /// statements run the same audited mm model.
     fn exact_footprints(&self) -> bool {
-        false
+        true
     }
 
     fn check(&self, st: State, run: &Run) -> Outcome {
